@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what lbdoctor needs to build, test and run its lab, on Debian/Ubuntu. Idempotent:
+# packages already present are not reinstalled, and apt-get update runs only when needed.
+set -euo pipefail
+
+PKGS=(
+  build-essential pkg-config libpcap-dev libssl-dev libssh2-1-dev   # build
+  tcpdump tshark iproute2 iptables nftables bridge-utils             # capture, netfilter, lab
+  keepalived ipvsadm openssh-server openssh-client socat curl        # lab hosts and tools
+  python3 man-db time procps util-linux                              # scripts, man -l, benches
+)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: run as root or install sudo" >&2; exit 2; }
+  SUDO="sudo"
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # tshark asks whether non-root users may capture; answer no without a prompt.
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# keepalived and sshd are started by the lab inside namespaces, never as host services.
+for svc in keepalived ssh; do
+  if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then :; fi
+done
+
+if ! command -v cargo >/dev/null; then
+  if [ -x "$HOME/.cargo/bin/cargo" ]; then
+    echo "install-deps: cargo is in ~/.cargo/bin; add it to PATH" >&2
+  else
+    echo "install-deps: no Rust toolchain; install one with rustup (https://rustup.rs), then rerun" >&2
+    exit 2
+  fi
+fi

@@ -1,0 +1,1 @@
+//! Packet capture: sources (live, file), frame decoding, flow table, analyzers for `detect`.

@@ -1,0 +1,1 @@
+//! Repair plans: commands and file diffs, applied atomically under a rollback guard.

@@ -1,0 +1,1 @@
+//! keepalived.conf: lexer, parser with spans, effective model, lint checks.

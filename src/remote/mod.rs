@@ -1,0 +1,1 @@
+//! Transports that run commands on a host: local and SSH.

@@ -1,0 +1,106 @@
+//! The CLI surface: help, explain, output formats, exit codes.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn lbdoctor() -> Command {
+    let mut c = Command::cargo_bin("lbdoctor").unwrap();
+    c.env_remove("NO_COLOR");
+    c
+}
+
+#[test]
+fn help_lists_every_subcommand_and_exit_codes() {
+    let out = lbdoctor().arg("--help").assert().success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    for sub in ["detect", "lint", "state", "audit", "explain", "EXIT STATUS"] {
+        assert!(text.contains(sub), "--help lacks {sub}");
+    }
+}
+
+#[test]
+fn explain_prints_one_check() {
+    lbdoctor()
+        .args(["explain", "LB001"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("duplicate-setting"))
+        .stdout(predicate::str::contains("## Why it matters"));
+}
+
+#[test]
+fn explain_accepts_lower_case_ids_and_names() {
+    lbdoctor().args(["explain", "lb001"]).assert().success();
+    lbdoctor()
+        .args(["explain", "duplicate-setting"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn explain_unknown_id_is_a_usage_error() {
+    lbdoctor()
+        .args(["explain", "LB999"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no check named"));
+}
+
+#[test]
+fn explain_lists_all_checks_as_json() {
+    let out = lbdoctor()
+        .args(["--format", "json", "explain"])
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(v["tool"], "lbdoctor");
+    assert_eq!(v["command"], "explain");
+    assert!(v["findings"].as_array().unwrap().is_empty());
+    let ids: Vec<_> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(ids.contains(&"LB001".to_string()));
+    assert_eq!(ids.len(), lbdoctor::checks::all().len());
+}
+
+#[test]
+fn sarif_is_refused_outside_lint() {
+    lbdoctor()
+        .args(["--format", "sarif", "explain"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "only available for `lbdoctor lint`",
+        ));
+}
+
+#[test]
+fn unknown_flag_exits_2() {
+    lbdoctor()
+        .args(["lint", "--no-such-flag", "x"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn color_never_and_no_color_produce_no_escape_codes() {
+    let out = lbdoctor()
+        .args(["--color", "never", "explain", "LB001"])
+        .assert()
+        .success();
+    assert!(!out.get_output().stdout.contains(&0x1b));
+    let out = lbdoctor()
+        .env("NO_COLOR", "1")
+        .args(["explain", "LB001"])
+        .assert()
+        .success();
+    assert!(!out.get_output().stdout.contains(&0x1b));
+    let out = lbdoctor()
+        .args(["--color", "always", "explain", "LB001"])
+        .assert()
+        .success();
+    assert!(out.get_output().stdout.contains(&0x1b));
+}
