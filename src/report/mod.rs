@@ -73,10 +73,14 @@ mod tests {
     fn sample() -> Report {
         let mut r = Report::new("lint");
         r.findings.push(
-            Finding::new("LB001", "keepalived.conf", "lb_algo lc overrides lvs_sched rr")
-                .at(Location::new("keepalived.conf", 19, 3).with_snippet("  lb_algo lc", 10))
-                .evidence("line 16: lvs_sched rr")
-                .fix_text("delete one of the two lines"),
+            Finding::new(
+                "LB001",
+                "keepalived.conf",
+                "lb_algo lc overrides lvs_sched rr",
+            )
+            .at(Location::new("keepalived.conf", 19, 3).with_snippet("  lb_algo lc", 10))
+            .evidence("line 16: lvs_sched rr")
+            .fix_text("delete one of the two lines"),
         );
         r.findings
             .push(Finding::new("LB001", "host", "an info").severity(Severity::Info));
