@@ -298,6 +298,9 @@ pub struct ConnTable {
     /// Distinct client addresses in SYN_RECV, capped at MAX_CONNECTIONS_KEPT.
     pub syn_recv_clients: std::collections::BTreeSet<IpAddr>,
     pub kept: Vec<Connection>,
+    /// Entries counted on the host but not transferred (the host read is capped); they are
+    /// in `total` but not in the per-state counts.
+    pub not_read: u64,
     pub origin: Option<Origin>,
 }
 

@@ -43,8 +43,7 @@ impl<'a> Lines<'a> {
             return Ok(None);
         }
         let mut buf = Vec::new();
-        let n = (&mut self.reader)
-            .take(MAX_LINE as u64 + 1)
+        let n = std::io::Read::take(&mut *self.reader, MAX_LINE as u64 + 1)
             .read_until(b'\n', &mut buf)
             .map_err(|e| Error::file(&self.name, format!("read failed: {e}")))?;
         if n == 0 {
