@@ -263,7 +263,7 @@ fn list_dest(lines: &Lines, n: usize, toks: &[&str]) -> anyhow::Result<RealServe
             ),
         )
     })?);
-    rs.weight = Some(source::dec_i64(lines, n, toks[3], "weight")?);
+    rs.weight = Some(source::weight(lines, n, toks[3])?);
     rs.active = Some(source::dec_u64(lines, n, toks[4], "ActiveConn")?);
     rs.inactive = Some(source::dec_u64(lines, n, toks[5], "InActConn")?);
     Ok(rs)
@@ -407,7 +407,7 @@ pub fn parse_save(lines: &mut Lines) -> anyhow::Result<IpvsState> {
                 "-i" | "--ipip" => forward = Some(Forward::Tunnel),
                 "-m" | "--masquerading" => forward = Some(Forward::Masq),
                 "-w" | "--weight" => {
-                    weight = Some(source::dec_i64(lines, n, need("a weight")?, "weight")?);
+                    weight = Some(source::weight(lines, n, need("a weight")?)?);
                     i += 1;
                 }
                 "-x" | "--u-threshold" | "-y" | "--l-threshold" | "--tun-type" | "--tun-port" => {

@@ -91,6 +91,12 @@ pub fn parse(lines: &mut Lines) -> anyhow::Result<IpvsState> {
             "truncated: the column titles are missing",
         ));
     }
+    // The kernel prints no family for fwmark services; IPv6 real servers tell it.
+    for s in &mut st.services {
+        if let ServiceKey::Fwmark { ipv6, .. } = &mut s.key {
+            *ipv6 = !s.real_servers.is_empty() && s.real_servers.iter().all(|r| r.addr.is_ipv6());
+        }
+    }
     Ok(st)
 }
 
@@ -190,7 +196,7 @@ fn parse_dest(lines: &Lines, n: usize, toks: &[&str]) -> anyhow::Result<RealServ
             ),
         )
     })?);
-    rs.weight = Some(source::dec_i64(lines, n, toks[3], "weight")?);
+    rs.weight = Some(source::weight(lines, n, toks[3])?);
     rs.active = Some(source::dec_u64(lines, n, toks[4], "ActiveConn")?);
     rs.inactive = Some(source::dec_u64(lines, n, toks[5], "InActConn")?);
     Ok(rs)

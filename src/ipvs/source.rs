@@ -290,6 +290,15 @@ pub fn dec_i64(lines: &Lines, n: usize, s: &str, what: &str) -> anyhow::Result<i
         .map_err(|_| lines.err(n, format!("bad {what} {s:?}: expected a number")))
 }
 
+/// A real server weight: the kernel refuses negative ones (ip_vs_ctl.c), so one is garbled input.
+pub fn weight(lines: &Lines, n: usize, s: &str) -> anyhow::Result<i64> {
+    let w = dec_i64(lines, n, s, "weight")?;
+    if w < 0 {
+        return Err(lines.err(n, format!("bad weight {w}: IPVS weights are 0 or more")));
+    }
+    Ok(w)
+}
+
 /// /proc address: 8 hex digits (IPv4, host order as printed by %08X) or a full IPv6 (%pI6),
 /// with or without brackets.
 pub fn proc_addr(lines: &Lines, n: usize, s: &str) -> anyhow::Result<IpAddr> {
