@@ -87,7 +87,8 @@ fn read_state(args: &StateArgs, notes: &mut Vec<String>) -> anyhow::Result<(Ipvs
             .iter()
             .map(|s| format!("{} ({})", s.file, s.kind.describe()))
             .collect::<Vec<_>>()
-            .join(", ");
+            .join("\n");
+        notes.extend(st.notes.iter().cloned());
         return Ok((st, desc));
     }
     let (read, desc) = match &args.host {
@@ -98,6 +99,7 @@ fn read_state(args: &StateArgs, notes: &mut Vec<String>) -> anyhow::Result<(Ipvs
         None => (host::read_local()?, "this machine".to_string()),
     };
     notes.extend(read.notes);
+    notes.extend(read.state.notes.iter().cloned());
     if let Some(hz) = read.hz {
         notes.push(format!("kernel HZ={hz}: /proc persistence timeouts converted to seconds"));
     }

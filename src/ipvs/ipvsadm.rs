@@ -301,7 +301,7 @@ pub fn parse_conn(lines: &mut Lines) -> anyhow::Result<IpvsState> {
             state: toks[2].to_string(),
             expires_secs: expires,
             pe: (toks.len() > 6).then(|| toks[6..].join(" ")),
-        });
+        }, n);
     }
     Ok(IpvsState {
         connections: Some(table),

@@ -54,6 +54,9 @@ fn same_key(a: &ServiceKey, b: &ServiceKey) -> bool {
 
 /// Join a partial state into `into`: facts missing in `into` are taken from `from`.
 pub fn merge(into: &mut IpvsState, from: IpvsState) {
+    // Findings point at the -Ln or /proc/net/ip_vs line of a server when there is one.
+    let is_table = |s: &SourceInfo| matches!(s.kind, SourceKind::IpvsadmList | SourceKind::ProcIpVs);
+    let table_source = from.sources.iter().any(is_table) && !into.sources.iter().any(is_table);
     fill(&mut into.version, &from.version);
     fill(&mut into.table_size, &from.table_size);
     fill(&mut into.global, &from.global);
@@ -88,6 +91,9 @@ pub fn merge(into: &mut IpvsState, from: IpvsState) {
         dst.ops |= svc.ops;
         fill(&mut dst.stats, &svc.stats);
         fill(&mut dst.rates, &svc.rates);
+        if table_source {
+            dst.origin.clone_from(&svc.origin);
+        }
         fill(&mut dst.origin, &svc.origin);
         for rs in svc.real_servers {
             let Some(d) = dst.real_servers.iter_mut().find(|r| r.addr == rs.addr) else {
@@ -106,34 +112,25 @@ pub fn merge(into: &mut IpvsState, from: IpvsState) {
             fill(&mut d.inactive, &rs.inactive);
             fill(&mut d.stats, &rs.stats);
             fill(&mut d.rates, &rs.rates);
+            if table_source {
+                d.origin.clone_from(&rs.origin);
+            }
             fill(&mut d.origin, &rs.origin);
         }
     }
+    // Two connection listings are the same table in two formats (or two moments): summing
+    // them would double-count, so the first one read is used.
     if let Some(c) = from.connections {
-        match &mut into.connections {
+        match &into.connections {
             None => into.connections = Some(c),
-            Some(t) => {
-                t.total += c.total;
-                t.templates += c.templates;
-                for (k, v) in c.by_state {
-                    *t.by_state.entry(k).or_default() += v;
-                }
-                for (d, states) in c.by_dest {
-                    let e = t.by_dest.entry(d).or_default();
-                    for (k, v) in states {
-                        *e.entry(k).or_default() += v;
-                    }
-                }
-                for ip in c.syn_recv_clients {
-                    if t.syn_recv_clients.len() < MAX_CONNECTIONS_KEPT {
-                        t.syn_recv_clients.insert(ip);
-                    }
-                }
-                let room = MAX_CONNECTIONS_KEPT.saturating_sub(t.kept.len());
-                t.kept.extend(c.kept.into_iter().take(room));
-            }
+            Some(t) => into.notes.push(format!(
+                "connection entries of {} not used: {} already gave the connection table",
+                c.origin.as_ref().map_or("a second source".into(), |o| o.file.clone()),
+                t.origin.as_ref().map_or("an earlier source".into(), |o| o.file.clone())
+            )),
         }
     }
+    into.notes.extend(from.notes);
 }
 
 #[cfg(test)]

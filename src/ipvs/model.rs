@@ -302,11 +302,16 @@ pub struct ConnTable {
     /// in `total` but not in the per-state counts.
     pub not_read: u64,
     pub origin: Option<Origin>,
+    /// The first line showing each (real server, state), to point findings at.
+    pub first_line: BTreeMap<(SocketAddr, String), usize>,
 }
 
 impl ConnTable {
-    pub fn add(&mut self, c: Connection) {
+    pub fn add(&mut self, c: Connection, line: usize) {
         self.total += 1;
+        self.first_line
+            .entry((c.dest, c.state.clone()))
+            .or_insert(line);
         if c.is_template() {
             self.templates += 1;
         } else {
@@ -398,6 +403,8 @@ pub struct IpvsState {
     pub connections: Option<ConnTable>,
     pub global: Option<GlobalStats>,
     pub sources: Vec<SourceInfo>,
+    /// What the reader should know about how the sources were combined.
+    pub notes: Vec<String>,
 }
 
 impl IpvsState {

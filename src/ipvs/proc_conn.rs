@@ -33,7 +33,7 @@ pub fn parse(lines: &mut Lines) -> anyhow::Result<IpvsState> {
         if !titled {
             return Err(lines.err(n, "connection line before the column titles"));
         }
-        table.add(parse_line(lines, n, t)?);
+        table.add(parse_line(lines, n, t)?, n);
     }
     if !titled {
         return Err(lines.err(lines.last_line(), "truncated: no column titles"));

@@ -48,6 +48,14 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
                 "Audit the real server: in DR it must accept packets for the VIP (VIP on lo or an iptables REDIRECT), not answer ARP for it (arp_ignore=1, arp_announce=2) and not drop them by rp_filter: lbdoctor audit --host {}",
                 dest.ip()
             ));
-        out.push(at(f, origin_loc(&c.origin)));
+        let loc = c.origin.as_ref().map(|o| {
+            let line = c
+                .first_line
+                .get(&(*dest, "SYN_RECV".to_string()))
+                .copied()
+                .unwrap_or(o.line);
+            crate::finding::Location::new(o.file.clone(), line as u32, 1)
+        });
+        out.push(at(f, loc));
     }
 }
