@@ -14,7 +14,7 @@ pub fn run(args: &StateArgs, _ctx: &Ctx) -> anyhow::Result<Report> {
     let (state, read_from) = read_state(args, &mut notes)?;
     let config = match &args.config {
         Some(p) => {
-            let (cfg, lint): (ExpectedConfig, Vec<Finding>) = return Err(crate::error::Error::Usage(format!("TEMP: --config {} needs the keepalived model (branch lint), not merged yet", p.display())).into());
+            let (cfg, lint) = ipvs::from_keepalived::load(p)?;
             if !lint.is_empty() {
                 notes.push(format!(
                     "{}: {} lint finding{} (run `lbdoctor lint {}`)",

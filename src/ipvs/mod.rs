@@ -6,7 +6,7 @@
 
 pub mod checks;
 pub mod expected;
-// TEMP until lint merges: pub mod from_keepalived;
+pub mod from_keepalived;
 pub mod host;
 pub mod ipvsadm;
 pub mod model;

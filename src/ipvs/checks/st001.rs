@@ -127,6 +127,32 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
                 msg.push_str(" If clients say the VIP answers only sometimes, this server is the first suspect.");
             }
         }
+        // With --config: the line that chose the scheduler.
+        if let Some(es) = input
+            .config
+            .and_then(|c| c.services.iter().find(|es| es.keys.iter().any(|k| same_key(k, &svc.key))))
+        {
+            match &es.scheduler.at {
+                Some(at) if es.scheduler.value == sched => {
+                    msg.push_str(&format!(
+                        "\nkeepalived.conf chose {sched} with `{} {sched}` at {at}",
+                        at.keyword
+                    ));
+                    if let Some((old, v)) = es.scheduler.overridden.first() {
+                        msg.push_str(&format!(
+                            ", which overrides `{} {v}` at line {} (see ST011)",
+                            old.keyword, old.line
+                        ));
+                    }
+                    msg.push('.');
+                }
+                None if es.scheduler.value == sched => msg.push_str(&format!(
+                    "\nkeepalived.conf sets no scheduler for {}, so keepalived uses its default, {sched}.",
+                    es.label
+                )),
+                _ => {}
+            }
+        }
         let f = Finding::new("ST001", svc.key.to_string(), msg)
             .severity(severity)
             .evidence_lines(evidence)

@@ -6,15 +6,22 @@ use crate::finding::Severity;
 /// Below this, SYN_RECV entries are ordinary handshakes in flight.
 pub const MIN_SYN_RECV: u64 = 1000;
 
+/// Thousands of SYN_RECV entries, at least half of those read.
+pub fn is_flood(c: &ConnTable) -> bool {
+    let syn = c.state_count("SYN_RECV");
+    let conns = c.connections() - c.not_read.min(c.connections());
+    syn >= MIN_SYN_RECV && syn * 2 >= conns
+}
+
 pub fn check(input: &Input, out: &mut Vec<Finding>) {
     let Some(c) = &input.state.connections else {
         return;
     };
-    let syn = c.state_count("SYN_RECV");
-    let conns = c.connections() - c.not_read.min(c.connections());
-    if syn < MIN_SYN_RECV || syn * 2 < conns {
+    if !is_flood(c) {
         return;
     }
+    let syn = c.state_count("SYN_RECV");
+    let conns = c.connections() - c.not_read.min(c.connections());
     let est = c.state_count("ESTABLISHED");
     let sources = c.syn_recv_clients.len();
     let spread = if sources as u64 >= syn / 2 {

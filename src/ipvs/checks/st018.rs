@@ -12,6 +12,16 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
         {
             continue;
         }
+        // Same address, other protocol: ST017 tells that story from the config's side.
+        let other_proto = cfg.services.iter().flat_map(|es| &es.keys).any(|k| match (k, &svc.key) {
+            (ServiceKey::Addr { proto: a, addr: x }, ServiceKey::Addr { proto: b, addr: y }) => {
+                x == y && a != b
+            }
+            _ => false,
+        });
+        if other_proto {
+            continue;
+        }
         let msg = format!(
             "The kernel has {} ({} real server{}), which {} does not define. It was added by hand (ipvsadm -A), by another tool (kube-proxy in IPVS mode, docker swarm), or by a keepalived with another config.",
             svc.key,
