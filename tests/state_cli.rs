@@ -68,8 +68,14 @@ fn incident_table_alone() {
         )]
     );
     let msg = v["findings"][0]["message"].as_str().unwrap();
-    assert!(msg.contains("192.168.21.71:80 holds 1 active connection (overhead 1×256+3 = 259)"), "{msg}");
-    assert!(msg.contains("192.168.21.72:80 (overhead 4) gets every new connection: about the next 255"), "{msg}");
+    assert!(
+        msg.contains("192.168.21.71:80 holds 1 active connection (overhead 1×256+3 = 259)"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("192.168.21.72:80 (overhead 4) gets every new connection: about the next 255"),
+        "{msg}"
+    );
     let s = &v["services"][0];
     assert_eq!(s["scheduler"], "lc");
     assert_eq!(s["next_pick"], "192.168.21.72:80");
@@ -92,13 +98,29 @@ fn incident_with_config_names_the_line_that_chose_lc() {
     assert_eq!(
         findings(&v),
         vec![
-            f("ST001", "warning", "TCP 192.168.21.20:80", "fixtures/incidents/seed-ipvsadm-Ln.txt:6"),
-            f("ST011", "warning", "TCP 192.168.21.20:80", "fixtures/incidents/seed-keepalived.conf:21"),
+            f(
+                "ST001",
+                "warning",
+                "TCP 192.168.21.20:80",
+                "fixtures/incidents/seed-ipvsadm-Ln.txt:6"
+            ),
+            f(
+                "ST011",
+                "warning",
+                "TCP 192.168.21.20:80",
+                "fixtures/incidents/seed-keepalived.conf:21"
+            ),
         ]
     );
     let st011 = v["findings"][1]["message"].as_str().unwrap();
-    assert!(st011.contains("because of `lb_algo lc` at fixtures/incidents/seed-keepalived.conf:21"), "{st011}");
-    assert!(st011.contains("It overrides `lvs_sched rr` at line 19"), "{st011}");
+    assert!(
+        st011.contains("because of `lb_algo lc` at fixtures/incidents/seed-keepalived.conf:21"),
+        "{st011}"
+    );
+    assert!(
+        st011.contains("It overrides `lvs_sched rr` at line 19"),
+        "{st011}"
+    );
     let st001 = v["findings"][0]["message"].as_str().unwrap();
     assert!(st001.contains("keepalived.conf chose lc with `lb_algo lc` at fixtures/incidents/seed-keepalived.conf:21, which overrides `lvs_sched rr` at line 19"), "{st001}");
 }
@@ -114,7 +136,10 @@ fn incident_human_output_shows_the_annotated_table_and_the_caret() {
     ]);
     let s = String::from_utf8(out.stdout).unwrap();
     assert!(s.contains("Virtual services (ipvsadm -Ln view)"), "{s}");
-    assert!(s.contains("gets the next new connections (lc, overhead 4)"), "{s}");
+    assert!(
+        s.contains("gets the next new connections (lc, overhead 4)"),
+        "{s}"
+    );
     assert!(s.contains("Route (DR)"), "{s}");
     assert!(s.contains("21 |   lb_algo lc"), "{s}");
     assert!(s.contains("0 errors, 2 warnings"), "{s}");
@@ -162,10 +187,20 @@ fn incident_with_connection_entries_proves_app2_does_not_answer() {
         ]);
         let got = findings(&v);
         let ids: Vec<(&str, &str)> = got.iter().map(|f| (f.0.as_str(), f.1.as_str())).collect();
-        assert_eq!(ids, vec![("ST001", "error"), ("ST005", "error"), ("ST011", "warning")], "{conn}");
+        assert_eq!(
+            ids,
+            vec![("ST001", "error"), ("ST005", "error"), ("ST011", "warning")],
+            "{conn}"
+        );
         assert_eq!(got[1].2, "192.168.21.72:80");
         // ST005 points at the first SYN_RECV entry to .72.
-        assert_eq!(got[1].3, format!("fixtures/state/{conn}:{}", if conn.contains("Lnc") { 7 } else { 6 }));
+        assert_eq!(
+            got[1].3,
+            format!(
+                "fixtures/state/{conn}:{}",
+                if conn.contains("Lnc") { 7 } else { 6 }
+            )
+        );
         let c = &v["connections"];
         assert_eq!(c["total"], 8);
         assert_eq!(c["by_state"]["SYN_RECV"], 4);
@@ -210,20 +245,44 @@ fn ipv6_fwmark_persistence_read_alike_from_proc_ipvsadm_and_save() {
             .clone()
     };
     // Persistence: seconds from ipvsadm, jiffies from /proc (HZ is not in the file).
-    assert_eq!(svc(&ln, "TCP 10.0.0.1:443")["persistent"]["timeout"]["seconds"], 10800);
-    assert_eq!(svc(&proc_, "TCP 10.0.0.1:443")["persistent"]["timeout"]["jiffies"], 2_700_000);
-    assert_eq!(svc(&proc_, "TCP 10.0.0.1:443")["persistent"]["netmask"], "255.255.255.0");
-    assert_eq!(svc(&ln, "TCP [2001:db8::20]:80")["persistent"]["netmask"], "64");
-    assert_eq!(svc(&proc_, "TCP [2001:db8::20]:80")["persistent"]["netmask"], "64");
-    assert_eq!(svc(&save, "TCP [2001:db8::20]:80")["persistent"]["netmask"], "64");
-    assert_eq!(svc(&ln, "TCP 10.0.0.1:443")["sched_flags"], serde_json::json!(["sh-fallback", "sh-port"]));
+    assert_eq!(
+        svc(&ln, "TCP 10.0.0.1:443")["persistent"]["timeout"]["seconds"],
+        10800
+    );
+    assert_eq!(
+        svc(&proc_, "TCP 10.0.0.1:443")["persistent"]["timeout"]["jiffies"],
+        2_700_000
+    );
+    assert_eq!(
+        svc(&proc_, "TCP 10.0.0.1:443")["persistent"]["netmask"],
+        "255.255.255.0"
+    );
+    assert_eq!(
+        svc(&ln, "TCP [2001:db8::20]:80")["persistent"]["netmask"],
+        "64"
+    );
+    assert_eq!(
+        svc(&proc_, "TCP [2001:db8::20]:80")["persistent"]["netmask"],
+        "64"
+    );
+    assert_eq!(
+        svc(&save, "TCP [2001:db8::20]:80")["persistent"]["netmask"],
+        "64"
+    );
+    assert_eq!(
+        svc(&ln, "TCP 10.0.0.1:443")["sched_flags"],
+        serde_json::json!(["sh-fallback", "sh-port"])
+    );
     assert_eq!(svc(&ln, "UDP 10.0.0.1:53")["ops"], true);
     assert_eq!(svc(&proc_, "UDP 10.0.0.1:53")["ops"], true);
     assert_eq!(svc(&proc_, "FWM 10")["real_servers"][0]["method"], "TUN");
     assert_eq!(svc(&ln, "TCP 10.0.0.2:80")["persistent"], false);
     for v in [&ln, &proc_] {
         assert_eq!(
-            findings(v).iter().map(|f| (f.0.as_str(), f.2.as_str())).collect::<Vec<_>>(),
+            findings(v)
+                .iter()
+                .map(|f| (f.0.as_str(), f.2.as_str()))
+                .collect::<Vec<_>>(),
             vec![
                 ("ST001", "TCP [2001:db8::20]:80"),
                 ("ST002", "TCP 10.0.0.1:443"),
@@ -236,7 +295,10 @@ fn ipv6_fwmark_persistence_read_alike_from_proc_ipvsadm_and_save() {
         let v = json(&["--from", &format!("fixtures/state/{f}")]).0;
         assert_eq!(v["connections"]["total"], 4, "{f}");
         assert_eq!(v["connections"]["templates"], 1, "{f}");
-        assert_eq!(v["connections"]["by_destination"]["[2001:db8::11]:80"]["ESTABLISHED"], 1, "{f}");
+        assert_eq!(
+            v["connections"]["by_destination"]["[2001:db8::11]:80"]["ESTABLISHED"], 1,
+            "{f}"
+        );
     }
 }
 
@@ -247,15 +309,24 @@ fn syn_flood_and_big_table() {
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0].0, "ST004");
     let msg = v["findings"][0]["message"].as_str().unwrap();
-    assert!(msg.starts_with("3000 of 3020 connection entries are in SYN_RECV (99%)"), "{msg}");
-    assert_eq!(v["connections"]["syn_recv_sources"].as_u64().unwrap() > 2900, true);
+    assert!(
+        msg.starts_with("3000 of 3020 connection entries are in SYN_RECV (99%)"),
+        "{msg}"
+    );
+    assert!(v["connections"]["syn_recv_sources"].as_u64().unwrap() > 2900);
     let (v, _) = json(&["--from", "fixtures/state/bigtable-ipvsadm-Ln.txt"]);
     assert_eq!(
-        findings(&v).iter().map(|f| (f.0.as_str(), f.1.as_str())).collect::<Vec<_>>(),
+        findings(&v)
+            .iter()
+            .map(|f| (f.0.as_str(), f.1.as_str()))
+            .collect::<Vec<_>>(),
         vec![("ST006", "warning"), ("ST007", "warning")]
     );
     let st007 = v["findings"][1]["fix"]["commands"][0].as_str().unwrap();
-    assert_eq!(st007, "echo 'options ip_vs conn_tab_bits=17' > /etc/modprobe.d/ip_vs.conf");
+    assert_eq!(
+        st007,
+        "echo 'options ip_vs conn_tab_bits=17' > /etc/modprobe.d/ip_vs.conf"
+    );
 }
 
 #[test]
@@ -271,14 +342,54 @@ fn kernel_drifted_from_config() {
     let mut got = findings(&v);
     got.sort();
     let mut want = vec![
-        f("ST002", "warning", "TCP 192.168.30.10:80", &format!("{ln}:6")),
-        f("ST010", "error", "TCP 192.168.30.10:80", &format!("{cfg}:4")),
-        f("ST012", "error", "TCP 192.168.30.10:80", &format!("{cfg}:5")),
-        f("ST013", "warning", "TCP 192.168.30.10:80", &format!("{cfg}:10")),
-        f("ST014", "warning", "TCP 192.168.30.10:80", &format!("{cfg}:7")),
-        f("ST015", "warning", "TCP 192.168.30.10:80", &format!("{cfg}:22")),
-        f("ST016", "warning", "TCP 192.168.30.10:80", &format!("{ln}:7")),
-        f("ST017", "error", "UDP 192.168.30.10:443", &format!("{cfg}:29")),
+        f(
+            "ST002",
+            "warning",
+            "TCP 192.168.30.10:80",
+            &format!("{ln}:6"),
+        ),
+        f(
+            "ST010",
+            "error",
+            "TCP 192.168.30.10:80",
+            &format!("{cfg}:4"),
+        ),
+        f(
+            "ST012",
+            "error",
+            "TCP 192.168.30.10:80",
+            &format!("{cfg}:5"),
+        ),
+        f(
+            "ST013",
+            "warning",
+            "TCP 192.168.30.10:80",
+            &format!("{cfg}:10"),
+        ),
+        f(
+            "ST014",
+            "warning",
+            "TCP 192.168.30.10:80",
+            &format!("{cfg}:7"),
+        ),
+        f(
+            "ST015",
+            "warning",
+            "TCP 192.168.30.10:80",
+            &format!("{cfg}:22"),
+        ),
+        f(
+            "ST016",
+            "warning",
+            "TCP 192.168.30.10:80",
+            &format!("{ln}:7"),
+        ),
+        f(
+            "ST017",
+            "error",
+            "UDP 192.168.30.10:443",
+            &format!("{cfg}:29"),
+        ),
     ];
     want.sort();
     assert_eq!(got, want);
@@ -288,20 +399,47 @@ fn kernel_drifted_from_config() {
         .iter()
         .find(|f| f["id"] == "ST002")
         .unwrap();
-    assert!(st002["message"].as_str().unwrap().contains("inhibit_on_failure"));
+    assert!(st002["message"]
+        .as_str()
+        .unwrap()
+        .contains("inhibit_on_failure"));
 }
 
 #[test]
 fn bad_input_is_a_clear_error_with_file_and_line() {
     for (file, want) in [
-        ("truncated-ipvsadm-Ln.txt", "truncated-ipvsadm-Ln.txt:6: truncated real server line"),
-        ("truncated-proc-ip_vs.txt", "truncated-proc-ip_vs.txt:6: truncated real server line"),
-        ("garbled-ipvsadm-Ln.txt", "garbled-ipvsadm-Ln.txt:6: bad ActiveConn \"zero\""),
-        ("truncated-proc-ip_vs_conn.txt", "truncated-proc-ip_vs_conn.txt:6: truncated connection line"),
-        ("garbled-ipvsadm-Lnc.txt", "garbled-ipvsadm-Lnc.txt:3: bad expiry \"1457\""),
-        ("truncated-proc-ip_vs_stats.txt", "truncated-proc-ip_vs_stats.txt:3: truncated"),
-        ("headless-ipvsadm-Ln.txt", "headless-ipvsadm-Ln.txt:1: truncated"),
-        ("not-ipvs.txt", "not-ipvs.txt:1: not a known IPVS state format"),
+        (
+            "truncated-ipvsadm-Ln.txt",
+            "truncated-ipvsadm-Ln.txt:6: truncated real server line",
+        ),
+        (
+            "truncated-proc-ip_vs.txt",
+            "truncated-proc-ip_vs.txt:6: truncated real server line",
+        ),
+        (
+            "garbled-ipvsadm-Ln.txt",
+            "garbled-ipvsadm-Ln.txt:6: bad ActiveConn \"zero\"",
+        ),
+        (
+            "truncated-proc-ip_vs_conn.txt",
+            "truncated-proc-ip_vs_conn.txt:6: truncated connection line",
+        ),
+        (
+            "garbled-ipvsadm-Lnc.txt",
+            "garbled-ipvsadm-Lnc.txt:3: bad expiry \"1457\"",
+        ),
+        (
+            "truncated-proc-ip_vs_stats.txt",
+            "truncated-proc-ip_vs_stats.txt:3: truncated",
+        ),
+        (
+            "headless-ipvsadm-Ln.txt",
+            "headless-ipvsadm-Ln.txt:1: truncated",
+        ),
+        (
+            "not-ipvs.txt",
+            "not-ipvs.txt:1: not a known IPVS state format",
+        ),
         ("empty.txt", "empty.txt: is empty"),
     ] {
         let out = lbd(&["state", "--from", &format!("fixtures/state/bad/{file}")]);

@@ -38,7 +38,9 @@ pub fn run(args: &StateArgs, _ctx: &Ctx) -> anyhow::Result<Report> {
     attach_snippets(&mut findings);
 
     let mut report = Report::new("state");
-    report.sections.push(summary_section(&state, &read_from, config.as_ref(), &notes));
+    report
+        .sections
+        .push(summary_section(&state, &read_from, config.as_ref(), &notes));
     if state.has_service_table() {
         report.sections.push(table_section(&state));
     }
@@ -49,9 +51,10 @@ pub fn run(args: &StateArgs, _ctx: &Ctx) -> anyhow::Result<Report> {
         report.sections.push(s);
     }
     report.findings = findings;
-    report
-        .data
-        .insert("ipvs".into(), json!({"version": state.version, "table_size": state.table_size}));
+    report.data.insert(
+        "ipvs".into(),
+        json!({"version": state.version, "table_size": state.table_size}),
+    );
     report
         .data
         .insert("sources".into(), serde_json::to_value(&state.sources)?);
@@ -67,10 +70,9 @@ pub fn run(args: &StateArgs, _ctx: &Ctx) -> anyhow::Result<Report> {
             .map(connections_json)
             .unwrap_or(Value::Null),
     );
-    report.data.insert(
-        "global_stats".into(),
-        serde_json::to_value(&state.global)?,
-    );
+    report
+        .data
+        .insert("global_stats".into(), serde_json::to_value(&state.global)?);
     report.data.insert("notes".into(), json!(notes));
     Ok(report)
 }
@@ -101,7 +103,9 @@ fn read_state(args: &StateArgs, notes: &mut Vec<String>) -> anyhow::Result<(Ipvs
     notes.extend(read.notes);
     notes.extend(read.state.notes.iter().cloned());
     if let Some(hz) = read.hz {
-        notes.push(format!("kernel HZ={hz}: /proc persistence timeouts converted to seconds"));
+        notes.push(format!(
+            "kernel HZ={hz}: /proc persistence timeouts converted to seconds"
+        ));
     }
     let desc = format!(
         "{desc}: {}",
@@ -119,7 +123,9 @@ fn read_state(args: &StateArgs, notes: &mut Vec<String>) -> anyhow::Result<(Ipvs
 fn attach_snippets(findings: &mut [Finding]) {
     let mut cache: HashMap<String, Option<Vec<String>>> = HashMap::new();
     for f in findings {
-        let Some(loc) = f.location.as_mut() else { continue };
+        let Some(loc) = f.location.as_mut() else {
+            continue;
+        };
         if loc.snippet.is_some() {
             continue;
         }
@@ -144,7 +150,10 @@ fn attach_snippets(findings: &mut [Finding]) {
                         let first = t.split_whitespace().next().unwrap_or("");
                         let after = &t[first.len()..];
                         let ws = after.len() - after.trim_start().len();
-                        (first.len() + ws, after.split_whitespace().next().unwrap_or(""))
+                        (
+                            first.len() + ws,
+                            after.split_whitespace().next().unwrap_or(""),
+                        )
                     }
                     _ => (0, t.split_whitespace().next().unwrap_or("")),
                 };
@@ -311,7 +320,11 @@ fn table_section(st: &IpvsState) -> Section {
         rows.push(vec![
             s.key.to_string(),
             svc_desc(s),
-            format!("{} real server{}", s.real_servers.len(), if s.real_servers.len() == 1 { "" } else { "s" }),
+            format!(
+                "{} real server{}",
+                s.real_servers.len(),
+                if s.real_servers.len() == 1 { "" } else { "s" }
+            ),
             String::new(),
             String::new(),
             num(ta),
@@ -348,8 +361,9 @@ fn table_section(st: &IpvsState) -> Section {
                 String::new(),
                 String::new(),
                 format!("-> {}", r.addr),
-                r.forward
-                    .map_or("-".into(), |f| format!("{} ({})", f.as_str(), f.keepalived_name())),
+                r.forward.map_or("-".into(), |f| {
+                    format!("{} ({})", f.as_str(), f.keepalived_name())
+                }),
                 r.weight.map_or("-".into(), |w| w.to_string()),
                 num(r.active),
                 num(r.inactive),
@@ -373,10 +387,20 @@ fn counters_section(st: &IpvsState) -> Option<Section> {
     if !any {
         return None;
     }
-    let header: Vec<String> = ["Service / real server", "Conns", "InPkts", "OutPkts", "InBytes", "OutBytes", "CPS", "InPPS", "InBPS"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let header: Vec<String> = [
+        "Service / real server",
+        "Conns",
+        "InPkts",
+        "OutPkts",
+        "InBytes",
+        "OutBytes",
+        "CPS",
+        "InPPS",
+        "InBPS",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     let mut rows = Vec::new();
     let row = |name: String, stats: &Option<Stats>, rates: &Option<Rates>| -> Vec<String> {
         let s = |f: fn(&Stats) -> u64| stats.as_ref().map_or("-".into(), |x| f(x).to_string());
@@ -415,7 +439,11 @@ fn connections_section(st: &IpvsState) -> Option<Section> {
     let mut rows = Vec::new();
     for (d, s) in &c.by_dest {
         let mut r = vec![d.to_string()];
-        r.extend(states.iter().map(|k| s.get(k).copied().unwrap_or(0).to_string()));
+        r.extend(
+            states
+                .iter()
+                .map(|k| s.get(k).copied().unwrap_or(0).to_string()),
+        );
         rows.push(r);
     }
     let mut total = vec!["all".to_string()];

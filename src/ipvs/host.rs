@@ -187,7 +187,9 @@ mod tests {
 
     #[test]
     fn no_ipvs_and_cut_short() {
-        let e = parse_output("lb1", "@@lbdoctor no-ipvs\n").unwrap_err().to_string();
+        let e = parse_output("lb1", "@@lbdoctor no-ipvs\n")
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             e,
             "host lb1: no IPVS on this host: /proc/net/ip_vs is absent; load ip_vs or use --from"

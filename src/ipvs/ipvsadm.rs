@@ -72,7 +72,11 @@ fn five(lines: &Lines, n: usize, toks: &[&str]) -> anyhow::Result<([u64; 5], boo
             n,
             format!(
                 "{}: expected 5 numbers after the address, found {}",
-                if toks.len() < 5 { "truncated" } else { "garbled" },
+                if toks.len() < 5 {
+                    "truncated"
+                } else {
+                    "garbled"
+                },
                 toks.len()
             ),
         ));
@@ -205,9 +209,8 @@ fn list_service_rest(
                 svc.sched_flags = inner.split(',').map(str::to_string).collect();
             }
             "persistent" => {
-                let t = arg.ok_or_else(|| {
-                    lines.err(n, "truncated: `persistent` without a timeout")
-                })?;
+                let t =
+                    arg.ok_or_else(|| lines.err(n, "truncated: `persistent` without a timeout"))?;
                 svc.persistence = Some(Persistence {
                     timeout: Timeout::Seconds(source::dec_u64(lines, n, t, "persistence timeout")?),
                     netmask: None,
@@ -231,12 +234,7 @@ fn list_service_rest(
             "ops" => svc.ops = true,
             // Some vendor ipvsadm builds print this; it does not change the analysis.
             "synproxy" => {}
-            other => {
-                return Err(lines.err(
-                    n,
-                    format!("unexpected {other:?} on a service line"),
-                ))
-            }
+            other => return Err(lines.err(n, format!("unexpected {other:?} on a service line"))),
         }
         i += 1;
     }
@@ -249,7 +247,11 @@ fn list_dest(lines: &Lines, n: usize, toks: &[&str]) -> anyhow::Result<RealServe
             n,
             format!(
                 "{} real server line: expected `-> ADDR:PORT Forward Weight ActiveConn InActConn`",
-                if toks.len() < 6 { "truncated" } else { "garbled" }
+                if toks.len() < 6 {
+                    "truncated"
+                } else {
+                    "garbled"
+                }
             ),
         ));
     }
@@ -277,8 +279,7 @@ pub fn parse_conn(lines: &mut Lines) -> anyhow::Result<IpvsState> {
     };
     while let Some((n, l)) = lines.next_line()? {
         let t = l.trim();
-        if t.is_empty() || t.starts_with("IPVS connection entries") || t.starts_with("pro expire")
-        {
+        if t.is_empty() || t.starts_with("IPVS connection entries") || t.starts_with("pro expire") {
             continue;
         }
         let toks: Vec<&str> = t.split_whitespace().collect();
@@ -288,20 +289,23 @@ pub fn parse_conn(lines: &mut Lines) -> anyhow::Result<IpvsState> {
                 format!("truncated connection line: expected `pro expire state source virtual destination`, found {} fields", toks.len()),
             ));
         }
-        let (m, s) = toks[1].split_once(':').ok_or_else(|| {
-            lines.err(n, format!("bad expiry {:?}: expected MM:SS", toks[1]))
-        })?;
+        let (m, s) = toks[1]
+            .split_once(':')
+            .ok_or_else(|| lines.err(n, format!("bad expiry {:?}: expected MM:SS", toks[1])))?;
         let expires =
             source::dec_u64(lines, n, m, "expiry")? * 60 + source::dec_u64(lines, n, s, "expiry")?;
-        table.add(Connection {
-            proto: toks[0].to_ascii_uppercase(),
-            client: source::dec_addr_port(lines, n, toks[3])?,
-            virt: source::dec_addr_port(lines, n, toks[4])?,
-            dest: source::dec_addr_port(lines, n, toks[5])?,
-            state: toks[2].to_string(),
-            expires_secs: expires,
-            pe: (toks.len() > 6).then(|| toks[6..].join(" ")),
-        }, n);
+        table.add(
+            Connection {
+                proto: toks[0].to_ascii_uppercase(),
+                client: source::dec_addr_port(lines, n, toks[3])?,
+                virt: source::dec_addr_port(lines, n, toks[4])?,
+                dest: source::dec_addr_port(lines, n, toks[5])?,
+                state: toks[2].to_string(),
+                expires_secs: expires,
+                pe: (toks.len() > 6).then(|| toks[6..].join(" ")),
+            },
+            n,
+        );
     }
     Ok(IpvsState {
         connections: Some(table),
@@ -333,7 +337,10 @@ pub fn parse_save(lines: &mut Lines) -> anyhow::Result<IpvsState> {
         let mut svc_addr: Option<std::net::SocketAddr> = None;
         let mut fwmark: Option<u32> = None;
         let mut ipv6 = false;
-        let mut svc = Service::new(ServiceKey::Fwmark { mark: 0, ipv6: false });
+        let mut svc = Service::new(ServiceKey::Fwmark {
+            mark: 0,
+            ipv6: false,
+        });
         svc.persistence_known = true;
         svc.origin = origin(lines, n);
         let mut rs: Option<RealServer> = None;
@@ -372,7 +379,12 @@ pub fn parse_save(lines: &mut Lines) -> anyhow::Result<IpvsState> {
                 "-p" | "--persistent" => {
                     let v = need("a timeout")?;
                     svc.persistence = Some(Persistence {
-                        timeout: Timeout::Seconds(source::dec_u64(lines, n, v, "persistence timeout")?),
+                        timeout: Timeout::Seconds(source::dec_u64(
+                            lines,
+                            n,
+                            v,
+                            "persistence timeout",
+                        )?),
                         netmask: None,
                     });
                     i += 1;
@@ -479,8 +491,20 @@ mod tests {
         assert_eq!(p.netmask.as_deref(), Some("255.255.255.0"));
         assert!(st.services[1].ops);
         assert_eq!(st.services[1].real_servers[0].inactive, Some(12));
-        assert_eq!(st.services[2].key, ServiceKey::Fwmark { mark: 10, ipv6: true });
-        assert_eq!(st.services[3].key, ServiceKey::Fwmark { mark: 268439552, ipv6: false });
+        assert_eq!(
+            st.services[2].key,
+            ServiceKey::Fwmark {
+                mark: 10,
+                ipv6: true
+            }
+        );
+        assert_eq!(
+            st.services[3].key,
+            ServiceKey::Fwmark {
+                mark: 268439552,
+                ipv6: false
+            }
+        );
     }
 
     #[test]
@@ -497,7 +521,10 @@ mod tests {
         let mut l = Lines::from_str("r", text);
         let st = parse_list(&mut l, SourceKind::IpvsadmRate).unwrap();
         assert_eq!(st.services[0].rates.as_ref().unwrap().inpps, 5);
-        assert_eq!(st.services[0].real_servers[0].rates.as_ref().unwrap().inbps, 64);
+        assert_eq!(
+            st.services[0].real_servers[0].rates.as_ref().unwrap().inbps,
+            64
+        );
     }
 
     #[test]
@@ -521,10 +548,25 @@ mod tests {
         let st = parse_save(&mut l).unwrap();
         assert_eq!(st.services.len(), 2);
         assert_eq!(st.services[0].real_servers[1].weight, Some(0));
-        assert_eq!(st.services[0].real_servers[1].forward, Some(Forward::RouteOrLocal));
-        assert_eq!(st.services[1].key, ServiceKey::Fwmark { mark: 1, ipv6: true });
-        assert_eq!(st.services[1].real_servers[0].forward, Some(Forward::Tunnel));
-        let mut l = Lines::from_str("save", "-a -t 192.168.21.20:80 -r 192.168.21.71:80 -g -w 1\n");
+        assert_eq!(
+            st.services[0].real_servers[1].forward,
+            Some(Forward::RouteOrLocal)
+        );
+        assert_eq!(
+            st.services[1].key,
+            ServiceKey::Fwmark {
+                mark: 1,
+                ipv6: true
+            }
+        );
+        assert_eq!(
+            st.services[1].real_servers[0].forward,
+            Some(Forward::Tunnel)
+        );
+        let mut l = Lines::from_str(
+            "save",
+            "-a -t 192.168.21.20:80 -r 192.168.21.71:80 -g -w 1\n",
+        );
         let e = parse_save(&mut l).unwrap_err().to_string();
         assert!(e.starts_with("save:1: -a for TCP 192.168.21.20:80"), "{e}");
         let mut l = Lines::from_str("save", "-A -t 192.168.21.20:80 -s\n");
@@ -535,14 +577,25 @@ mod tests {
     #[test]
     fn garbled_list_lines() {
         for (body, want) in [
-            ("TCP  192.168.21.20:80 lc\n  -> 192.168.21.71:80   Route   1      1\n", "g:5: truncated real server line"),
+            (
+                "TCP  192.168.21.20:80 lc\n  -> 192.168.21.71:80   Route   1      1\n",
+                "g:5: truncated real server line",
+            ),
             ("TCP  192.168.21.20\n", "g:4: bad address:port"),
-            ("TCP  192.168.21.20:80 lc bogus\n", "g:4: unexpected \"bogus\""),
-            ("TCP  192.168.21.20:80\n", "g:4: truncated service line: no scheduler"),
+            (
+                "TCP  192.168.21.20:80 lc bogus\n",
+                "g:4: unexpected \"bogus\"",
+            ),
+            (
+                "TCP  192.168.21.20:80\n",
+                "g:4: truncated service line: no scheduler",
+            ),
         ] {
             let text = format!("{LIST_HEAD}{body}");
             let mut l = Lines::from_str("g", &text);
-            let e = parse_list(&mut l, SourceKind::IpvsadmList).unwrap_err().to_string();
+            let e = parse_list(&mut l, SourceKind::IpvsadmList)
+                .unwrap_err()
+                .to_string();
             assert!(e.starts_with(want), "{e} (wanted {want})");
         }
     }

@@ -55,14 +55,19 @@ fn same_key(a: &ServiceKey, b: &ServiceKey) -> bool {
 /// Join a partial state into `into`: facts missing in `into` are taken from `from`.
 pub fn merge(into: &mut IpvsState, from: IpvsState) {
     // Findings point at the -Ln or /proc/net/ip_vs line of a server when there is one.
-    let is_table = |s: &SourceInfo| matches!(s.kind, SourceKind::IpvsadmList | SourceKind::ProcIpVs);
+    let is_table =
+        |s: &SourceInfo| matches!(s.kind, SourceKind::IpvsadmList | SourceKind::ProcIpVs);
     let table_source = from.sources.iter().any(is_table) && !into.sources.iter().any(is_table);
     fill(&mut into.version, &from.version);
     fill(&mut into.table_size, &from.table_size);
     fill(&mut into.global, &from.global);
     into.sources.extend(from.sources);
     for svc in from.services {
-        let Some(dst) = into.services.iter_mut().find(|s| same_key(&s.key, &svc.key)) else {
+        let Some(dst) = into
+            .services
+            .iter_mut()
+            .find(|s| same_key(&s.key, &svc.key))
+        else {
             into.services.push(svc);
             continue;
         };
@@ -82,8 +87,7 @@ pub fn merge(into: &mut IpvsState, from: IpvsState) {
             (&mut dst.persistence, &svc.persistence)
         {
             // Seconds (ipvsadm) say more than jiffies (/proc).
-            if matches!(timeout, Timeout::Jiffies(_)) && matches!(p.timeout, Timeout::Seconds(_))
-            {
+            if matches!(timeout, Timeout::Jiffies(_)) && matches!(p.timeout, Timeout::Seconds(_)) {
                 *timeout = p.timeout;
             }
         }
@@ -125,8 +129,12 @@ pub fn merge(into: &mut IpvsState, from: IpvsState) {
             None => into.connections = Some(c),
             Some(t) => into.notes.push(format!(
                 "connection entries of {} not used: {} already gave the connection table",
-                c.origin.as_ref().map_or("a second source".into(), |o| o.file.clone()),
-                t.origin.as_ref().map_or("an earlier source".into(), |o| o.file.clone())
+                c.origin
+                    .as_ref()
+                    .map_or("a second source".into(), |o| o.file.clone()),
+                t.origin
+                    .as_ref()
+                    .map_or("an earlier source".into(), |o| o.file.clone())
             )),
         }
     }
@@ -152,7 +160,13 @@ mod tests {
         assert_eq!(s.stats.as_ref().unwrap().conns, 8);
         assert_eq!(s.real_servers[0].active, Some(1));
         assert_eq!(s.real_servers[0].stats.as_ref().unwrap().inpkts, 33);
-        assert_eq!(st.services[1].key, ServiceKey::Fwmark { mark: 1, ipv6: true });
+        assert_eq!(
+            st.services[1].key,
+            ServiceKey::Fwmark {
+                mark: 1,
+                ipv6: true
+            }
+        );
         assert_eq!(st.sources.len(), 3);
     }
 }

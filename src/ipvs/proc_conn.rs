@@ -66,10 +66,7 @@ fn parse_line(lines: &Lines, n: usize, t: &str) -> anyhow::Result<Connection> {
         return Err(lines.err(n, format!("unknown protocol {proto:?}")));
     }
     let state = toks[7];
-    if !state
-        .bytes()
-        .all(|b| b.is_ascii_uppercase() || b == b'_')
-    {
+    if !state.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
         return Err(lines.err(n, format!("bad connection state {state:?}")));
     }
     Ok(Connection {
@@ -108,7 +105,9 @@ UDP C0A81532 1388 C0A81514 13C4 C0A81547 13C4 UDP             299 sip 1234@examp
 
     #[test]
     fn bounded_kept_entries_exact_counts() {
-        let mut text = String::from("Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n");
+        let mut text = String::from(
+            "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n",
+        );
         for i in 0..(MAX_CONNECTIONS_KEPT + 500) {
             text.push_str(&format!(
                 "TCP {:08X} {:04X} C0A81514 0050 C0A81548 0050 SYN_RECV         50\n",
@@ -120,7 +119,10 @@ UDP C0A81532 1388 C0A81514 13C4 C0A81547 13C4 UDP             299 sip 1234@examp
         let c = parse(&mut l).unwrap().connections.unwrap();
         assert_eq!(c.total, (MAX_CONNECTIONS_KEPT + 500) as u64);
         assert_eq!(c.kept.len(), MAX_CONNECTIONS_KEPT);
-        assert_eq!(c.state_count("SYN_RECV"), (MAX_CONNECTIONS_KEPT + 500) as u64);
+        assert_eq!(
+            c.state_count("SYN_RECV"),
+            (MAX_CONNECTIONS_KEPT + 500) as u64
+        );
     }
 
     #[test]

@@ -137,10 +137,9 @@ fn parse_service(lines: &Lines, n: usize, toks: &[&str]) -> anyhow::Result<Servi
             "ops" => svc.ops = true,
             "persistent" => {
                 let (Some(t), Some(m)) = (toks.get(i + 1), toks.get(i + 2)) else {
-                    return Err(lines.err(
-                        n,
-                        "truncated: `persistent` needs a timeout and a netmask",
-                    ));
+                    return Err(
+                        lines.err(n, "truncated: `persistent` needs a timeout and a netmask")
+                    );
                 };
                 let jiffies = source::dec_u64(lines, n, t, "persistence timeout")?;
                 let raw = source::hex_u32(lines, n, m, "netmask")?;
@@ -150,12 +149,7 @@ fn parse_service(lines: &Lines, n: usize, toks: &[&str]) -> anyhow::Result<Servi
                 });
                 i += 2;
             }
-            other => {
-                return Err(lines.err(
-                    n,
-                    format!("unexpected {other:?} on a service line"),
-                ))
-            }
+            other => return Err(lines.err(n, format!("unexpected {other:?} on a service line"))),
         }
         i += 1;
     }
@@ -182,7 +176,11 @@ fn parse_dest(lines: &Lines, n: usize, toks: &[&str]) -> anyhow::Result<RealServ
             n,
             format!(
                 "{} real server line: expected `-> ADDR:PORT Forward Weight ActiveConn InActConn`",
-                if toks.len() < 6 { "truncated" } else { "garbled" }
+                if toks.len() < 6 {
+                    "truncated"
+                } else {
+                    "garbled"
+                }
             ),
         ));
     }
@@ -241,10 +239,19 @@ mod tests {
         );
         let v6 = &st.services[2];
         assert_eq!(v6.key.to_string(), "TCP [2001:db8::20]:443");
-        assert_eq!(v6.persistence.as_ref().unwrap().netmask.as_deref(), Some("64"));
+        assert_eq!(
+            v6.persistence.as_ref().unwrap().netmask.as_deref(),
+            Some("64")
+        );
         assert_eq!(v6.real_servers[0].weight, Some(2));
         let f = &st.services[3];
-        assert_eq!(f.key, ServiceKey::Fwmark { mark: 10, ipv6: false });
+        assert_eq!(
+            f.key,
+            ServiceKey::Fwmark {
+                mark: 10,
+                ipv6: false
+            }
+        );
         assert_eq!(f.persistence.as_ref().unwrap().netmask, None);
         assert_eq!(f.real_servers[0].forward, Some(Forward::Tunnel));
     }
@@ -252,13 +259,28 @@ mod tests {
     #[test]
     fn garbled_lines_name_the_line() {
         for (body, want) in [
-            ("TCP  C0A81514:0050 lc\n  -> C0A81547:0050      Route   1\n", "ip_vs:5: truncated real server line"),
+            (
+                "TCP  C0A81514:0050 lc\n  -> C0A81547:0050      Route   1\n",
+                "ip_vs:5: truncated real server line",
+            ),
             ("TCP  C0A8:0050 lc\n", "ip_vs:4: bad address"),
-            ("  -> C0A81547:0050      Route   1      1          3\n", "ip_vs:4: real server line before any virtual service"),
-            ("TCP  C0A81514:0050 lc\n  -> C0A81547:0050      Bogus   1      1          3\n", "ip_vs:5: unknown forwarding method"),
-            ("TCP  C0A81514:0050 lc persistent 9000\n", "ip_vs:4: truncated: `persistent`"),
+            (
+                "  -> C0A81547:0050      Route   1      1          3\n",
+                "ip_vs:4: real server line before any virtual service",
+            ),
+            (
+                "TCP  C0A81514:0050 lc\n  -> C0A81547:0050      Bogus   1      1          3\n",
+                "ip_vs:5: unknown forwarding method",
+            ),
+            (
+                "TCP  C0A81514:0050 lc persistent 9000\n",
+                "ip_vs:4: truncated: `persistent`",
+            ),
             ("ICMP  C0A81514:0050 lc\n", "ip_vs:4: unknown protocol"),
-            ("TCP  C0A81514:0050 lc\n  -> C0A81547:0050      Route   x      1          3\n", "ip_vs:5: bad weight"),
+            (
+                "TCP  C0A81514:0050 lc\n  -> C0A81547:0050      Route   x      1          3\n",
+                "ip_vs:5: bad weight",
+            ),
         ] {
             let e = parse_str(body).unwrap_err().to_string();
             assert!(e.starts_with(want), "{e} (wanted {want})");

@@ -20,7 +20,11 @@ fn five_hex(lines: &Lines, n: usize, l: &str) -> anyhow::Result<[u64; 5]> {
             n,
             format!(
                 "{}: expected 5 hexadecimal values, found {}",
-                if toks.len() < 5 { "truncated" } else { "garbled" },
+                if toks.len() < 5 {
+                    "truncated"
+                } else {
+                    "garbled"
+                },
                 toks.len()
             ),
         ));

@@ -185,12 +185,10 @@ fn detect_list_flavour(
 ) -> anyhow::Result<SourceKind> {
     let title = match lines.peek(dest_title_idx)? {
         Some((_, l)) => l.clone(),
-        None => {
-            return Err(lines.err(
-                first_line,
-                "truncated: the destination column titles (`  -> RemoteAddress:Port ...`) are missing",
-            ))
-        }
+        None => return Err(lines.err(
+            first_line,
+            "truncated: the destination column titles (`  -> RemoteAddress:Port ...`) are missing",
+        )),
     };
     if title.contains("RemoteAddress:Port Forward") {
         return Ok(SourceKind::ProcIpVs);
@@ -377,8 +375,10 @@ mod tests {
             SourceKind::ProcIpVsStats
         );
         assert_eq!(
-            kind("Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n")
-                .unwrap(),
+            kind(
+                "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n"
+            )
+            .unwrap(),
             SourceKind::ProcIpVsConn
         );
         assert_eq!(

@@ -52,7 +52,8 @@ pub fn run(input: &Input) -> Vec<Finding> {
 }
 
 pub fn origin_loc(o: &Option<Origin>) -> Option<Location> {
-    o.as_ref().map(|o| Location::new(o.file.clone(), o.line as u32, 1))
+    o.as_ref()
+        .map(|o| Location::new(o.file.clone(), o.line as u32, 1))
 }
 
 pub fn conf_loc(c: &ConfLine) -> Location {

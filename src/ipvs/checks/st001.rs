@@ -58,7 +58,10 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
         // New connections the pick absorbs before `next` becomes cheaper. Each adds at least
         // one inactive entry (SYN_RECV) to the pick.
         let absorbs = if sched == "wlc" {
-            let (pw, nw) = (pick.weight.unwrap_or(1).max(1) as u64, next.weight.unwrap_or(1).max(1) as u64);
+            let (pw, nw) = (
+                pick.weight.unwrap_or(1).max(1) as u64,
+                next.weight.unwrap_or(1).max(1) as u64,
+            );
             (nov * pw).div_ceil(nw).saturating_sub(pov)
         } else {
             nov.saturating_sub(pov)
@@ -89,9 +92,7 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
             absorbs,
         );
         let mut severity = Severity::Warning;
-        let mut evidence = vec![
-            format!("{} {}", svc.key, sched),
-        ];
+        let mut evidence = vec![format!("{} {}", svc.key, sched)];
         evidence.extend(svc.real_servers.iter().map(rs_line));
         if pick.inactive.unwrap_or(0) > 0 {
             msg.push_str(&format!(
@@ -128,10 +129,11 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
             }
         }
         // With --config: the line that chose the scheduler.
-        if let Some(es) = input
-            .config
-            .and_then(|c| c.services.iter().find(|es| es.keys.iter().any(|k| same_key(k, &svc.key))))
-        {
+        if let Some(es) = input.config.and_then(|c| {
+            c.services
+                .iter()
+                .find(|es| es.keys.iter().any(|k| same_key(k, &svc.key)))
+        }) {
             match &es.scheduler.at {
                 Some(at) if es.scheduler.value == sched => {
                     msg.push_str(&format!(

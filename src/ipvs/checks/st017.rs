@@ -29,8 +29,9 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
         } else {
             msg.push_str(" keepalived is not running, its checker process failed to start, the virtual_server's quorum is not met, or the running keepalived reads another config.");
         }
-        let f = Finding::new("ST017", key.to_string(), msg)
-            .fix_text("Check `systemctl status keepalived` and its log; run `lbdoctor lint` on the config.");
+        let f = Finding::new("ST017", key.to_string(), msg).fix_text(
+            "Check `systemctl status keepalived` and its log; run `lbdoctor lint` on the config.",
+        );
         out.push(f.at(conf_loc(&es.at)));
     }
 }

@@ -13,12 +13,17 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
             continue;
         }
         // Same address, other protocol: ST017 tells that story from the config's side.
-        let other_proto = cfg.services.iter().flat_map(|es| &es.keys).any(|k| match (k, &svc.key) {
-            (ServiceKey::Addr { proto: a, addr: x }, ServiceKey::Addr { proto: b, addr: y }) => {
-                x == y && a != b
-            }
-            _ => false,
-        });
+        let other_proto =
+            cfg.services
+                .iter()
+                .flat_map(|es| &es.keys)
+                .any(|k| match (k, &svc.key) {
+                    (
+                        ServiceKey::Addr { proto: a, addr: x },
+                        ServiceKey::Addr { proto: b, addr: y },
+                    ) => x == y && a != b,
+                    _ => false,
+                });
         if other_proto {
             continue;
         }
