@@ -286,6 +286,15 @@ impl Connection {
 /// How many connection entries are kept for display; the rest are only counted.
 pub const MAX_CONNECTIONS_KEPT: usize = 10_000;
 
+fn bump(m: &mut BTreeMap<String, u64>, k: &str) {
+    match m.get_mut(k) {
+        Some(v) => *v += 1,
+        None => {
+            m.insert(k.to_string(), 1);
+        }
+    }
+}
+
 /// The connection table, bounded: counts are exact, the entries kept are capped.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConnTable {
@@ -302,26 +311,24 @@ pub struct ConnTable {
     /// in `total` but not in the per-state counts.
     pub not_read: u64,
     pub origin: Option<Origin>,
-    /// The first line showing each (real server, state), to point findings at.
-    pub first_line: BTreeMap<(SocketAddr, String), usize>,
+    /// The first line showing each real server in each state, to point findings at.
+    pub first_line: BTreeMap<SocketAddr, BTreeMap<String, usize>>,
 }
 
 impl ConnTable {
     pub fn add(&mut self, c: Connection, line: usize) {
         self.total += 1;
-        self.first_line
-            .entry((c.dest, c.state.clone()))
-            .or_insert(line);
+        // Look up before inserting: a million entries share a handful of keys, and cloning
+        // the state name for each would dominate.
+        let per_dest_first = self.first_line.entry(c.dest).or_default();
+        if !per_dest_first.contains_key(&c.state) {
+            per_dest_first.insert(c.state.clone(), line);
+        }
         if c.is_template() {
             self.templates += 1;
         } else {
-            *self.by_state.entry(c.state.clone()).or_default() += 1;
-            *self
-                .by_dest
-                .entry(c.dest)
-                .or_default()
-                .entry(c.state.clone())
-                .or_default() += 1;
+            bump(&mut self.by_state, &c.state);
+            bump(self.by_dest.entry(c.dest).or_default(), &c.state);
             if c.state == "SYN_RECV" && self.syn_recv_clients.len() < MAX_CONNECTIONS_KEPT {
                 self.syn_recv_clients.insert(c.client.ip());
             }

@@ -55,7 +55,8 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
         let loc = c.origin.as_ref().map(|o| {
             let line = c
                 .first_line
-                .get(&(*dest, "SYN_RECV".to_string()))
+                .get(dest)
+                .and_then(|m| m.get("SYN_RECV"))
                 .copied()
                 .unwrap_or(o.line);
             crate::finding::Location::new(o.file.clone(), line as u32, 1)
