@@ -470,3 +470,36 @@ fn no_source_on_a_kernel_without_ipvs_is_a_clear_error() {
         "lbdoctor: error: no IPVS on this host: /proc/net/ip_vs is absent; load ip_vs or use --from"
     );
 }
+
+#[test]
+fn two_snapshots_show_inactive_growing() {
+    let (v, _) = json(&[
+        "--from",
+        "fixtures/state/synflood-ipvsadm-Ln-t0.txt",
+        "fixtures/state/synflood-ipvsadm-Ln-t1.txt",
+    ]);
+    assert_eq!(
+        findings(&v),
+        vec![
+            f(
+                "ST006",
+                "warning",
+                "TCP 192.168.21.20:80",
+                "fixtures/state/synflood-ipvsadm-Ln-t1.txt:4"
+            ),
+            f(
+                "ST008",
+                "warning",
+                "TCP 192.168.21.20:80",
+                "fixtures/state/synflood-ipvsadm-Ln-t1.txt:4"
+            ),
+        ]
+    );
+    let msg = v["findings"][1]["message"].as_str().unwrap();
+    assert!(msg.starts_with("InActConn of TCP 192.168.21.20:80 grew from 78 to 4801 since fixtures/state/synflood-ipvsadm-Ln-t0.txt"), "{msg}");
+    // The table shown is the later one.
+    assert_eq!(v["services"][0]["inactive"], 4801);
+    // One snapshot alone: no growth to report.
+    let (v, _) = json(&["--from", "fixtures/state/synflood-ipvsadm-Ln-t0.txt"]);
+    assert!(findings(&v).is_empty());
+}

@@ -80,9 +80,31 @@ pub fn run(args: &StateArgs, _ctx: &Ctx) -> anyhow::Result<Report> {
 fn read_state(args: &StateArgs, notes: &mut Vec<String>) -> anyhow::Result<(IpvsState, String)> {
     if !args.from.is_empty() {
         let mut st = IpvsState::default();
+        // A second table of the same kind is a later snapshot (files are given oldest first):
+        // the earlier one is kept aside to compare counters.
+        let mut snapshots: Vec<IpvsState> = Vec::new();
         for p in &args.from {
             let part = ipvs::read_file(p)?;
-            ipvs::merge(&mut st, part);
+            let kind = part.sources.first().map(|s| s.kind);
+            if matches!(kind, Some(SourceKind::IpvsadmList | SourceKind::ProcIpVs)) {
+                snapshots.push(part);
+            } else {
+                ipvs::merge(&mut st, part);
+            }
+        }
+        if let Some(latest) = snapshots.pop() {
+            let mut merged = latest;
+            let rest = std::mem::take(&mut st);
+            ipvs::merge(&mut merged, rest);
+            if let Some(first) = snapshots.into_iter().next() {
+                merged.notes.push(format!(
+                    "{} is compared with the earlier snapshot {}",
+                    merged.sources[0].file, first.sources[0].file
+                ));
+                merged.sources.insert(0, first.sources[0].clone());
+                merged.previous = Some(Box::new(first));
+            }
+            st = merged;
         }
         let desc = st
             .sources

@@ -412,6 +412,9 @@ pub struct IpvsState {
     pub sources: Vec<SourceInfo>,
     /// What the reader should know about how the sources were combined.
     pub notes: Vec<String>,
+    /// An earlier snapshot of the table (a first `ipvsadm -Ln` given before a later one), to
+    /// see counters grow.
+    pub previous: Option<Box<IpvsState>>,
 }
 
 impl IpvsState {

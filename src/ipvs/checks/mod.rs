@@ -8,6 +8,7 @@ pub mod st004;
 pub mod st005;
 pub mod st006;
 pub mod st007;
+pub mod st008;
 pub mod st010;
 pub mod st011;
 pub mod st012;
@@ -37,6 +38,7 @@ pub fn run(input: &Input) -> Vec<Finding> {
     st005::check(input, &mut out);
     st006::check(input, &mut out);
     st007::check(input, &mut out);
+    st008::check(input, &mut out);
     if input.config.is_some() {
         st010::check(input, &mut out);
         st011::check(input, &mut out);
@@ -126,4 +128,96 @@ pub fn config_for<'a>(
         .iter()
         .filter(|es| es.keys.iter().any(|k| same_key(k, &svc.key)))
         .find_map(|es| expected_real(es, rs).map(|r| (es, r)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(table: &str) -> IpvsState {
+        let text = format!("IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n{table}");
+        crate::ipvs::parse_text("t", &text).unwrap()
+    }
+
+    fn ids(st: &IpvsState) -> Vec<String> {
+        run(&Input {
+            state: st,
+            config: None,
+        })
+        .into_iter()
+        .map(|f| format!("{}:{}", f.id, f.severity))
+        .collect()
+    }
+
+    #[test]
+    fn wlc_weighs_overhead_by_weight() {
+        // .71: (2*256+0)/4 = 128; .72: 10/1 = 10 -> .72 takes about 128-10 = 118 more.
+        let st = state(
+            "TCP  10.0.0.1:80 wlc\n  -> 10.0.0.71:80 Route 4 2 0\n  -> 10.0.0.72:80 Route 1 0 10\n",
+        );
+        let f = run(&Input {
+            state: &st,
+            config: None,
+        });
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message.contains("about the next 118 of them"),
+            "{}",
+            f[0].message
+        );
+        // With weights making the active server the cheaper one, nothing is pinned.
+        let st = state("TCP  10.0.0.1:80 wlc\n  -> 10.0.0.71:80 Route 100 1 0\n  -> 10.0.0.72:80 Route 1 0 10\n");
+        assert!(ids(&st).is_empty());
+    }
+
+    #[test]
+    fn lc_pinning_needs_a_holder_and_a_margin() {
+        // Nobody holds an active connection: lc simply balances inactive entries.
+        assert!(ids(&state(
+            "TCP  10.0.0.1:80 lc\n  -> 10.0.0.71:80 Route 1 0 3\n  -> 10.0.0.72:80 Route 1 0 4\n"
+        ))
+        .is_empty());
+        // rr is not affected by long connections.
+        assert!(ids(&state(
+            "TCP  10.0.0.1:80 rr\n  -> 10.0.0.71:80 Route 1 1 3\n  -> 10.0.0.72:80 Route 1 0 4\n"
+        ))
+        .is_empty());
+        // The weight-0 server is out of the race (ST002 instead).
+        assert_eq!(
+            ids(&state("TCP  10.0.0.1:80 lc\n  -> 10.0.0.71:80 Route 1 1 3\n  -> 10.0.0.72:80 Route 0 0 4\n")),
+            vec!["ST002:warning"]
+        );
+    }
+
+    #[test]
+    fn all_weights_zero_is_st003_not_st002() {
+        assert_eq!(
+            ids(&state("TCP  10.0.0.1:80 rr\n  -> 10.0.0.71:80 Route 0 1 3\n  -> 10.0.0.72:80 Route 0 0 4\n")),
+            vec!["ST003:error"]
+        );
+    }
+
+    #[test]
+    fn table_size_thresholds() {
+        // 3 entries per bucket: info; 8 or more: warning; 2 or fewer: nothing.
+        let mk = |n: u64| {
+            state(&format!(
+                "TCP  10.0.0.1:80 rr\n  -> 10.0.0.71:80 Route 1 {n} 0\n"
+            ))
+        };
+        assert!(ids(&mk(8192)).is_empty());
+        assert_eq!(ids(&mk(3 * 4096)), vec!["ST007:info"]);
+        assert_eq!(ids(&mk(8 * 4096)), vec!["ST007:warning"]);
+    }
+
+    #[test]
+    fn jiffies_match_seconds_at_common_hz() {
+        assert!(Timeout::Jiffies(90000).matches_seconds(360));
+        assert!(Timeout::Jiffies(36000).matches_seconds(360));
+        assert!(!Timeout::Jiffies(90001).matches_seconds(360));
+        assert_eq!(
+            Timeout::Jiffies(90000).describe(),
+            "90000 jiffies (900s at HZ=100, 360s at HZ=250, 300s at HZ=300, 90s at HZ=1000)"
+        );
+    }
 }
