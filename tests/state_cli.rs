@@ -503,3 +503,37 @@ fn two_snapshots_show_inactive_growing() {
     let (v, _) = json(&["--from", "fixtures/state/synflood-ipvsadm-Ln-t0.txt"]);
     assert!(findings(&v).is_empty());
 }
+
+#[test]
+fn json_output_matches_the_documented_report_schema() {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{ROOT}/docs/report.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let compiled = jsonschema::JSONSchema::compile(&schema).expect("schema compiles");
+    for args in [
+        vec![
+            "--from",
+            "fixtures/state/incident-ipvsadm-Ln.txt",
+            "fixtures/state/incident-proc-ip_vs_conn.txt",
+            "--config",
+            "fixtures/incidents/seed-keepalived.conf",
+        ],
+        vec!["--from", "fixtures/state/mixed-proc-ip_vs.txt"],
+        vec![
+            "--from",
+            "fixtures/state/drift/ipvsadm-Ln.txt",
+            "--config",
+            "fixtures/state/drift/keepalived.conf",
+        ],
+    ] {
+        let (v, _) = json(&args);
+        if let Err(errors) = compiled.validate(&v) {
+            let msgs: Vec<String> = errors
+                .map(|e| format!("{e} at {}", e.instance_path))
+                .collect();
+            panic!("{args:?}: {msgs:?}");
+        }
+        assert_eq!(v["command"], "state");
+    }
+}

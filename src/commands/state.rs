@@ -296,7 +296,12 @@ fn summary_section(
     if let Some(c) = config {
         pairs.push((
             "Compared with".into(),
-            format!("{} ({} virtual_server blocks)", c.file, c.services.len()),
+            format!(
+                "{} ({} virtual_server block{})",
+                c.file,
+                c.services.len(),
+                if c.services.len() == 1 { "" } else { "s" }
+            ),
         ));
     }
     for n in notes {
