@@ -159,31 +159,48 @@ fn attach_snippets(findings: &mut [Finding]) {
                     .collect()
             })
         });
-        if let Some(text) = lines
+        let Some(text) = lines
             .as_ref()
             .and_then(|l| l.get((loc.line as usize).saturating_sub(1)))
-        {
-            // Point at the address (ipvsadm/proc lines) when no column was given.
-            if loc.column <= 1 {
-                let lead = text.len() - text.trim_start().len();
-                let t = text.trim_start();
-                let (skip, word) = match t.split_whitespace().next() {
-                    Some("->") | Some("TCP") | Some("UDP") | Some("SCTP") | Some("FWM") => {
-                        let first = t.split_whitespace().next().unwrap_or("");
-                        let after = &t[first.len()..];
-                        let ws = after.len() - after.trim_start().len();
-                        (
-                            first.len() + ws,
-                            after.split_whitespace().next().unwrap_or(""),
-                        )
-                    }
-                    _ => (0, t.split_whitespace().next().unwrap_or("")),
-                };
-                loc.column = text[..lead + skip].chars().count() as u32 + 1;
-                loc.length = word.chars().count() as u32;
+        else {
+            loc.column = loc.column.max(1);
+            continue;
+        };
+        // Column 0 marks a connection entry: point at its destination (the 6th field in
+        // both /proc/net/ip_vs_conn and ipvsadm -Lnc).
+        if loc.column == 0 {
+            let mut pos = 0;
+            for (i, tok) in text.split_whitespace().enumerate() {
+                let at = pos + text[pos..].find(tok).unwrap_or(0);
+                if i == 5 {
+                    loc.column = text[..at].chars().count() as u32 + 1;
+                    loc.length = tok.chars().count() as u32;
+                    break;
+                }
+                pos = at + tok.len();
             }
-            loc.snippet = Some(text.clone());
+            loc.column = loc.column.max(1);
         }
+        // Point at the address (ipvsadm/proc lines) when no column was given.
+        if loc.column <= 1 {
+            let lead = text.len() - text.trim_start().len();
+            let t = text.trim_start();
+            let (skip, word) = match t.split_whitespace().next() {
+                Some("->") | Some("TCP") | Some("UDP") | Some("SCTP") | Some("FWM") => {
+                    let first = t.split_whitespace().next().unwrap_or("");
+                    let after = &t[first.len()..];
+                    let ws = after.len() - after.trim_start().len();
+                    (
+                        first.len() + ws,
+                        after.split_whitespace().next().unwrap_or(""),
+                    )
+                }
+                _ => (0, t.split_whitespace().next().unwrap_or("")),
+            };
+            loc.column = text[..lead + skip].chars().count() as u32 + 1;
+            loc.length = word.chars().count() as u32;
+        }
+        loc.snippet = Some(text.clone());
     }
 }
 

@@ -59,7 +59,8 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
                 .and_then(|m| m.get("SYN_RECV"))
                 .copied()
                 .unwrap_or(o.line);
-            crate::finding::Location::new(o.file.clone(), line as u32, 1)
+            // Column 0: the renderer's snippet step points at the destination column.
+            crate::finding::Location::new(o.file.clone(), line as u32, 0)
         });
         out.push(at(f, loc));
     }
