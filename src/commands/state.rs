@@ -210,7 +210,7 @@ fn svc_desc(s: &Service) -> String {
         d.push_str(&format!(" ({})", s.sched_flags.join(",")));
     }
     if let Some(p) = &s.persistence {
-        d.push_str(&format!(" persistent {}", p.timeout.describe()));
+        d.push_str(&format!(" persistent {}", p.timeout.short()));
         if let Some(m) = &p.netmask {
             d.push_str(&format!(" mask {m}"));
         }

@@ -141,6 +141,13 @@ impl Timeout {
             Timeout::Jiffies(j) => COMMON_HZ.iter().any(|hz| secs * hz == j),
         }
     }
+    /// For tables: "360s" or "90000 jiffies".
+    pub fn short(self) -> String {
+        match self {
+            Timeout::Seconds(s) => format!("{s}s"),
+            Timeout::Jiffies(j) => format!("{j} jiffies"),
+        }
+    }
     pub fn describe(self) -> String {
         match self {
             Timeout::Seconds(s) => format!("{s}s"),
