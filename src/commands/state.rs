@@ -380,11 +380,16 @@ fn table_section(st: &IpvsState) -> Section {
                 String::new()
             },
         ]);
-        let total = ta.zip(ti).map(|(a, i)| a + i);
+        let total = ta.zip(ti).map(|(a, i)| a.saturating_add(i));
         let pick = next_pick(s);
         for r in &s.real_servers {
             let share = match (total, r.active, r.inactive) {
-                (Some(t), Some(a), Some(i)) if t > 0 => format!("{}%", (a + i) * 100 / t),
+                (Some(t), Some(a), Some(i)) if t > 0 => {
+                    format!(
+                        "{}%",
+                        (a.saturating_add(i) as f64 * 100.0 / t as f64) as u64
+                    )
+                }
                 (Some(_), Some(_), Some(_)) => "0%".into(),
                 _ => "-".into(),
             };
@@ -548,13 +553,18 @@ fn service_json(s: &Service) -> Value {
         "next_pick".into(),
         json!(next_pick(s).map(|a| a.to_string())),
     );
-    let total = s.total_active().zip(s.total_inactive()).map(|(a, i)| a + i);
+    let total = s
+        .total_active()
+        .zip(s.total_inactive())
+        .map(|(a, i)| a.saturating_add(i));
     let rs: Vec<Value> = s
         .real_servers
         .iter()
         .map(|r| {
             let share = match (total, r.active, r.inactive) {
-                (Some(t), Some(a), Some(i)) if t > 0 => json!(((a + i) as f64) / (t as f64)),
+                (Some(t), Some(a), Some(i)) if t > 0 => {
+                    json!((a.saturating_add(i) as f64) / (t as f64))
+                }
                 (Some(_), Some(_), Some(_)) => json!(0.0),
                 _ => Value::Null,
             };

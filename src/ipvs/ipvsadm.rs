@@ -292,8 +292,9 @@ pub fn parse_conn(lines: &mut Lines) -> anyhow::Result<IpvsState> {
         let (m, s) = toks[1]
             .split_once(':')
             .ok_or_else(|| lines.err(n, format!("bad expiry {:?}: expected MM:SS", toks[1])))?;
-        let expires =
-            source::dec_u64(lines, n, m, "expiry")? * 60 + source::dec_u64(lines, n, s, "expiry")?;
+        let expires = source::dec_u64(lines, n, m, "expiry")?
+            .saturating_mul(60)
+            .saturating_add(source::dec_u64(lines, n, s, "expiry")?);
         table.add(
             Connection {
                 proto: toks[0].to_ascii_uppercase(),

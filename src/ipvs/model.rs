@@ -218,7 +218,11 @@ impl RealServer {
     /// The lc/wlc "overhead": an active connection costs 256 inactive ones
     /// (`ip_vs_dest_conn_overhead`, include/net/ip_vs.h).
     pub fn overhead(&self) -> Option<u64> {
-        Some((self.active? << 8) + self.inactive?)
+        Some(
+            self.active?
+                .saturating_mul(256)
+                .saturating_add(self.inactive?),
+        )
     }
 }
 
@@ -256,11 +260,16 @@ impl Service {
             origin: None,
         }
     }
+    /// Sums saturate: counters come from untrusted text.
     pub fn total_active(&self) -> Option<u64> {
-        self.real_servers.iter().map(|r| r.active).sum()
+        self.real_servers
+            .iter()
+            .try_fold(0u64, |acc, r| Some(acc.saturating_add(r.active?)))
     }
     pub fn total_inactive(&self) -> Option<u64> {
-        self.real_servers.iter().map(|r| r.inactive).sum()
+        self.real_servers
+            .iter()
+            .try_fold(0u64, |acc, r| Some(acc.saturating_add(r.inactive?)))
     }
     pub fn is_ipv6(&self) -> bool {
         match &self.key {

@@ -62,7 +62,7 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
                 pick.weight.unwrap_or(1).max(1) as u64,
                 next.weight.unwrap_or(1).max(1) as u64,
             );
-            (nov * pw).div_ceil(nw).saturating_sub(pov)
+            nov.saturating_mul(pw).div_ceil(nw).saturating_sub(pov)
         } else {
             nov.saturating_sub(pov)
         };

@@ -10,7 +10,7 @@ pub const MIN_SYN_RECV: u64 = 1000;
 pub fn is_flood(c: &ConnTable) -> bool {
     let syn = c.state_count("SYN_RECV");
     let conns = c.connections() - c.not_read.min(c.connections());
-    syn >= MIN_SYN_RECV && syn * 2 >= conns
+    syn >= MIN_SYN_RECV && syn.saturating_mul(2) >= conns
 }
 
 pub fn check(input: &Input, out: &mut Vec<Finding>) {
@@ -31,7 +31,7 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
     };
     let msg = format!(
         "{syn} of {conns} connection entries are in SYN_RECV ({}%), {spread}; {est} are ESTABLISHED. Each entry holds kernel memory until it expires (60 s for SYN_RECV): this is how a SYN flood exhausts a director (`IPVS: ip_vs_conn_new: no memory available`, then the OOM killer).",
-        syn * 100 / conns.max(1)
+        syn.saturating_mul(100) / conns.max(1)
     );
     let mut f = Finding::new("ST004", "connection table", msg)
         .severity(if syn >= 10 * MIN_SYN_RECV { Severity::Error } else { Severity::Warning })

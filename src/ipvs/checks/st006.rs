@@ -13,7 +13,7 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
         let (Some(act), Some(inact)) = (svc.total_active(), svc.total_inactive()) else {
             continue;
         };
-        if inact < MIN_INACTIVE || inact < RATIO * (act + 1) {
+        if inact < MIN_INACTIVE || inact < RATIO.saturating_mul(act.saturating_add(1)) {
             continue;
         }
         let msg = format!(

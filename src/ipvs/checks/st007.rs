@@ -11,18 +11,16 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
     let (conns, how) = match &st.connections {
         Some(c) => (c.total, "connection entries (templates included)"),
         None => {
-            let sum: Option<u64> = st
-                .services
-                .iter()
-                .map(|s| Some(s.total_active()? + s.total_inactive()?))
-                .sum();
+            let sum: Option<u64> = st.services.iter().try_fold(0u64, |acc, s| {
+                Some(acc.saturating_add(s.total_active()?.saturating_add(s.total_inactive()?)))
+            });
             match sum {
                 Some(n) => (n, "ActiveConn + InActConn over all services"),
                 None => return,
             }
         }
     };
-    if conns <= 2 * size {
+    if conns <= size.saturating_mul(2) {
         return;
     }
     let chain = conns / size;

@@ -26,7 +26,7 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
         ) else {
             continue;
         };
-        if i1 < i0 + MIN_GROWTH || i1 < 2 * i0 {
+        if i1 < i0.saturating_add(MIN_GROWTH) || i1 < i0.saturating_mul(2) {
             continue;
         }
         let mut evidence = Vec::new();
