@@ -177,6 +177,7 @@ pub struct Lexer {
     residue: Option<Pending>,
     multiline: VecDeque<Pending>,
     seqs: Vec<Seq>,
+    multiline_seq_depth: usize,
     defs: Vec<Definition>,
     /// A multi-line definition being accumulated (index into defs).
     def_continuation: Option<usize>,
@@ -206,6 +207,7 @@ impl Lexer {
             residue: None,
             multiline: VecDeque::new(),
             seqs: Vec::new(),
+            multiline_seq_depth: 0,
             defs: Vec::new(),
             def_continuation: None,
             total_bytes: 0,
@@ -463,11 +465,12 @@ impl Lexer {
         w.drain_front(lead);
         let mut quote = false;
         let mut cont = false;
+        let mut skip: Option<usize> = None;
         let mut i = 0;
         while i < w.text.len() {
             let c = w.text[i];
             match c {
-                b'"' => quote = !quote,
+                b'"' if skip.is_none() => quote = !quote,
                 b'\\' => {
                     if i + 1 < w.text.len() {
                         if !quote && (w.text[i + 1] == b'#' || w.text[i + 1] == b'!') {
@@ -482,7 +485,8 @@ impl Lexer {
                         break;
                     }
                 }
-                b'#' | b'!' if !quote => {
+                b'#' | b'!' if !quote && skip.is_none() => {
+                    skip = Some(i);
                     // A comment sign glued to a word truncates that word's value.
                     if report && i > 0 && !is_ws(w.text[i - 1]) {
                         let word_start = w.text[..i]
@@ -523,12 +527,16 @@ impl Lexer {
                             )),
                         });
                     }
-                    w.truncate(i);
-                    break;
                 }
                 _ => {}
             }
             i += 1;
+        }
+        // keepalived <= 2.3 (Debian/Ubuntu/RHEL's 2.2.x) keeps scanning after the comment
+        // for a trailing `\`, so a commented line can continue a multi-line definition;
+        // 2.4 stops at the comment.
+        if let Some(s) = skip {
+            w.truncate(s);
         }
         if quote && report {
             let col = w.col_at(w.text.iter().position(|c| *c == b'"').unwrap_or(0));
@@ -555,9 +563,7 @@ impl Lexer {
         loop {
             let (mut w, file, line, generated, fresh) = if let Some(p) = self.residue.take() {
                 (p.work, p.file, p.line, p.generated, false)
-            } else if let Some(p) = self.next_seq_line() {
-                (p.work, p.file, p.line, true, false)
-            } else if let Some(p) = self.multiline.pop_front() {
+            } else if let Some(p) = self.next_generated() {
                 (p.work, p.file, p.line, true, false)
             } else {
                 let (file, line, bytes) = self.read_physical()?;
@@ -570,14 +576,17 @@ impl Lexer {
                 }
                 self.decomment(&mut w, file, line, true);
                 if let Some(d) = self.def_continuation {
-                    self.continue_definition(d, w);
+                    // a line that is only a comment does not end a multi-line definition
+                    if !w.text.is_empty() {
+                        self.continue_definition(d, w);
+                    }
                     continue;
                 }
             }
             if w.text.is_empty() {
                 continue;
             }
-            if !self.preprocess(&mut w, file, line, fresh) {
+            if !self.preprocess(&mut w, file, line, 0) {
                 continue;
             }
             if w.text.is_empty() {
@@ -587,6 +596,26 @@ impl Lexer {
                 return Some(l);
             }
         }
+    }
+
+    /// Lines of a multi-line definition come before further ~SEQ iterations, unless the
+    /// ~SEQ started inside that expansion (keepalived's multiline_seq_depth).
+    fn next_generated(&mut self) -> Option<Pending> {
+        if !self.multiline.is_empty() && self.seqs.len() <= self.multiline_seq_depth {
+            let p = self.multiline.pop_front();
+            if self.multiline.is_empty() {
+                self.multiline_seq_depth = 0;
+            }
+            return p;
+        }
+        if let Some(p) = self.next_seq_line() {
+            return Some(p);
+        }
+        let p = self.multiline.pop_front();
+        if self.multiline.is_empty() {
+            self.multiline_seq_depth = 0;
+        }
+        p
     }
 
     fn end_continuation(&mut self) {
@@ -623,7 +652,7 @@ impl Lexer {
 
     /// `@id`, `$NAME=`, `~SEQ`/`~LST`, substitution, include. Returns false when the line is
     /// consumed (a definition, an include, a line for another config id).
-    fn preprocess(&mut self, w: &mut Work, file: u32, line: u32, _fresh: bool) -> bool {
+    fn preprocess(&mut self, w: &mut Work, file: u32, line: u32, depth: u32) -> bool {
         if w.text[0] == b'@' {
             let (neg, ofs) = if w.text.get(1) == Some(&b'^') {
                 (true, 2)
@@ -664,6 +693,11 @@ impl Lexer {
             self.decomment(w, file, line, true);
             if w.text.is_empty() {
                 return false;
+            }
+            // keepalived 2.2.7 (tested) re-reads a substituted line that now starts with `@`
+            // or still holds a `$`
+            if depth < 8 && (w.text[0] == b'@' || w.text.contains(&b'$')) {
+                return self.preprocess(w, file, line, depth + 1);
             }
         }
         if let Some((kind, pat_start)) = is_include(&w.text) {
@@ -775,8 +809,10 @@ impl Lexer {
                 break;
             }
             if let Some(rest) = multiline_rest {
-                for part in rest.split(|c| *c == b'\n') {
-                    self.multiline.push_back(Pending {
+                self.multiline_seq_depth = self.seqs.len();
+                // a nested expansion comes before the rest of the outer one
+                for part in rest.rsplit(|c| *c == b'\n') {
+                    self.multiline.push_front(Pending {
                         work: Work {
                             text: part.to_vec(),
                             cols: vec![col; part.len()],

@@ -170,7 +170,7 @@ pub fn parse(mut lx: Lexer) -> Document {
     let mut diags: Vec<Diag> = Vec::new();
     // keepalived's skip_sublevel: -1 = a `{` may follow, >0 = depth inside a skipped block
     let mut skip: i32 = 0;
-    let mut last_unknown: Option<(u32, usize)> = None;
+    let mut last_unknown: Option<(u32, usize, bool)> = None;
     let mut cascade: Option<Cascade> = None;
     let mut vrrp_names: HashSet<String> = HashSet::new();
     let mut last_line: (u32, u32) = (0, 0);
@@ -251,7 +251,7 @@ pub fn parse(mut lx: Lexer) -> Document {
                     ),
                 ));
             } else if is_bob {
-                if let Some((uline, unode)) = prev_unknown {
+                if let Some((uline, unode, unknown_diag)) = prev_unknown {
                     // An unknown keyword opened a block: the trap of the misspelt block.
                     let kw = lx.tok_str(&lx.toks[nodes[unode].tok as usize]).to_string();
                     let block = table.block(top.block);
@@ -276,11 +276,11 @@ pub fn parse(mut lx: Lexer) -> Document {
                         msg.push_str(&format!("; `{kw}` belongs in {}", block_desc(home)));
                     }
                     // replace the unknown-keyword finding of that line
-                    if let Some(pos) = diags
-                        .iter()
-                        .rposition(|d| d.id == "LB002" && d.line == uline)
+                    if diags
+                        .last()
+                        .is_some_and(|d| d.id == "LB002" && d.line == uline && unknown_diag)
                     {
-                        diags.remove(pos);
+                        diags.pop();
                     }
                     match &mut cascade {
                         Some(c) => {
@@ -333,7 +333,7 @@ pub fn parse(mut lx: Lexer) -> Document {
                 continue;
             }
         } else if is_bob {
-            if let Some((uline, unode)) = prev_unknown {
+            if let Some((uline, unode, unknown_diag)) = prev_unknown {
                 let kw = lx.tok_str(&lx.toks[nodes[unode].tok as usize]).to_string();
                 let mut msg = format!(
                     "`{kw}` is not a top-level keyword, so keepalived ignores the `{{` and reads the lines inside as top-level keywords; the matching `}}` is an extra `}}`"
@@ -343,11 +343,11 @@ pub fn parse(mut lx: Lexer) -> Document {
                 } else if let Some(home) = table.blocks_with(&kw).first() {
                     msg.push_str(&format!("; `{kw}` belongs in {}", block_desc(home)));
                 }
-                if let Some(pos) = diags
-                    .iter()
-                    .rposition(|d| d.id == "LB002" && d.line == uline)
+                if diags
+                    .last()
+                    .is_some_and(|d| d.id == "LB002" && d.line == uline && unknown_diag)
                 {
-                    diags.remove(pos);
+                    diags.pop();
                 }
                 match &mut cascade {
                     Some(c) => {
@@ -459,7 +459,7 @@ pub fn parse(mut lx: Lexer) -> Document {
             None => {
                 push_node(&mut nodes, &l, NodeKind::Unknown, block, flags);
                 let n = nodes.len() - 1;
-                last_unknown = Some((l.line, n));
+                last_unknown = Some((l.line, n, cascade.is_none()));
                 if let Some(c) = &cascade {
                     let d = &mut diags[c.diag];
                     if d.evidence.len() < 30 {
