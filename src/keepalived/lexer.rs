@@ -76,6 +76,17 @@ pub struct SourceFile {
     pub included_from: Option<(u32, u32)>,
 }
 
+/// A `# lbdoctor: ignore IDS` comment. No ids = every check.
+#[derive(Clone, Debug)]
+pub struct SuppressionComment {
+    pub file: u32,
+    pub line: u32,
+    pub col: u32,
+    pub ids: Vec<String>,
+    /// The comment is alone on its line: it applies to the next line (and its block).
+    pub own_line: bool,
+}
+
 /// A logical line: tokens `toks[tok_start..tok_end]`.
 #[derive(Clone, Copy, Debug)]
 pub struct Line {
@@ -170,6 +181,8 @@ pub struct Lexer {
     pub text: String,
     pub toks: Vec<Tok>,
     pub diags: Vec<Diag>,
+    /// `# lbdoctor: ignore ...` comments.
+    pub suppressions: Vec<SuppressionComment>,
     limits: Limits,
     config_id: Option<String>,
     include_root: Option<PathBuf>,
@@ -200,6 +213,7 @@ impl Lexer {
             text: String::new(),
             toks: Vec::new(),
             diags: Vec::new(),
+            suppressions: Vec::new(),
             limits,
             config_id,
             include_root,
@@ -536,6 +550,9 @@ impl Lexer {
         // for a trailing `\`, so a commented line can continue a multi-line definition;
         // 2.4 stops at the comment.
         if let Some(s) = skip {
+            if report {
+                self.note_suppression(&w, s, file, line);
+            }
             w.truncate(s);
         }
         if quote && report {
@@ -556,6 +573,33 @@ impl Lexer {
             w.cols.push(c);
         }
         true
+    }
+
+    /// Record a `# lbdoctor: ignore LB001,LB016` comment (the comment starts at `at`).
+    fn note_suppression(&mut self, w: &Work, at: usize, file: u32, line: u32) {
+        let comment = &w.text[at..];
+        let Some(pos) = comment.windows(9).position(|x| x == b"lbdoctor:") else {
+            return;
+        };
+        let rest = String::from_utf8_lossy(&comment[pos + 9..]).into_owned();
+        let rest = rest.trim_start();
+        let Some(list) = rest.strip_prefix("ignore") else {
+            return;
+        };
+        let ids: Vec<String> = list
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .map(str::trim)
+            .take_while(|t| t.is_empty() || t.chars().all(|c| c.is_ascii_alphanumeric()))
+            .filter(|t| !t.is_empty())
+            .map(str::to_ascii_uppercase)
+            .collect();
+        self.suppressions.push(SuppressionComment {
+            file,
+            line,
+            col: w.col_at(at + pos),
+            ids,
+            own_line: at == 0,
+        });
     }
 
     /// Next logical line, or None at the end of all files.

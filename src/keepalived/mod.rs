@@ -3,12 +3,13 @@
 //! `load()` reads a config the way keepalived 2.x reads it (lib/parser.c read_line() and
 //! process_stream()), and returns the effective model plus parse-level findings.
 
-// checks and suppress land next
+pub mod checks;
 pub mod effective;
 pub mod keywords;
 pub mod lexer;
 pub mod model;
 pub mod parser;
+pub mod suppress;
 
 use crate::finding::{Finding, Location};
 use std::collections::HashMap;

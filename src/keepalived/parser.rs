@@ -53,6 +53,7 @@ pub struct Document {
     pub toks: Vec<Tok>,
     pub nodes: Vec<Node>,
     pub diags: Vec<Diag>,
+    pub suppressions: Vec<super::lexer::SuppressionComment>,
 }
 
 impl Document {
@@ -510,12 +511,14 @@ pub fn parse(mut lx: Lexer) -> Document {
     }
     let mut all = std::mem::take(&mut lx.diags);
     all.extend(diags);
+    let suppressions = std::mem::take(&mut lx.suppressions);
     Document {
         files: lx.files,
         text: lx.text,
         toks: lx.toks,
         nodes,
         diags: all,
+        suppressions,
     }
 }
 
