@@ -156,7 +156,11 @@ fn summary(configs: &[&Config]) -> Vec<Section> {
                         r.ip,
                         r.port.map(|p| format!(":{p}")).unwrap_or_default(),
                         r.weight.as_ref().map_or(1, |w| w.value),
-                        if checks.is_empty() { "no checker".to_string() } else { checks.join("+") },
+                        if checks.is_empty() {
+                            "no checker".to_string()
+                        } else {
+                            checks.join("+")
+                        },
                         r.span.line
                     )
                 })
@@ -165,7 +169,11 @@ fn summary(configs: &[&Config]) -> Vec<Section> {
                 format!("{}\n{}", vs.key, addrs.join("\n")),
                 at(&vs.scheduler, |v| v.clone(), "wlc (default)"),
                 at(&vs.method, |v| v.clone(), "NAT (default)"),
-                at(&vs.protocol, |v| v.clone(), vs.effective_protocol().map_or("-", |_| "UDP (default)")),
+                at(
+                    &vs.protocol,
+                    |v| v.clone(),
+                    vs.effective_protocol().map_or("-", |_| "UDP (default)"),
+                ),
                 at(&vs.persistence_timeout, |v| format!("{v}s"), "-"),
                 rs.join("\n"),
             ];
@@ -188,7 +196,11 @@ fn summary(configs: &[&Config]) -> Vec<Section> {
                     Some(_) => at(&v.priority, |s| s.to_string(), ""),
                     None => format!("{} (default)", v.effective_priority()),
                 },
-                if v.nopreempt && v.effective_state() != "MASTER" { "no".into() } else { "yes".into() },
+                if v.nopreempt && v.effective_state() != "MASTER" {
+                    "no".into()
+                } else {
+                    "yes".into()
+                },
                 at(&v.advert_int, |s| format!("{s}s"), "1s (default)"),
                 match (&v.auth_type, &v.auth_pass) {
                     (Some(t), _) => t.value.clone(),
@@ -198,7 +210,11 @@ fn summary(configs: &[&Config]) -> Vec<Section> {
                 if v.unicast_peers.is_empty() {
                     "multicast".into()
                 } else {
-                    v.unicast_peers.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n")
+                    v.unicast_peers
+                        .iter()
+                        .map(|p| p.to_string())
+                        .collect::<Vec<_>>()
+                        .join("\n")
                 },
             ];
             if many {
@@ -209,10 +225,17 @@ fn summary(configs: &[&Config]) -> Vec<Section> {
     }
     let mut sections = Vec::new();
     if vs_total > 0 {
-        let mut header: Vec<String> = ["virtual_server", "scheduler", "method", "protocol", "persistence", "real servers"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut header: Vec<String> = [
+            "virtual_server",
+            "scheduler",
+            "method",
+            "protocol",
+            "persistence",
+            "real servers",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         if many {
             header.insert(0, "file".into());
         }
@@ -232,7 +255,16 @@ fn summary(configs: &[&Config]) -> Vec<Section> {
     }
     if !vrrp_rows.is_empty() {
         let mut header: Vec<String> = [
-            "vrrp_instance", "state", "interface", "vrid", "priority", "preempt", "advert", "auth", "VIPs", "peers",
+            "vrrp_instance",
+            "state",
+            "interface",
+            "vrid",
+            "priority",
+            "preempt",
+            "advert",
+            "auth",
+            "VIPs",
+            "peers",
         ]
         .iter()
         .map(|s| s.to_string())
