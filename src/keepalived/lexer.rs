@@ -188,9 +188,10 @@ pub struct Lexer {
     include_root: Option<PathBuf>,
     stack: Vec<Frame>,
     residue: Option<Pending>,
-    multiline: VecDeque<Pending>,
+    /// Expansions of multi-line definitions in progress, innermost last, each with the
+    /// number of ~SEQ repetitions active when it started (keepalived's multiline_stack).
+    multiline: Vec<(VecDeque<Pending>, usize)>,
     seqs: Vec<Seq>,
-    multiline_seq_depth: usize,
     defs: Vec<Definition>,
     /// A multi-line definition being accumulated (index into defs).
     def_continuation: Option<usize>,
@@ -219,9 +220,8 @@ impl Lexer {
             include_root,
             stack: Vec::new(),
             residue: None,
-            multiline: VecDeque::new(),
+            multiline: Vec::new(),
             seqs: Vec::new(),
-            multiline_seq_depth: 0,
             defs: Vec::new(),
             def_continuation: None,
             total_bytes: 0,
@@ -645,21 +645,24 @@ impl Lexer {
     /// Lines of a multi-line definition come before further ~SEQ iterations, unless the
     /// ~SEQ started inside that expansion (keepalived's multiline_seq_depth).
     fn next_generated(&mut self) -> Option<Pending> {
-        if !self.multiline.is_empty() && self.seqs.len() <= self.multiline_seq_depth {
-            let p = self.multiline.pop_front();
-            if self.multiline.is_empty() {
-                self.multiline_seq_depth = 0;
+        loop {
+            let Some((lines, depth)) = self.multiline.last_mut() else {
+                return self.next_seq_line(0);
+            };
+            let depth = *depth;
+            if self.seqs.len() > depth {
+                if let Some(p) = self.next_seq_line(depth) {
+                    return Some(p);
+                }
+                continue;
             }
-            return p;
+            match lines.pop_front() {
+                Some(p) => return Some(p),
+                None => {
+                    self.multiline.pop();
+                }
+            }
         }
-        if let Some(p) = self.next_seq_line() {
-            return Some(p);
-        }
-        let p = self.multiline.pop_front();
-        if self.multiline.is_empty() {
-            self.multiline_seq_depth = 0;
-        }
-        p
     }
 
     fn end_continuation(&mut self) {
@@ -853,10 +856,10 @@ impl Lexer {
                 break;
             }
             if let Some(rest) = multiline_rest {
-                self.multiline_seq_depth = self.seqs.len();
                 // a nested expansion comes before the rest of the outer one
-                for part in rest.rsplit(|c| *c == b'\n') {
-                    self.multiline.push_front(Pending {
+                let lines: VecDeque<Pending> = rest
+                    .split(|c| *c == b'\n')
+                    .map(|part| Pending {
                         work: Work {
                             text: part.to_vec(),
                             cols: vec![col; part.len()],
@@ -864,7 +867,10 @@ impl Lexer {
                         file,
                         line,
                         generated: true,
-                    });
+                    })
+                    .collect();
+                if self.multiline.len() < 64 {
+                    self.multiline.push((lines, self.seqs.len()));
                 }
             }
             if value.iter().find(|c| **c != b' ' && **c != b'\t') == Some(&b'~') {
@@ -1012,8 +1018,12 @@ impl Lexer {
         });
     }
 
-    fn next_seq_line(&mut self) -> Option<Pending> {
+    /// The next line of the innermost ~SEQ/~LST at index `floor` or above.
+    fn next_seq_line(&mut self, floor: usize) -> Option<Pending> {
         loop {
+            if self.seqs.len() <= floor {
+                return None;
+            }
             let seq = self.seqs.last_mut()?;
             let Some(row) = seq.rows.pop_front() else {
                 self.seqs.pop();
@@ -1492,12 +1502,20 @@ fn parse_seq(s: &str) -> Option<SeqSpec> {
     let inner = &s[open + 1..close];
     if s.starts_with("~SEQ") {
         let parts: Vec<&str> = inner.split(',').map(str::trim).collect();
+        // strtol(p, &p, 0): decimal, 0x hex or 0 octal, whatever the output format
         let num = |x: &str| -> Option<i64> {
-            if hex {
-                i64::from_str_radix(x, 16).ok()
+            let (neg, x) = match x.strip_prefix('-') {
+                Some(r) => (true, r),
+                None => (false, x.strip_prefix('+').unwrap_or(x)),
+            };
+            let v = if let Some(h) = x.strip_prefix("0x").or_else(|| x.strip_prefix("0X")) {
+                i64::from_str_radix(h, 16).ok()?
+            } else if x.len() > 1 && x.starts_with('0') {
+                i64::from_str_radix(&x[1..], 8).ok()?
             } else {
-                x.parse().ok()
-            }
+                x.parse().ok()?
+            };
+            Some(if neg { -v } else { v })
         };
         let (var, start, step, end) = match parts.as_slice() {
             [v, e] => (*v, 1, 1, num(e)?),
@@ -1505,7 +1523,7 @@ fn parse_seq(s: &str) -> Option<SeqSpec> {
             [v, s0, st, e] => (*v, num(s0)?, num(st)?, num(e)?),
             _ => return None,
         };
-        if step == 0 || var.is_empty() {
+        if step == 0 || var.is_empty() || (hex && (start < 0 || end < 0)) {
             return None;
         }
         let mut rows = Vec::new();
@@ -1684,6 +1702,35 @@ mod tests {
         let text = "$RS=real_server 10.0.0.1 80 { \\\n  weight 2 \\\n}\n$RS\n";
         let (l, _) = lines_of(text);
         assert_eq!(words(&l), ["real_server 10.0.0.1 80", "{", "weight 2", "}"]);
+    }
+
+    #[test]
+    fn seq_inside_multiline_inside_seq() {
+        let text = "$RS= \\\nreal_server 10.${N}.0.${R} 80 { \\\n}\n$VS= \\\nvirtual_server group G${N} \\\n{ \\\n~SEQ(R,1,2) $RS \\\n}\n\n~SEQ(N,1,2) $VS\n";
+        let (l, _) = lines_of(text);
+        assert_eq!(
+            words(&l),
+            [
+                "virtual_server group G1",
+                "{",
+                "real_server 10.1.0.1 80",
+                "{",
+                "}",
+                "real_server 10.1.0.2 80",
+                "{",
+                "}",
+                "}",
+                "virtual_server group G2",
+                "{",
+                "real_server 10.2.0.1 80",
+                "{",
+                "}",
+                "real_server 10.2.0.2 80",
+                "{",
+                "}",
+                "}"
+            ]
+        );
     }
 
     #[test]
