@@ -64,10 +64,10 @@ pub fn run(args: &LintArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let configs: Vec<&Config> = loaded.iter().map(|l| &l.config).collect();
     report.sections = summary(&configs);
     if ctx.format == Format::Json {
-        let model: Vec<serde_json::Value> = configs
+        let model = configs
             .iter()
-            .map(|c| serde_json::to_value(c).unwrap_or(serde_json::Value::Null))
-            .collect();
+            .map(serde_json::to_value)
+            .collect::<Result<Vec<_>, _>>()?;
         report = report.with_data("model", json!(model));
     }
     Ok(report)
