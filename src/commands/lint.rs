@@ -137,8 +137,11 @@ fn summary(configs: &[&Config]) -> Vec<Section> {
             if vs_rows.len() >= MAX_SUMMARY_ROWS {
                 continue;
             }
-            let addrs: Vec<String> = vs
-                .addresses
+            let shown: &[(IpAddr, u16)] = match vs.key {
+                crate::keepalived::model::VsKey::Addr { .. } => &[],
+                _ => &vs.addresses,
+            };
+            let addrs: Vec<String> = shown
                 .iter()
                 .map(|(ip, port)| match ip {
                     IpAddr::V6(_) => format!("[{ip}]:{port}"),
@@ -166,7 +169,11 @@ fn summary(configs: &[&Config]) -> Vec<Section> {
                 })
                 .collect();
             let mut row = vec![
-                format!("{}\n{}", vs.key, addrs.join("\n")),
+                if addrs.is_empty() {
+                    vs.key.to_string()
+                } else {
+                    format!("{}\n{}", vs.key, addrs.join("\n"))
+                },
                 at(&vs.scheduler, |v| v.clone(), "wlc (default)"),
                 at(&vs.method, |v| v.clone(), "NAT (default)"),
                 at(

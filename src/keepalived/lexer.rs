@@ -186,6 +186,8 @@ pub struct Lexer {
     limits: Limits,
     config_id: Option<String>,
     include_root: Option<PathBuf>,
+    /// Absolute include prefixes to read from elsewhere (/etc/keepalived -> a copy).
+    pub include_map: Vec<(PathBuf, PathBuf)>,
     stack: Vec<Frame>,
     residue: Option<Pending>,
     /// Expansions of multi-line definitions in progress, innermost last, each with the
@@ -218,6 +220,7 @@ impl Lexer {
             limits,
             config_id,
             include_root,
+            include_map: Vec::new(),
             stack: Vec::new(),
             residue: None,
             multiline: Vec::new(),
@@ -1280,6 +1283,11 @@ impl Lexer {
 
     fn resolve(&self, dir: &Path, pat: &str) -> PathBuf {
         let p = Path::new(pat);
+        for (from, to) in &self.include_map {
+            if let Ok(rest) = p.strip_prefix(from) {
+                return to.join(rest);
+            }
+        }
         if p.is_absolute() {
             if let Some(root) = &self.include_root {
                 return root.join(p.strip_prefix("/").unwrap_or(p));
