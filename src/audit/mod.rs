@@ -275,15 +275,21 @@ pub fn nft_nat_for(ruleset: &str, vip: Ipv4Addr) -> Option<String> {
         .map(String::from)
 }
 
-/// Director or real server, when the user said auto: a host running keepalived or holding
-/// IPVS virtual services is a director.
+/// Director or real server, when the user said auto: a host holding IPVS virtual services,
+/// or running keepalived with a virtual_server in its config, is a director. (A keepalived
+/// process alone is not enough: containers and namespaces share the process list.)
 pub fn detect_role(f: &HostFacts) -> Role {
     let has_services = f
         .ip_vs
         .as_deref()
         .map(|t| !parse::ipvs::parse(t).services.is_empty())
         .unwrap_or(false);
-    if f.keepalived_running || has_services {
+    let lvs_config = f
+        .files
+        .get("/etc/keepalived/keepalived.conf")
+        .map(|c| c.contains("virtual_server"))
+        .unwrap_or(false);
+    if has_services || (f.keepalived_running && lvs_config) {
         Role::Director
     } else {
         Role::Real

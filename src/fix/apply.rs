@@ -60,24 +60,45 @@ pub const GUARD_DIR: &str = "/var/lib/lbdoctor";
 /// removed first, then run the commands (restoring at once if one fails).
 pub fn guarded_firewall_script(id: &str, secs: u64, commands: &[String]) -> String {
     let d = GUARD_DIR;
+    // iptables-save omits tables that do not exist yet, and iptables-restore leaves tables
+    // absent from its input alone: empty the tables we touch first, then restore.
+    let mut tables: Vec<&str> = vec!["filter"];
+    for c in commands {
+        let f: Vec<&str> = c.split_whitespace().collect();
+        if let Some(i) = f.iter().position(|x| *x == "-t") {
+            if let Some(t) = f.get(i + 1) {
+                if !tables.contains(t) {
+                    tables.push(t);
+                }
+            }
+        }
+    }
+    // The restore step lives in a file on the host, so the detached timer needs no nested
+    // quoting.
     let mut s = format!(
-        "set -e\nD={d}\nmkdir -p \"$D\"; chmod 700 \"$D\"\nR=\"$D/rollback-{id}.rules\"; C=\"$D/rollback-{id}.pending\"\n\
+        "set -e\nD={d}\nmkdir -p \"$D\"; chmod 700 \"$D\"\nR=\"$D/rollback-{id}.rules\"; C=\"$D/rollback-{id}.pending\"; X=\"$D/rollback-{id}.sh\"\n\
 iptables-save > \"$R\"\n: > \"$C\"\n\
-TIMER=\"sleep {secs}; if mv \\\"$C\\\" \\\"$C.fired\\\" 2>/dev/null; then iptables-restore < \\\"$R\\\" && echo rolled-back > \\\"$D/rollback-{id}.done\\\"; fi\"\n\
+cat > \"$X\" <<'LBDOCTOR_EOF'\n\
+for t in {tables}; do iptables -t $t -F; iptables -t $t -X; done\n\
+iptables -P INPUT ACCEPT; iptables -P FORWARD ACCEPT; iptables -P OUTPUT ACCEPT\n\
+iptables-restore < \"$1\"\n\
+LBDOCTOR_EOF\n\
+TIMER=\"sleep {secs}; if mv '$C' '$C.fired' 2>/dev/null; then sh '$X' '$R' && echo rolled-back > '$D/rollback-{id}.done'; fi\"\n\
 if command -v setsid >/dev/null 2>&1; then setsid sh -c \"$TIMER\" </dev/null >/dev/null 2>&1 & else nohup sh -c \"$TIMER\" </dev/null >/dev/null 2>&1 & fi\n\
-set +e\nfail=\n"
+set +e\nfail=\n",
+        tables = tables.join(" ")
     );
     for c in commands {
         s.push_str(&format!("[ -n \"$fail\" ] || {c} || fail={}\n", q(c)));
     }
-    s.push_str("if [ -n \"$fail\" ]; then mv \"$C\" \"$C.failed\" 2>/dev/null; iptables-restore < \"$R\"; echo \"lbdoctor: '$fail' failed; the previous rules are restored\" >&2; exit 5; fi\necho armed\n");
+    s.push_str("if [ -n \"$fail\" ]; then mv \"$C\" \"$C.failed\" 2>/dev/null; sh \"$X\" \"$R\"; echo \"lbdoctor: '$fail' failed; the previous rules are restored\" >&2; exit 5; fi\necho armed\n");
     s
 }
 
 /// Run in a FRESH session: take the cookie away before the timer does.
 pub fn confirm_script(id: &str) -> String {
     format!(
-        "C={GUARD_DIR}/rollback-{id}.pending\nif rm \"$C\" 2>/dev/null; then rm -f {GUARD_DIR}/rollback-{id}.rules; echo confirmed; else echo expired; fi\n"
+        "C={GUARD_DIR}/rollback-{id}.pending\nif rm \"$C\" 2>/dev/null; then rm -f {GUARD_DIR}/rollback-{id}.rules {GUARD_DIR}/rollback-{id}.sh; echo confirmed; else echo expired; fi\n"
     )
 }
 
