@@ -124,7 +124,7 @@ s packages
 if command -v dpkg-query >/dev/null 2>&1; then dpkg-query -W -f='${Package} ${Status}\n' iptables-persistent netfilter-persistent nftables 2>/dev/null | grep 'install ok installed' | awk '{print $1}'; fi
 if command -v rpm >/dev/null 2>&1; then rpm -q iptables-services nftables 2>/dev/null | grep -v 'not installed' | sed 's/-[0-9].*//'; fi
 for u in netfilter-persistent nftables iptables; do
-  if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled "$u" >/dev/null 2>&1; then echo "enabled:$u"; fi
+  if command -v systemctl >/dev/null 2>&1 && [ "$(systemctl is-enabled "$u" 2>/dev/null)" = enabled ]; then echo "enabled:$u"; fi
 done
 s ipvs
 [ -d /sys/module/ip_vs ] && echo loaded
