@@ -104,3 +104,33 @@ fn color_never_and_no_color_produce_no_escape_codes() {
         .success();
     assert!(out.get_output().stdout.contains(&0x1b));
 }
+
+/// Validates a `--format json` output against docs/report.schema.json (the documented schema).
+pub fn assert_matches_report_schema(v: &serde_json::Value) {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/docs/report.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let compiled = jsonschema::JSONSchema::compile(&schema).expect("schema compiles");
+    let msgs: Vec<String> = match compiled.validate(v) {
+        Ok(()) => return,
+        Err(errors) => errors
+            .map(|e| format!("{e} at {}", e.instance_path))
+            .collect(),
+    };
+    panic!("output does not match docs/report.schema.json: {msgs:?}");
+}
+
+#[test]
+fn explain_json_matches_the_documented_schema() {
+    let out = lbdoctor()
+        .args(["--format", "json", "explain", "LB001"])
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_matches_report_schema(&v);
+}
