@@ -113,17 +113,72 @@ fn gather_all(hosts: &[String], args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<V
     Ok(ok)
 }
 
+/// Real servers named by keepalived.conf, each with its virtual server's VIP, port and
+/// method; and the director's target (method, fwmarks, the config's own findings).
+/// A real server is reached by the ssh_config alias whose HostName is its IP, else the IP.
+fn config_targets(
+    path: &std::path::Path,
+    base: &Target,
+    args: &AuditArgs,
+) -> anyhow::Result<(Vec<(String, Target)>, Target)> {
+    let loaded = crate::keepalived::load(path, &crate::keepalived::LoadOptions::default())?;
+    let mut reals: Vec<(String, Target)> = Vec::new();
+    let mut director = base.clone();
+    director.config_findings = loaded.findings.clone();
+    for vs in &loaded.config.virtual_servers {
+        director.fwmarks.extend(vs.fwmarks.iter().copied());
+        let method = vs.method.as_ref().map(|m| m.value.clone());
+        if director.method.is_none() {
+            director.method = method.clone();
+        }
+        let Some((std::net::IpAddr::V4(vip), port)) = vs.addresses.first().copied() else {
+            continue;
+        };
+        if director.vip.is_none() {
+            director.vip = Some(vip);
+            director.port = port;
+        }
+        for rs in &vs.real_servers {
+            let ip = rs.ip.to_string();
+            let host =
+                remote::ssh_config::alias_for(&ip, args.ssh.ssh_config.as_deref()).unwrap_or(ip);
+            if reals.iter().any(|(h, _)| *h == host) {
+                continue;
+            }
+            let mut t = base.clone();
+            t.vip = Some(vip);
+            t.port = port;
+            t.method = method.clone();
+            reals.push((host, t));
+        }
+    }
+    if reals.is_empty() && director.vip.is_none() {
+        return Err(Error::file(
+            path,
+            "no IPv4 virtual_server with real servers found in this config",
+        )
+        .into());
+    }
+    Ok((reals, director))
+}
+
 struct Audited {
     role: Role,
     target: Target,
     findings: Vec<Finding>,
 }
 
-fn audit_one(f: &HostFacts, args: &AuditArgs, base: &Target) -> anyhow::Result<Audited> {
-    let role = match args.role {
-        cli::Role::Real => Role::Real,
-        cli::Role::Director => Role::Director,
-        cli::Role::Auto => audit::detect_role(f),
+fn audit_one(
+    f: &HostFacts,
+    args: &AuditArgs,
+    base: &Target,
+    forced: Option<Role>,
+) -> anyhow::Result<Audited> {
+    let role = match (forced, args.role) {
+        (Some(r), _) => r,
+        (None, cli::Role::Real) => Role::Real,
+        (None, cli::Role::Director) => Role::Director,
+        (None, cli::Role::Auto) => audit::detect_role(f),
     };
     let mut target = base.clone();
     if target.vip.is_none() {
@@ -217,15 +272,34 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                 .trunc(),
         );
     }
-    if args.config.is_some() {
-        return Err(Error::Usage(
-            "--config needs the keepalived model (lint branch), which is not merged into this build; pass --host and --vip".into(),
-        )
-        .into());
-    }
     let mut hosts = args.hosts.clone();
     if args.local && !hosts.iter().any(|h| remote::is_local(h)) {
         hosts.push("localhost".into());
+    }
+    // Per-host target and role, from keepalived.conf.
+    let mut per_host: std::collections::HashMap<String, (Target, Option<Role>)> =
+        Default::default();
+    if let Some(cfg) = &args.config {
+        let (real, director_target) = config_targets(cfg, &base, args)?;
+        // --host together with --config names the director(s); the real servers come from
+        // the config. `--role director` alone audits this machine as the director.
+        let directors: Vec<String> = if hosts.is_empty() && args.role == cli::Role::Director {
+            vec!["localhost".into()]
+        } else {
+            std::mem::take(&mut hosts)
+        };
+        for d in directors {
+            per_host.insert(d.clone(), (director_target.clone(), Some(Role::Director)));
+            hosts.push(d);
+        }
+        if args.role != cli::Role::Director {
+            for (h, t) in real {
+                if !hosts.contains(&h) {
+                    hosts.push(h.clone());
+                }
+                per_host.entry(h).or_insert((t, Some(Role::Real)));
+            }
+        }
     }
     let mut runs: Vec<HostRun> = if !args.facts.is_empty() {
         if args.fix && !args.dry_run {
@@ -264,7 +338,11 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let mut report = Report::new("audit");
     let mut audited = Vec::new();
     for r in &runs {
-        audited.push(audit_one(&r.facts, args, &base)?);
+        let (t, role) = per_host
+            .get(&r.facts.host)
+            .cloned()
+            .unwrap_or((base.clone(), None));
+        audited.push(audit_one(&r.facts, args, &t, role)?);
     }
     let mut hosts_json = Vec::new();
     let mut rows = Vec::new();
