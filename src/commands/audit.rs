@@ -57,7 +57,8 @@ fn gather_all(hosts: &[String], args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<V
     let queue = Arc::new(Mutex::new(
         hosts.iter().cloned().enumerate().collect::<Vec<_>>(),
     ));
-    let results: Arc<Mutex<Vec<(usize, anyhow::Result<HostRun>)>>> =
+    type Results = Vec<(usize, anyhow::Result<HostRun>)>;
+    let results: Arc<Mutex<Results>> =
         Arc::new(Mutex::new(Vec::new()));
     let jobs = args.jobs.max(1).min(hosts.len().max(1));
     std::thread::scope(|s| {

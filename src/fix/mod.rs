@@ -81,7 +81,9 @@ pub fn unified_diff(path: &str, old: &str, new: &str) -> String {
 }
 
 /// (key, value) pairs to set, runtime commands, for the unmet requirements.
-fn sysctl_targets(a: &Analysis) -> (Vec<(String, u32)>, Vec<String>, Vec<(String, u32)>) {
+type KeyValues = Vec<(String, u32)>;
+
+fn sysctl_targets(a: &Analysis) -> (KeyValues, Vec<String>, KeyValues) {
     let mut runtime_keys: Vec<(String, u32)> = Vec::new();
     let mut boot_keys: Vec<(String, u32)> = Vec::new();
     let mut cmds = Vec::new();
@@ -326,7 +328,7 @@ pub fn merge_rules_text(text: &str, rules: &[(String, String, String, bool)]) ->
         let chain_lines: Vec<usize> = (start..end)
             .filter(|&i| lines[i].starts_with(&prefix))
             .collect();
-        let decl = (start..end).filter(|&i| lines[i].starts_with(':')).last();
+        let decl = (start..end).rfind(|&i| lines[i].starts_with(':'));
         if decl.is_none() || !(start..end).any(|i| lines[i].starts_with(&format!(":{chain} "))) {
             lines.insert(start + 1, format!(":{chain} ACCEPT [0:0]"));
             return merge_rules_text(&(lines.join("\n") + "\n"), rules);
@@ -439,7 +441,7 @@ fn firewall_changes(a: &Analysis, plan: &mut HostPlan) {
             .is_some();
     let to_persist: Vec<(String, String, String, bool)> = want
         .iter()
-        .filter(|w| !rule_present(&boot_rs, w) && !(w.table == "nat" && boot_has_nat))
+        .filter(|w| !(rule_present(&boot_rs, w) || (w.table == "nat" && boot_has_nat)))
         .map(|w| {
             (
                 w.table.to_string(),
@@ -462,12 +464,12 @@ fn firewall_changes(a: &Analysis, plan: &mut HostPlan) {
     let to_persist: Vec<_> = to_persist
         .into_iter()
         .filter(|(t, c, s, _)| {
-            !base_rs.has_rule(t, c, s)
-                && !(t == "nat"
-                    && a.t
-                        .vip
-                        .and_then(|v| crate::audit::nat_rule_for(&base_rs, v, a.t.port))
-                        .is_some())
+            let base_nat = a
+                .t
+                .vip
+                .and_then(|v| crate::audit::nat_rule_for(&base_rs, v, a.t.port))
+                .is_some();
+            !(base_rs.has_rule(t, c, s) || (t == "nat" && base_nat))
         })
         .collect();
     let new = if to_persist.is_empty() {

@@ -22,7 +22,7 @@ pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
     let mem = a.f.mem_total_kb * 1024;
     if mem > 0 && conns * CONN_BYTES * 4 > mem {
         out.push(
-            Finding::new("DR005", &a.f.host, format!("IPVS connection entries use about {} MiB, over a quarter of the {} MiB of RAM: a SYN flood can exhaust memory (\"ip_vs_conn_new: no memory available\")", conns * CONN_BYTES >> 20, mem >> 20))
+            Finding::new("DR005", &a.f.host, format!("IPVS connection entries use about {} MiB, over a quarter of the {} MiB of RAM: a SYN flood can exhaust memory (\"ip_vs_conn_new: no memory available\")", (conns * CONN_BYTES) >> 20, mem >> 20))
                 .evidence(format!("{conns} connections x ~{CONN_BYTES} bytes"))
                 .fix_text("enable net.ipv4.vs.drop_entry / amemthresh defenses and filter the flood upstream"),
         );
