@@ -193,3 +193,89 @@ fn sudo_password_prompt_is_a_clear_error() {
         "{e}"
     );
 }
+
+#[test]
+fn cli_audits_a_host_over_ssh_and_saves_its_facts() {
+    if !can_run_sshd() {
+        return;
+    }
+    let s = Sshd::start();
+    let kh = s.path("known_hosts");
+    let facts = s.path("facts.json");
+    let out = assert_cmd::Command::cargo_bin("lbdoctor")
+        .unwrap()
+        .args([
+            "--format",
+            "json",
+            "audit",
+            "--host",
+            "target",
+            "--vip",
+            "192.0.2.80:8080",
+            "--accept-new",
+            "--ssh-config",
+        ])
+        .arg(s.path("ssh_config"))
+        .arg("--known-hosts")
+        .arg(&kh)
+        .arg("--identity")
+        .arg(s.path("id_ed25519"))
+        .arg("--save-facts")
+        .arg(&facts)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("recorded new host key"), "{err}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{err}"));
+    assert_eq!(v["hosts"][0]["host"], "target");
+    // This machine does not serve 192.0.2.80: the audit says so.
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == "RS001"),
+        "{v}"
+    );
+    let saved = lbdoctor::audit::facts::HostFacts::load(&facts).unwrap();
+    assert!(
+        saved[0].ssh_ports.contains(&s.port),
+        "the SSH port in use is recorded: {:?}",
+        saved[0].ssh_ports
+    );
+    assert!(saved[0].interfaces.iter().any(|i| i.name == "lo"));
+}
+
+#[test]
+fn proxyjump_goes_through_openssh_with_the_same_host_key_policy() {
+    if !can_run_sshd() || !std::path::Path::new("/usr/bin/ssh").exists() {
+        return;
+    }
+    let s = Sshd::start();
+    let kh = s.path("known_hosts");
+    std::fs::write(&kh, s.known_hosts_line()).unwrap();
+    // The bastion is the same sshd (a jump to itself): the path is what matters.
+    let cfg = s.path("ssh_config_jump");
+    std::fs::write(
+        &cfg,
+        format!(
+            "Host behind\n  HostName 127.0.0.1\n  Port {p}\n  ProxyJump bastion\nHost bastion\n  HostName 127.0.0.1\n  Port {p}\nHost *\n  User root\n  IdentityFile {id}\n  UserKnownHostsFile {kh}\n",
+            p = s.port,
+            id = s.path("id_ed25519").display(),
+            kh = kh.display()
+        ),
+    )
+    .unwrap();
+    let mut args = s.ssh_args(&kh);
+    args.ssh_config = Some(cfg.clone());
+    let mut t = remote::connect("behind", &args).unwrap();
+    assert_eq!(t.run("id -u").unwrap().stdout_lossy(), "0\n");
+    // An unknown key behind the bastion is refused too.
+    std::fs::write(&kh, "").unwrap();
+    let e = remote::connect("behind", &args).err().unwrap().to_string();
+    assert!(
+        e.contains("unknown host key") || e.contains("--accept-new"),
+        "{e}"
+    );
+}

@@ -10,6 +10,7 @@ use std::time::Instant;
 pub struct LocalTransport {
     name: String,
     limits: Limits,
+    prefix: Vec<String>,
 }
 
 impl LocalTransport {
@@ -17,6 +18,16 @@ impl LocalTransport {
         LocalTransport {
             name: name.to_string(),
             limits: Limits::default(),
+            prefix: Vec::new(),
+        }
+    }
+
+    /// Run through a wrapper command, e.g. `nsenter -t PID -n -m` to act inside a network
+    /// and mount namespace (how the fix tests reach their namespaces).
+    pub fn with_prefix(name: &str, prefix: Vec<String>) -> Self {
+        LocalTransport {
+            prefix,
+            ..Self::new(name)
         }
     }
 }
@@ -27,7 +38,14 @@ impl Transport for LocalTransport {
     }
 
     fn run(&mut self, script: &str) -> anyhow::Result<Output> {
-        let mut cmd = Command::new("/bin/sh");
+        let mut cmd = match self.prefix.split_first() {
+            Some((p, rest)) => {
+                let mut c = Command::new(p);
+                c.args(rest).arg("/bin/sh");
+                c
+            }
+            None => Command::new("/bin/sh"),
+        };
         cmd.arg("-c").arg(ROOT_WRAPPER);
         let out = run_command(&self.name, cmd, script.as_bytes(), self.limits)?;
         check_privilege(&self.name, &out)?;
@@ -42,6 +60,7 @@ impl Transport for LocalTransport {
         Ok(Box::new(LocalTransport {
             name: self.name.clone(),
             limits: self.limits,
+            prefix: self.prefix.clone(),
         }))
     }
 }

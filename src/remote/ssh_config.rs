@@ -236,6 +236,35 @@ pub fn resolve(alias: &str, config: Option<&Path>) -> anyhow::Result<HostConfig>
     Ok(out)
 }
 
+/// The first plain `Host` alias whose HostName is `ip` (so `--config` can reach real servers
+/// by the names the operator's ssh_config gives them).
+pub fn alias_for(ip: &str, config: Option<&Path>) -> Option<String> {
+    let default = home_dir().join(".ssh/config");
+    let text = std::fs::read_to_string(config.unwrap_or(&default)).ok()?;
+    let mut current: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let Some((kw, args)) = split_line(line) else {
+            continue;
+        };
+        match kw.as_str() {
+            "host" => {
+                current = args
+                    .into_iter()
+                    .filter(|a| !a.contains(['*', '?', '!']))
+                    .collect()
+            }
+            "match" => current.clear(),
+            "hostname" if args.first().map(|h| h == ip).unwrap_or(false) => {
+                if let Some(a) = current.first() {
+                    return Some(a.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Split `user@host:port` as ssh and ProxyJump accept it.
 pub fn split_destination(dest: &str) -> (Option<String>, String, Option<u16>) {
     let (user, rest) = match dest.rsplit_once('@') {

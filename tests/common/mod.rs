@@ -161,3 +161,139 @@ impl Drop for Sshd {
         let _ = self.child.wait();
     }
 }
+
+/// A "real server" in a network namespace with a private /etc (an overlay, so writes stay in
+/// the test's temp dir): ens3 192.168.21.x/24 and ens4 192.168.21.(x+60)/24 (veths), an HTTP
+/// listener on :80, and the sysctls of the incident's broken app2. A holder process keeps the
+/// mount namespace alive; commands enter it with `nsenter -t PID -n -m`.
+pub struct NetNs {
+    pub name: String,
+    pub dir: tempfile::TempDir,
+    pub holder: Child,
+    pub http: Option<Child>,
+}
+
+pub fn can_use_netns() -> bool {
+    if !nix::unistd::geteuid().is_root()
+        || Command::new("ip")
+            .arg("netns")
+            .arg("list")
+            .output()
+            .map(|o| !o.status.success())
+            .unwrap_or(true)
+    {
+        eprintln!("SKIP: needs root and `ip netns`");
+        return false;
+    }
+    true
+}
+
+pub fn sh(cmd: &str) -> std::process::Output {
+    let o = Command::new("sh").arg("-c").arg(cmd).output().unwrap();
+    if !o.status.success() {
+        eprintln!("`{cmd}` failed: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    o
+}
+
+impl NetNs {
+    pub fn app(tag: &str, last_octet: u8) -> NetNs {
+        let name = format!("lbd-aud-{tag}");
+        let _ = Command::new("ip").args(["netns", "del", &name]).output();
+        let _ = sh(&format!(
+            "ip link del {tag}e3 2>/dev/null; ip link del {tag}e4 2>/dev/null"
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display().to_string();
+        sh(&format!(
+            "set -e; ip netns add {name}
+             ip link add {tag}e3 type veth peer name ens3 netns {name}
+             ip link add {tag}e4 type veth peer name ens4 netns {name}
+             ip -n {name} link set lo up; ip -n {name} link set ens3 up; ip -n {name} link set ens4 up
+             ip -n {name} addr add 192.168.21.{a}/24 dev ens3; ip -n {name} addr add 192.168.21.{b}/24 dev ens4
+             ip netns exec {name} sysctl -qw net.ipv4.conf.all.rp_filter=1 net.ipv4.conf.ens3.rp_filter=1 net.ipv4.conf.ens4.rp_filter=1 net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0
+             mkdir -p {d}/upper {d}/work",
+            a = last_octet,
+            b = last_octet + 60
+        ));
+        let holder = Command::new("ip")
+            .args(["netns", "exec", &name, "unshare", "--mount", "--propagation", "private", "sh", "-c"])
+            .arg(format!("mount -t overlay overlay -o lowerdir=/etc,upperdir={d}/upper,workdir={d}/work /etc && exec sleep 100000"))
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait until the overlay is mounted in the holder's mount namespace.
+        let start = Instant::now();
+        loop {
+            let m = std::fs::read_to_string(format!("/proc/{}/mounts", holder.id()))
+                .unwrap_or_default();
+            if m.contains("overlay /etc") || start.elapsed() > Duration::from_secs(5) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let mut ns = NetNs {
+            name,
+            dir,
+            holder,
+            http: None,
+        };
+        let http = Command::new("nsenter")
+            .args(ns.prefix())
+            .args(["python3", "-m", "http.server", "80", "--bind", "0.0.0.0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        ns.http = Some(http);
+        std::thread::sleep(Duration::from_millis(400));
+        ns
+    }
+
+    /// `nsenter` arguments (without the program name) that enter this namespace pair.
+    pub fn prefix(&self) -> Vec<String> {
+        vec![
+            "-t".into(),
+            self.holder.id().to_string(),
+            "-n".into(),
+            "-m".into(),
+        ]
+    }
+
+    pub fn transport(&self) -> lbdoctor::remote::local::LocalTransport {
+        let mut p = vec!["nsenter".to_string()];
+        p.extend(self.prefix());
+        lbdoctor::remote::local::LocalTransport::with_prefix(&self.name, p)
+    }
+
+    pub fn exec(&self, cmd: &str) -> String {
+        let o = Command::new("nsenter")
+            .args(self.prefix())
+            .args(["sh", "-c", cmd])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+    }
+
+    /// The lbdoctor binary run inside the namespace.
+    pub fn lbdoctor(&self) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::new("nsenter");
+        c.args(self.prefix())
+            .arg(assert_cmd::cargo::cargo_bin("lbdoctor"));
+        c
+    }
+}
+
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        if let Some(h) = &mut self.http {
+            let _ = h.kill();
+            let _ = h.wait();
+        }
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+    }
+}
