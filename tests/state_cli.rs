@@ -537,3 +537,25 @@ fn json_output_matches_the_documented_report_schema() {
         assert_eq!(v["command"], "state");
     }
 }
+
+#[test]
+fn the_same_table_in_two_formats_is_merged_not_compared() {
+    let (v, _) = json(&[
+        "--from",
+        "fixtures/state/incident-proc-ip_vs.txt",
+        "fixtures/state/incident-ipvsadm-Ln.txt",
+    ]);
+    assert!(
+        !v["notes"].to_string().contains("snapshot"),
+        "{}",
+        v["notes"]
+    );
+    assert_eq!(v["sources"].as_array().unwrap().len(), 2);
+    assert_eq!(v["services"].as_array().unwrap().len(), 1);
+    assert_eq!(findings(&v).len(), 1);
+    // The finding points at the first table given.
+    assert_eq!(
+        findings(&v)[0].3,
+        "fixtures/state/incident-proc-ip_vs.txt:6"
+    );
+}

@@ -58,8 +58,7 @@ fn gather_all(hosts: &[String], args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<V
         hosts.iter().cloned().enumerate().collect::<Vec<_>>(),
     ));
     type Results = Vec<(usize, anyhow::Result<HostRun>)>;
-    let results: Arc<Mutex<Results>> =
-        Arc::new(Mutex::new(Vec::new()));
+    let results: Arc<Mutex<Results>> = Arc::new(Mutex::new(Vec::new()));
     let jobs = args.jobs.max(1).min(hosts.len().max(1));
     std::thread::scope(|s| {
         for _ in 0..jobs {

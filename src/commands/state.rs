@@ -79,33 +79,11 @@ pub fn run(args: &StateArgs, _ctx: &Ctx) -> anyhow::Result<Report> {
 
 fn read_state(args: &StateArgs, notes: &mut Vec<String>) -> anyhow::Result<(IpvsState, String)> {
     if !args.from.is_empty() {
-        let mut st = IpvsState::default();
-        // A second table of the same kind is a later snapshot (files are given oldest first):
-        // the earlier one is kept aside to compare counters.
-        let mut snapshots: Vec<IpvsState> = Vec::new();
+        let mut parts = Vec::new();
         for p in &args.from {
-            let part = ipvs::read_file(p)?;
-            let kind = part.sources.first().map(|s| s.kind);
-            if matches!(kind, Some(SourceKind::IpvsadmList | SourceKind::ProcIpVs)) {
-                snapshots.push(part);
-            } else {
-                ipvs::merge(&mut st, part);
-            }
+            parts.push(ipvs::read_file(p)?);
         }
-        if let Some(latest) = snapshots.pop() {
-            let mut merged = latest;
-            let rest = std::mem::take(&mut st);
-            ipvs::merge(&mut merged, rest);
-            if let Some(first) = snapshots.into_iter().next() {
-                merged.notes.push(format!(
-                    "{} is compared with the earlier snapshot {}",
-                    merged.sources[0].file, first.sources[0].file
-                ));
-                merged.sources.insert(0, first.sources[0].clone());
-                merged.previous = Some(Box::new(first));
-            }
-            st = merged;
-        }
+        let st = combine_files(parts);
         let desc = st
             .sources
             .iter()
@@ -139,6 +117,56 @@ fn read_state(args: &StateArgs, notes: &mut Vec<String>) -> anyhow::Result<(Ipvs
             .join(", ")
     );
     Ok((read.state, desc))
+}
+
+fn kind_of(s: &IpvsState) -> Option<SourceKind> {
+    s.sources.first().map(|x| x.kind)
+}
+
+/// Join the files given with --from. The same table format given twice (two `ipvsadm -Ln`, two
+/// /proc/net/ip_vs) is two snapshots, oldest first: the latest is shown and checked, the
+/// earliest is kept as `previous` to compare counters (ST008). Different formats are merged.
+fn combine_files(parts: Vec<IpvsState>) -> IpvsState {
+    let repeated = parts.iter().enumerate().find_map(|(i, p)| {
+        let k = kind_of(p)?;
+        let table = matches!(k, SourceKind::IpvsadmList | SourceKind::ProcIpVs);
+        (table && parts[..i].iter().any(|q| kind_of(q) == Some(k))).then_some(k)
+    });
+    let mut snapshots = Vec::new();
+    let mut st = IpvsState::default();
+    for part in parts {
+        if repeated.is_some() && kind_of(&part) == repeated {
+            snapshots.push(part);
+        } else {
+            ipvs::merge(&mut st, part);
+        }
+    }
+    let Some(latest) = snapshots.pop() else {
+        return st;
+    };
+    let mut merged = latest;
+    let skipped: Vec<String> = snapshots
+        .iter()
+        .skip(1)
+        .map(|s| s.sources[0].file.clone())
+        .collect();
+    let first = snapshots.into_iter().next();
+    ipvs::merge(&mut merged, st);
+    if let Some(first) = first {
+        merged.notes.push(format!(
+            "{} is compared with the earlier snapshot {}",
+            merged.sources[0].file, first.sources[0].file
+        ));
+        if !skipped.is_empty() {
+            merged.notes.push(format!(
+                "snapshots between the first and the last not compared: {}",
+                skipped.join(", ")
+            ));
+        }
+        merged.sources.insert(0, first.sources[0].clone());
+        merged.previous = Some(Box::new(first));
+    }
+    merged
 }
 
 /// Findings on files readable here get the offending line as a snippet.

@@ -464,11 +464,10 @@ fn firewall_changes(a: &Analysis, plan: &mut HostPlan) {
     let to_persist: Vec<_> = to_persist
         .into_iter()
         .filter(|(t, c, s, _)| {
-            let base_nat = a
-                .t
-                .vip
-                .and_then(|v| crate::audit::nat_rule_for(&base_rs, v, a.t.port))
-                .is_some();
+            let base_nat =
+                a.t.vip
+                    .and_then(|v| crate::audit::nat_rule_for(&base_rs, v, a.t.port))
+                    .is_some();
             !(base_rs.has_rule(t, c, s) || (t == "nat" && base_nat))
         })
         .collect();
