@@ -632,5 +632,6 @@ fn connections_json(c: &ConnTable) -> Value {
         "by_state": c.by_state,
         "by_destination": by_dest,
         "syn_recv_sources": c.syn_recv_clients.len(),
+        "other_destinations": c.other_dests,
     })
 }

@@ -117,6 +117,7 @@ fn rates_of(v: [u64; 5], approximate: bool) -> Rates {
 pub fn parse_list(lines: &mut Lines, kind: SourceKind) -> anyhow::Result<IpvsState> {
     let mut st = IpvsState::default();
     let mut titled = false;
+    let mut entries = 0usize;
     while let Some((n, l)) = lines.next_line()? {
         let t = l.trim();
         if t.is_empty() {
@@ -136,6 +137,8 @@ pub fn parse_list(lines: &mut Lines, kind: SourceKind) -> anyhow::Result<IpvsSta
             return Err(lines.err(n, "service line before the column titles"));
         }
         let toks: Vec<&str> = t.split_whitespace().collect();
+        entries += 1;
+        source::check_table_size(lines, n, entries)?;
         if toks[0] == "->" {
             let rs = match kind {
                 SourceKind::IpvsadmList => list_dest(lines, n, &toks)?,
@@ -317,11 +320,14 @@ pub fn parse_conn(lines: &mut Lines) -> anyhow::Result<IpvsState> {
 /// `ipvsadm-save -n` / `ipvsadm -S -n`.
 pub fn parse_save(lines: &mut Lines) -> anyhow::Result<IpvsState> {
     let mut st = IpvsState::default();
+    let mut entries = 0usize;
     while let Some((n, l)) = lines.next_line()? {
         let t = l.trim();
         if t.is_empty() || t.starts_with('#') {
             continue;
         }
+        entries += 1;
+        source::check_table_size(lines, n, entries)?;
         let toks: Vec<&str> = t.split_whitespace().collect();
         let add_service = match toks[0] {
             "-A" => true,

@@ -301,6 +301,15 @@ impl Connection {
 
 /// How many connection entries are kept for display; the rest are only counted.
 pub const MAX_CONNECTIONS_KEPT: usize = 10_000;
+/// Services plus real servers read from one table; past this, reading stops with an error
+/// rather than growing without bound (kube-proxy-sized tables stay well below).
+pub const MAX_TABLE_ENTRIES: usize = 200_000;
+/// Distinct real servers counted one by one in the connection table.
+pub const MAX_DESTS: usize = 4096;
+/// Distinct state names counted one by one (the kernel has about a dozen).
+pub const MAX_STATES: usize = 32;
+/// Where entries beyond MAX_STATES are counted.
+pub const OTHER_STATE: &str = "OTHER";
 
 fn bump(m: &mut BTreeMap<String, u64>, k: &str) {
     match m.get_mut(k) {
@@ -327,6 +336,8 @@ pub struct ConnTable {
     /// in `total` but not in the per-state counts.
     pub not_read: u64,
     pub origin: Option<Origin>,
+    /// Entries to destinations beyond MAX_DESTS (counted in by_state, not by_dest).
+    pub other_dests: u64,
     /// The first line showing each real server in each state, to point findings at.
     pub first_line: BTreeMap<SocketAddr, BTreeMap<String, usize>>,
 }
@@ -334,18 +345,33 @@ pub struct ConnTable {
 impl ConnTable {
     pub fn add(&mut self, c: Connection, line: usize) {
         self.total += 1;
-        // Look up before inserting: a million entries share a handful of keys, and cloning
-        // the state name for each would dominate.
-        let per_dest_first = self.first_line.entry(c.dest).or_default();
-        if !per_dest_first.contains_key(&c.state) {
-            per_dest_first.insert(c.state.clone(), line);
+        // A real table has a few states and as many destinations as real servers; garbled
+        // input could have millions, so both maps are capped and the rest counted together.
+        let state: &str =
+            if self.by_state.contains_key(&c.state) || self.by_state.len() < MAX_STATES {
+                &c.state
+            } else {
+                OTHER_STATE
+            };
+        let known_dest = self.by_dest.contains_key(&c.dest) || self.by_dest.len() < MAX_DESTS;
+        if known_dest {
+            // Look up before inserting: a million entries share a handful of keys, and
+            // cloning the state name for each would dominate.
+            let per_dest_first = self.first_line.entry(c.dest).or_default();
+            if !per_dest_first.contains_key(state) {
+                per_dest_first.insert(state.to_string(), line);
+            }
         }
         if c.is_template() {
             self.templates += 1;
         } else {
-            bump(&mut self.by_state, &c.state);
-            bump(self.by_dest.entry(c.dest).or_default(), &c.state);
-            if c.state == "SYN_RECV" && self.syn_recv_clients.len() < MAX_CONNECTIONS_KEPT {
+            bump(&mut self.by_state, state);
+            if known_dest {
+                bump(self.by_dest.entry(c.dest).or_default(), state);
+            } else {
+                self.other_dests += 1;
+            }
+            if state == "SYN_RECV" && self.syn_recv_clients.len() < MAX_CONNECTIONS_KEPT {
                 self.syn_recv_clients.insert(c.client.ip());
             }
         }

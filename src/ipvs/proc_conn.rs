@@ -126,6 +126,27 @@ UDP C0A81532 1388 C0A81514 13C4 C0A81547 13C4 UDP             299 sip 1234@examp
     }
 
     #[test]
+    fn distinct_destinations_and_states_are_capped() {
+        let mut text = String::from(
+            "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n",
+        );
+        for i in 0..(MAX_DESTS + 100) {
+            text.push_str(&format!(
+                "TCP 0A000001 1000 C0A81514 0050 {:08X} 0050 STATE_{}{} 50\n",
+                0x0B000000u32 + i as u32,
+                (b'A' + (i % 10) as u8) as char,
+                (b'A' + (i / 10 % 10) as u8) as char
+            ));
+        }
+        let mut l = Lines::from_str("c", &text);
+        let c = parse(&mut l).unwrap().connections.unwrap();
+        assert_eq!(c.by_dest.len(), MAX_DESTS);
+        assert_eq!(c.other_dests, 100);
+        assert_eq!(c.by_state.len(), MAX_STATES + 1);
+        assert_eq!(c.by_state.values().sum::<u64>(), (MAX_DESTS + 100) as u64);
+    }
+
+    #[test]
     fn truncated_line_is_an_error_with_its_number() {
         let text = "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\nTCP C0A81532 C350 C0A81514 0050 C0A81547 0050 ESTABLISHED     897\nTCP C0A81532 C350 C0A81514 00";
         let mut l = Lines::from_str("c", text);

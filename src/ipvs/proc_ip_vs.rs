@@ -45,6 +45,7 @@ pub fn parse(lines: &mut Lines) -> anyhow::Result<IpvsState> {
     let mut st = IpvsState::default();
     let name = lines.name.clone();
     let mut seen_titles = 0;
+    let mut entries = 0usize;
     while let Some((n, l)) = lines.next_line()? {
         let t = l.trim();
         if t.is_empty() {
@@ -64,6 +65,8 @@ pub fn parse(lines: &mut Lines) -> anyhow::Result<IpvsState> {
             return Err(lines.err(n, "service line before the column titles"));
         }
         let toks: Vec<&str> = t.split_whitespace().collect();
+        entries += 1;
+        source::check_table_size(lines, n, entries)?;
         if toks[0] == "->" {
             let rs = parse_dest(lines, n, &toks)?;
             let Some(svc) = st.services.last_mut() else {
@@ -254,6 +257,22 @@ mod tests {
         );
         assert_eq!(f.persistence.as_ref().unwrap().netmask, None);
         assert_eq!(f.real_servers[0].forward, Some(Forward::Tunnel));
+    }
+
+    #[test]
+    fn oversized_tables_stop_with_an_error() {
+        let mut body = String::from("TCP  C0A81514:0050 rr\n");
+        for i in 0..MAX_TABLE_ENTRIES {
+            body.push_str(&format!("  -> {:08X}:0050 Route 1 0 0\n", i));
+        }
+        let e = parse_str(&body).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!(
+                "ip_vs:{}: more than 200000",
+                MAX_TABLE_ENTRIES + 4
+            )),
+            "{e}"
+        );
     }
 
     #[test]

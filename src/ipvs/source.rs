@@ -288,6 +288,20 @@ pub fn dec_i64(lines: &Lines, n: usize, s: &str, what: &str) -> anyhow::Result<i
         .map_err(|_| lines.err(n, format!("bad {what} {s:?}: expected a number")))
 }
 
+/// Refuse tables beyond MAX_TABLE_ENTRIES lines of services and real servers.
+pub fn check_table_size(lines: &Lines, n: usize, count: usize) -> anyhow::Result<()> {
+    if count > super::model::MAX_TABLE_ENTRIES {
+        return Err(lines.err(
+            n,
+            format!(
+                "more than {} services and real servers: lbdoctor stops here rather than use unbounded memory",
+                super::model::MAX_TABLE_ENTRIES
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// A real server weight: the kernel refuses negative ones (ip_vs_ctl.c), so one is garbled input.
 pub fn weight(lines: &Lines, n: usize, s: &str) -> anyhow::Result<i64> {
     let w = dec_i64(lines, n, s, "weight")?;
