@@ -211,6 +211,48 @@ mod tests {
     }
 
     #[test]
+    fn flood_fix_suggests_only_defences_that_are_off() {
+        let mut st = IpvsState::default();
+        let mut c = ConnTable::default();
+        for i in 0..1200u32 {
+            c.add(
+                Connection {
+                    proto: "TCP".into(),
+                    client: std::net::SocketAddr::from(([10, (i >> 8) as u8, i as u8, 1], 1000)),
+                    virt: "192.168.21.20:80".parse().unwrap(),
+                    dest: "192.168.21.71:80".parse().unwrap(),
+                    state: "SYN_RECV".into(),
+                    expires_secs: 30,
+                    pe: None,
+                },
+                i as usize + 2,
+            );
+        }
+        st.connections = Some(c);
+        st.sysctls.insert("drop_entry".into(), "1".into());
+        st.sysctls.insert("secure_tcp".into(), "0".into());
+        let f = run(&Input {
+            state: &st,
+            config: None,
+        });
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].id, "ST004");
+        assert_eq!(
+            f[0].fix.as_ref().unwrap().commands,
+            vec!["sysctl -w net.ipv4.vs.secure_tcp=1"]
+        );
+        assert!(f[0]
+            .evidence
+            .iter()
+            .any(|e| e == "net.ipv4.vs: drop_entry=1 secure_tcp=0"));
+        assert!(
+            f[0].message.contains("from 1200 different addresses"),
+            "{}",
+            f[0].message
+        );
+    }
+
+    #[test]
     fn jiffies_match_seconds_at_common_hz() {
         assert!(Timeout::Jiffies(90000).matches_seconds(360));
         assert!(Timeout::Jiffies(36000).matches_seconds(360));
