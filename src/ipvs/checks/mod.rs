@@ -190,6 +190,14 @@ mod tests {
     }
 
     #[test]
+    fn an_idle_pick_is_info_not_warning() {
+        assert_eq!(
+            ids(&state("TCP  10.0.0.1:80 lc\n  -> 10.0.0.71:80 Route 1 1 0\n  -> 10.0.0.72:80 Route 1 0 0\n")),
+            vec!["ST001:info"]
+        );
+    }
+
+    #[test]
     fn all_weights_zero_is_st003_not_st002() {
         assert_eq!(
             ids(&state("TCP  10.0.0.1:80 rr\n  -> 10.0.0.71:80 Route 0 1 3\n  -> 10.0.0.72:80 Route 0 0 4\n")),
