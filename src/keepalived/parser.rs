@@ -1,0 +1,879 @@
+//! keepalived's process_stream() (lib/parser.c) over the lexer's logical lines, building a
+//! compact tree with positions. It reads the way keepalived reads, including its traps:
+//! an unknown keyword followed by `{` does not open a block (the `{` is "Unexpected" and
+//! ignored), so the body lands on the enclosing block and its `}` closes that block; a value
+//! block ends at the first `}` line whatever came before; a block whose handler rejects its
+//! address is skipped whole.
+
+use super::keywords::{self, BlockId, Kind};
+use super::lexer::{Diag, Lexer, Line, SourceFile, Tok};
+use super::model::Span;
+use std::collections::HashSet;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeKind {
+    /// A known keyword with its arguments on its line.
+    Plain,
+    /// A known keyword opening a block of keywords.
+    Block(BlockId),
+    /// A known keyword opening a block of data lines.
+    Value,
+    /// A data line inside a value block.
+    ValueLine,
+    /// A keyword keepalived does not know here; it ignores the line.
+    Unknown,
+    /// A block keepalived skips whole (its handler rejected the line).
+    Skipped,
+}
+
+/// Read while the block structure is shifted by an earlier misspelt block or missing `}`:
+/// keepalived applies the line to a different block than the indentation suggests.
+pub const FLAG_DISPLACED: u8 = 1;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Node {
+    pub tok: u32,
+    pub ntok: u32,
+    pub file: u32,
+    pub line: u32,
+    /// Index one past this node's last descendant (pre-order layout).
+    pub end: u32,
+    pub kind: NodeKind,
+    /// The block this node sits in.
+    pub parent_block: BlockId,
+    pub flags: u8,
+    /// Line of the `}` that closed this block (0: never closed, or not a block).
+    pub close_line: u32,
+    pub close_file: u32,
+}
+
+pub struct Document {
+    pub files: Vec<SourceFile>,
+    pub text: String,
+    pub toks: Vec<Tok>,
+    pub nodes: Vec<Node>,
+    pub diags: Vec<Diag>,
+    pub suppressions: Vec<super::lexer::SuppressionComment>,
+}
+
+impl Document {
+    pub fn tok(&self, i: u32) -> &str {
+        let t = &self.toks[i as usize];
+        &self.text[t.start as usize..(t.start + t.len) as usize]
+    }
+    pub fn kw(&self, n: usize) -> &str {
+        self.tok(self.nodes[n].tok)
+    }
+    pub fn nargs(&self, n: usize) -> usize {
+        self.nodes[n].ntok as usize - 1
+    }
+    /// Argument `i` (0-based, after the keyword).
+    pub fn arg(&self, n: usize, i: usize) -> Option<&str> {
+        let node = &self.nodes[n];
+        if i + 1 < node.ntok as usize {
+            Some(self.tok(node.tok + 1 + i as u32))
+        } else {
+            None
+        }
+    }
+    pub fn arg_tok(&self, n: usize, i: usize) -> Option<&Tok> {
+        let node = &self.nodes[n];
+        (i + 1 < node.ntok as usize).then(|| &self.toks[(node.tok + 1 + i as u32) as usize])
+    }
+    pub fn args(&self, n: usize) -> impl Iterator<Item = &str> + '_ {
+        let node = self.nodes[n];
+        (node.tok + 1..node.tok + node.ntok).map(move |i| self.tok(i))
+    }
+    /// All tokens of the line, keyword first.
+    pub fn words(&self, n: usize) -> Vec<&str> {
+        let node = self.nodes[n];
+        (node.tok..node.tok + node.ntok)
+            .map(|i| self.tok(i))
+            .collect()
+    }
+    pub fn children(&self, n: usize) -> Children<'_> {
+        Children {
+            doc: self,
+            next: n + 1,
+            end: self.nodes[n].end as usize,
+        }
+    }
+    pub fn roots(&self) -> Children<'_> {
+        Children {
+            doc: self,
+            next: 0,
+            end: self.nodes.len(),
+        }
+    }
+    pub fn path(&self, file: u32) -> &std::path::Path {
+        &self.files[file as usize].path
+    }
+    pub fn span(&self, n: usize) -> Span {
+        let node = &self.nodes[n];
+        Span {
+            file: self.path(node.file).to_path_buf(),
+            line: node.line,
+            column: self.toks[node.tok as usize].col,
+        }
+    }
+    pub fn arg_span(&self, n: usize, i: usize) -> Span {
+        let node = &self.nodes[n];
+        let col = self
+            .arg_tok(n, i)
+            .map_or(self.toks[node.tok as usize].col, |t| t.col);
+        Span {
+            file: self.path(node.file).to_path_buf(),
+            line: node.line,
+            column: col,
+        }
+    }
+    pub fn is_block(&self, n: usize) -> bool {
+        matches!(self.nodes[n].kind, NodeKind::Block(_) | NodeKind::Value)
+    }
+}
+
+pub struct Children<'a> {
+    doc: &'a Document,
+    next: usize,
+    end: usize,
+}
+
+impl Iterator for Children<'_> {
+    type Item = usize;
+    fn next(&mut self) -> Option<usize> {
+        if self.next >= self.end {
+            return None;
+        }
+        let n = self.next;
+        self.next = self.doc.nodes[n].end as usize;
+        Some(n)
+    }
+}
+
+struct Frame {
+    node: u32,
+    block: BlockId,
+    value: bool,
+    need_bob: bool,
+}
+
+/// The cascade after a misspelt block or a missing `}`: one finding carries it all.
+struct Cascade {
+    diag: usize,
+    /// How many levels keepalived's block structure lags the braces.
+    levels: u32,
+    /// Block depth when it started: lines at or above it are the displaced ones.
+    depth: usize,
+}
+
+pub fn parse(mut lx: Lexer) -> Document {
+    let table = keywords::table();
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut diags: Vec<Diag> = Vec::new();
+    // keepalived's skip_sublevel: -1 = a `{` may follow, >0 = depth inside a skipped block
+    let mut skip: i32 = 0;
+    let mut last_unknown: Option<(u32, usize, bool)> = None;
+    let mut cascade: Option<Cascade> = None;
+    let mut vrrp_names: HashSet<String> = HashSet::new();
+    let mut last_line: (u32, u32) = (0, 0);
+
+    while let Some(l) = lx.next_line() {
+        last_line = (l.file, l.line);
+        let first = lx.tok_str(&lx.toks[l.tok_start as usize]).to_string();
+        let is_bob = first == "{" && l.tok_end - l.tok_start == 1;
+        let is_eob = first == "}" && l.tok_end - l.tok_start == 1;
+        let prev_unknown = last_unknown.take();
+
+        if skip == -1 {
+            if is_bob {
+                skip = 1;
+                lx.discard(&l);
+                continue;
+            }
+            skip = 0;
+        }
+        if skip > 0 {
+            if is_bob {
+                skip += 1;
+            } else if is_eob {
+                skip -= 1;
+            }
+            lx.discard(&l);
+            continue;
+        }
+
+        let displaced = cascade.is_some();
+        let flags = if displaced { FLAG_DISPLACED } else { 0 };
+
+        if let Some(top) = stack.last_mut() {
+            if top.value {
+                if top.need_bob {
+                    top.need_bob = false;
+                    if is_bob {
+                        lx.discard(&l);
+                        continue;
+                    }
+                    let opener = top.node as usize;
+                    let kw = lx.tok_str(&lx.toks[nodes[opener].tok as usize]).to_string();
+                    diags.push(diag_at(
+                        &lx,
+                        &l,
+                        "LB003",
+                        format!(
+                            "`{kw}` (line {}) is not followed by `{{`; keepalived reads this line as its first item anyway and the block ends at the next `}}`, whichever block that belonged to",
+                            nodes[opener].line
+                        ),
+                    ));
+                }
+                if is_eob {
+                    let f = stack.pop().expect("frame");
+                    close(&mut nodes, f.node, &l);
+                    lx.discard(&l);
+                    continue;
+                }
+                // data line (a `{` here is data too: value blocks do not nest)
+                push_node(&mut nodes, &l, NodeKind::ValueLine, top.block, flags);
+                continue;
+            }
+            if top.need_bob {
+                top.need_bob = false;
+                if is_bob {
+                    lx.discard(&l);
+                    continue;
+                }
+                let opener = top.node as usize;
+                let kw = lx.tok_str(&lx.toks[nodes[opener].tok as usize]).to_string();
+                diags.push(diag_at(
+                    &lx,
+                    &l,
+                    "LB003",
+                    format!(
+                        "`{kw}` (line {}) is not followed by `{{` (\"Missing '{{' at beginning of configuration block\"); keepalived still reads the following lines into it",
+                        nodes[opener].line
+                    ),
+                ));
+            } else if is_bob {
+                if let Some((uline, unode, unknown_diag)) = prev_unknown {
+                    // An unknown keyword opened a block: the trap of the misspelt block.
+                    let kw = lx.tok_str(&lx.toks[nodes[unode].tok as usize]).to_string();
+                    let block = table.block(top.block);
+                    let mut msg = format!(
+                        "`{kw}` is not a keyword of {}, so keepalived does not open a block here: it ignores the `{{`, reads the lines inside as settings of the {} itself, and the matching `}}` closes the {}",
+                        block_desc(&block.path),
+                        block_desc(&block.path),
+                        block_desc(&block.path)
+                    );
+                    let mut fix = None;
+                    if let Some(s) = table.suggest(top.block, &kw) {
+                        msg.push_str(&format!("; did you mean `{s}`?"));
+                        fix = Some(format!("rename `{kw}` to `{s}`"));
+                    } else if kw == block.name {
+                        let open_line = nodes[top.node as usize].line;
+                        msg.push_str(&format!(
+                            "; the {} opened at line {open_line} is probably missing its closing `}}`",
+                            block.name
+                        ));
+                        fix = Some(format!("add the missing `}}` before line {uline}"));
+                    } else if let Some(home) = table.blocks_with(&kw).first() {
+                        msg.push_str(&format!("; `{kw}` belongs in {}", block_desc(home)));
+                    }
+                    // replace the unknown-keyword finding of that line
+                    if diags
+                        .last()
+                        .is_some_and(|d| d.id == "LB002" && d.line == uline && unknown_diag)
+                    {
+                        diags.pop();
+                    }
+                    match &mut cascade {
+                        Some(c) => {
+                            c.levels += 1;
+                            let prefix = format!("line {uline}:");
+                            if diags[c.diag]
+                                .evidence
+                                .last()
+                                .is_some_and(|e| e.starts_with(&prefix))
+                            {
+                                diags[c.diag].evidence.pop();
+                            }
+                            note(
+                                &mut diags[c.diag],
+                                format!(
+                                    "line {uline}: `{kw} {{` shifts the structure one more level"
+                                ),
+                            );
+                        }
+                        None => {
+                            let mut d = diag_node(&lx, &nodes[unode], "LB004", msg);
+                            d.fix = fix;
+                            diags.push(d);
+                            cascade = Some(Cascade {
+                                diag: diags.len() - 1,
+                                levels: 1,
+                                depth: stack.len(),
+                            });
+                        }
+                    }
+                    lx.discard(&l);
+                    continue;
+                }
+                let d = diag_at(
+                    &lx,
+                    &l,
+                    "LB003",
+                    "unexpected `{` (\"Unexpected '{' - ignoring\"); keepalived ignores it, and its `}` will close the enclosing block".into(),
+                );
+                match &mut cascade {
+                    Some(c) => {
+                        c.levels += 1;
+                        diags[c.diag]
+                            .evidence
+                            .push(format!("line {}: stray `{{`", l.line));
+                    }
+                    None => {
+                        diags.push(d);
+                        cascade = Some(Cascade {
+                            diag: diags.len() - 1,
+                            levels: 1,
+                            depth: stack.len(),
+                        });
+                    }
+                }
+                lx.discard(&l);
+                continue;
+            }
+            if is_eob {
+                let f = stack.pop().expect("frame");
+                close(&mut nodes, f.node, &l);
+                lx.discard(&l);
+                continue;
+            }
+        } else if is_bob {
+            if let Some((uline, unode, unknown_diag)) = prev_unknown {
+                let kw = lx.tok_str(&lx.toks[nodes[unode].tok as usize]).to_string();
+                let mut msg = format!(
+                    "`{kw}` is not a top-level keyword, so keepalived ignores the `{{` and reads the lines inside as top-level keywords; the matching `}}` is an extra `}}`"
+                );
+                if let Some(s) = table.suggest(BlockId::ROOT, &kw) {
+                    msg.push_str(&format!("; did you mean `{s}`?"));
+                } else if let Some(home) = table.blocks_with(&kw).first() {
+                    msg.push_str(&format!("; `{kw}` belongs in {}", block_desc(home)));
+                }
+                if diags
+                    .last()
+                    .is_some_and(|d| d.id == "LB002" && d.line == uline && unknown_diag)
+                {
+                    diags.pop();
+                }
+                match &mut cascade {
+                    Some(c) => {
+                        c.levels += 1;
+                        note(
+                            &mut diags[c.diag],
+                            format!("line {uline}: `{kw} {{` shifts the structure one more level"),
+                        );
+                    }
+                    None => {
+                        diags.push(diag_node(&lx, &nodes[unode], "LB004", msg));
+                        cascade = Some(Cascade {
+                            diag: diags.len() - 1,
+                            levels: 1,
+                            depth: stack.len(),
+                        });
+                    }
+                }
+            } else {
+                diags.push(diag_at(
+                    &lx,
+                    &l,
+                    "LB003",
+                    "unexpected `{` at top level (\"Unexpected '{' - ignoring\")".into(),
+                ));
+                cascade.get_or_insert(Cascade {
+                    diag: diags.len() - 1,
+                    levels: 0,
+                    depth: 0,
+                });
+                if let Some(c) = &mut cascade {
+                    c.levels += 1;
+                }
+            }
+            lx.discard(&l);
+            continue;
+        } else if is_eob {
+            match &mut cascade {
+                Some(c) => {
+                    c.levels = c.levels.saturating_sub(1);
+                    note(
+                        &mut diags[c.diag],
+                        format!(
+                            "line {}: this `}}` has no block left to close (\"Extra '}}' found\")",
+                            l.line
+                        ),
+                    );
+                    if c.levels == 0 {
+                        cascade = None;
+                    }
+                }
+                None => diags.push(diag_at(
+                    &lx,
+                    &l,
+                    "LB003",
+                    "extra `}` with no block to close (\"Extra '}' found\"); keepalived ignores it"
+                        .into(),
+                )),
+            }
+            lx.discard(&l);
+            continue;
+        }
+
+        // A keyword line in the current keyword block.
+        let block = stack.last().map_or(BlockId::ROOT, |f| f.block);
+        match table.lookup(block, &first) {
+            Some(Kind::Block(child)) => {
+                let idx = nodes.len() as u32;
+                let path = &table.block(child).path;
+                if let Some(reason) = skip_reason(&lx, &l, path, &mut vrrp_names) {
+                    push_node(&mut nodes, &l, NodeKind::Skipped, block, flags);
+                    let n = nodes.len() - 1;
+                    diags.push(diag_node(
+                        &lx,
+                        &nodes[n],
+                        "LB010",
+                        format!("{reason}; keepalived skips this whole block"),
+                    ));
+                    skip = -1;
+                    continue;
+                }
+                push_node(&mut nodes, &l, NodeKind::Block(child), block, flags);
+                if let (Some(c), Some(top)) = (&cascade, stack.last()) {
+                    if stack.len() <= c.depth {
+                        let owner = &nodes[top.node as usize];
+                        let owner_kw = lx.tok_str(&lx.toks[owner.tok as usize]).to_string();
+                        note(
+                            &mut diags[c.diag],
+                            format!(
+                                "line {}: the `{first}` block is read into the {owner_kw} opened at line {}",
+                                l.line, owner.line
+                            ),
+                        );
+                    }
+                }
+                stack.push(Frame {
+                    node: idx,
+                    block: child,
+                    value: false,
+                    need_bob: true,
+                });
+            }
+            Some(Kind::Value) => {
+                let idx = nodes.len() as u32;
+                push_node(&mut nodes, &l, NodeKind::Value, block, flags);
+                let nargs = l.tok_end - l.tok_start - 1;
+                // virtual_server_group NAME is the one value block with a name
+                let allowed = u32::from(first == "virtual_server_group");
+                if nargs > allowed {
+                    let extra = lx
+                        .tok_str(&lx.toks[(l.tok_start + 1 + allowed) as usize])
+                        .to_string();
+                    diags.push(diag_at(
+                        &lx,
+                        &l,
+                        "LB003",
+                        format!("block `{first}` has extra parameters `{extra}` ...; its items belong inside `{{ }}` on the following lines"),
+                    ));
+                }
+                stack.push(Frame {
+                    node: idx,
+                    block,
+                    value: true,
+                    need_bob: true,
+                });
+            }
+            Some(Kind::Plain) => {
+                push_node(&mut nodes, &l, NodeKind::Plain, block, flags);
+                if let (Some(c), Some(top)) = (
+                    &cascade,
+                    stack
+                        .last()
+                        .filter(|_| stack.len() <= cascade.as_ref().map_or(0, |c| c.depth)),
+                ) {
+                    let owner = &nodes[top.node as usize];
+                    let owner_kw = lx.tok_str(&lx.toks[owner.tok as usize]).to_string();
+                    let text: Vec<&str> = (l.tok_start..l.tok_end)
+                        .map(|i| lx.tok_str(&lx.toks[i as usize]))
+                        .collect();
+                    note(
+                        &mut diags[c.diag],
+                        format!(
+                            "line {}: `{}` is applied to the {owner_kw} opened at line {}",
+                            l.line,
+                            text.join(" "),
+                            owner.line
+                        ),
+                    );
+                }
+            }
+            None => {
+                push_node(&mut nodes, &l, NodeKind::Unknown, block, flags);
+                let n = nodes.len() - 1;
+                last_unknown = Some((l.line, n, cascade.is_none()));
+                if let Some(c) = &cascade {
+                    note(
+                        &mut diags[c.diag],
+                        format!(
+                            "line {}: `{first}` is then read in the wrong block (\"Unknown keyword '{first}'\")",
+                            l.line
+                        ),
+                    );
+                } else {
+                    diags.push(unknown_keyword(&lx, &nodes[n], block, &first));
+                }
+            }
+        }
+    }
+
+    // Blocks still open at the end of input hold everything after them.
+    let total = nodes.len() as u32;
+    for f in &stack {
+        nodes[f.node as usize].end = total;
+    }
+    if !stack.is_empty() {
+        let missing = stack.len() as u32 + cascade.as_ref().map_or(0, |c| c.levels);
+        let outer = stack[0].node as usize;
+        let kw = lx.tok_str(&lx.toks[nodes[outer].tok as usize]).to_string();
+        let open: Vec<String> = stack
+            .iter()
+            .map(|f| {
+                let n = &nodes[f.node as usize];
+                format!(
+                    "`{}` opened at {}:{} is never closed",
+                    lx.tok_str(&lx.toks[n.tok as usize]),
+                    lx.files[n.file as usize].path.display(),
+                    n.line
+                )
+            })
+            .collect();
+        let mut d = diag_node(
+            &lx,
+            &nodes[outer],
+            "LB003",
+            format!(
+                "{missing} `}}` missing at end of input (\"There are {missing} missing '}}'s or extra '{{'s\"): everything after the gap is read inside `{kw}`"
+            ),
+        );
+        d.evidence = open;
+        d.evidence.push(format!(
+            "input ends at {}:{}",
+            lx.files[last_line.0 as usize].path.display(),
+            last_line.1
+        ));
+        diags.push(d);
+    }
+    let mut all = std::mem::take(&mut lx.diags);
+    all.extend(diags);
+    let suppressions = std::mem::take(&mut lx.suppressions);
+    Document {
+        files: lx.files,
+        text: lx.text,
+        toks: lx.toks,
+        nodes,
+        diags: all,
+        suppressions,
+    }
+}
+
+/// Add a line of cascade evidence, keeping the finding readable on a long cascade.
+fn note(d: &mut Diag, line: String) {
+    const MAX: usize = 25;
+    if d.evidence.len() < MAX {
+        d.evidence.push(line);
+    } else if d.evidence.len() == MAX {
+        d.evidence
+            .push("... (more lines are displaced the same way)".to_string());
+    }
+}
+
+fn block_desc(path: &str) -> String {
+    if path.is_empty() {
+        "the top level".to_string()
+    } else {
+        path.rsplit('.').next().unwrap_or(path).to_string()
+    }
+}
+
+fn push_node(nodes: &mut Vec<Node>, l: &Line, kind: NodeKind, parent_block: BlockId, flags: u8) {
+    let idx = nodes.len() as u32;
+    nodes.push(Node {
+        tok: l.tok_start,
+        ntok: l.tok_end - l.tok_start,
+        file: l.file,
+        line: l.line,
+        end: idx + 1,
+        kind,
+        parent_block,
+        flags,
+        close_line: 0,
+        close_file: 0,
+    });
+}
+
+/// A block node ends after the last node pushed so far.
+fn close(nodes: &mut [Node], node: u32, l: &Line) {
+    let end = nodes.len() as u32;
+    let n = &mut nodes[node as usize];
+    n.end = end;
+    n.close_line = l.line;
+    n.close_file = l.file;
+}
+
+fn diag_at(lx: &Lexer, l: &Line, id: &'static str, message: String) -> Diag {
+    let t = &lx.toks[l.tok_start as usize];
+    Diag {
+        id,
+        file: l.file,
+        line: l.line,
+        col: t.col,
+        len: t.len.max(1),
+        message,
+        evidence: Vec::new(),
+        fix: None,
+    }
+}
+
+fn diag_node(lx: &Lexer, n: &Node, id: &'static str, message: String) -> Diag {
+    let t = &lx.toks[n.tok as usize];
+    Diag {
+        id,
+        file: n.file,
+        line: n.line,
+        col: t.col,
+        len: t.len.max(1),
+        message,
+        evidence: Vec::new(),
+        fix: None,
+    }
+}
+
+fn unknown_keyword(lx: &Lexer, n: &Node, block: BlockId, kw: &str) -> Diag {
+    let table = keywords::table();
+    let path = &table.block(block).path;
+    let mut msg = format!(
+        "keepalived does not know `{kw}` in {} and ignores the line (\"Unknown keyword '{kw}'\")",
+        block_desc(path)
+    );
+    let mut fix = None;
+    if kw == "}" {
+        msg = "extra `}` at top level: keepalived ignores it (\"Unknown keyword '}'\")".into();
+    } else if let Some(s) = table.suggest(block, kw) {
+        msg.push_str(&format!("; did you mean `{s}`?"));
+        fix = Some(format!("rename `{kw}` to `{s}`"));
+    } else {
+        let homes = table.blocks_with(kw);
+        if !homes.is_empty() {
+            let names: Vec<String> = homes.iter().take(3).map(|h| block_desc(h)).collect();
+            msg.push_str(&format!("; `{kw}` is a keyword of {}", names.join(", ")));
+            fix = Some(format!("move `{kw}` into the block it belongs to"));
+        } else if let Some(why) = removed_keyword(kw) {
+            msg.push_str(&format!("; {why}"));
+        }
+    }
+    let mut d = diag_node(lx, n, "LB002", msg);
+    d.fix = fix;
+    d
+}
+
+/// Keywords that older keepalived versions accepted (KA ChangeLog and git history).
+fn removed_keyword(kw: &str) -> Option<&'static str> {
+    Some(match kw {
+        "lvs_id" => "`lvs_id` was replaced by `router_id` in keepalived 1.1.8",
+        "nat_mask" => "`nat_mask` was removed in keepalived 2.0 (it never did anything for LVS)",
+        "lb_flags" => "`lb_flags` was replaced by one keyword per flag (sh-port, sh-fallback, ...)",
+        "nb_get_retry" => "`nb_get_retry` is only accepted inside HTTP_GET/SSL_GET; use `retry`",
+        "dynamic" => "FILE_CHECK `dynamic` is documented but keepalived installs no handler for it",
+        _ => return None,
+    })
+}
+
+fn parse_ip(s: &str) -> Option<std::net::IpAddr> {
+    let s = s.trim_start_matches('[').trim_end_matches(']');
+    let s = s.split('%').next()?;
+    s.parse().ok()
+}
+
+/// The handlers that call skip_block(true) (check_parser.c, check_data.c, vrrp_parser.c).
+fn skip_reason(
+    lx: &Lexer,
+    l: &Line,
+    path: &str,
+    vrrp_names: &mut HashSet<String>,
+) -> Option<String> {
+    let arg = |i: u32| -> Option<&str> {
+        (l.tok_start + 1 + i < l.tok_end)
+            .then(|| lx.tok_str(&lx.toks[(l.tok_start + 1 + i) as usize]))
+    };
+    match path {
+        "virtual_server" => {
+            let p1 = arg(0)?;
+            if p1 == "group" {
+                return None;
+            }
+            if p1 == "fwmark" {
+                let ok = arg(1).and_then(|m| m.parse::<u32>().ok()).is_some();
+                return (!ok).then(|| {
+                    format!(
+                        "virtual server fwmark `{}` is not a number",
+                        arg(1).unwrap_or("")
+                    )
+                });
+            }
+            if parse_ip(p1).is_none() {
+                return Some(format!(
+                    "`{p1}` is not an IP address (\"Invalid virtual server IP address\")"
+                ));
+            }
+            if let Some(p) = arg(1) {
+                if p.parse::<u16>().is_err() {
+                    return Some(format!(
+                        "`{p}` is not a port (\"Invalid virtual server IP address/port\")"
+                    ));
+                }
+            }
+            None
+        }
+        "virtual_server.real_server" => {
+            let ip = arg(0).unwrap_or("");
+            if parse_ip(ip).is_none() {
+                return Some(format!(
+                    "`{ip}` is not an IP address (\"Invalid real server ip address/port\")"
+                ));
+            }
+            if let Some(p) = arg(1) {
+                if p.parse::<u16>().is_err() {
+                    return Some(format!(
+                        "`{p}` is not a port (\"Invalid real server ip address/port\")"
+                    ));
+                }
+            }
+            None
+        }
+        "vrrp_instance" => {
+            if l.tok_end - l.tok_start != 2 {
+                return Some(
+                    "vrrp_instance must have exactly one name (\"vrrp_instance must have a name\")"
+                        .into(),
+                );
+            }
+            let name = arg(0)?.to_string();
+            if !vrrp_names.insert(name.clone()) {
+                return Some(format!("vrrp_instance {name} is already defined (\"vrrp instance {name} already defined\")"));
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keepalived::lexer::Limits;
+
+    pub(crate) fn parse_str(text: &str) -> Document {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("keepalived.conf");
+        std::fs::write(&p, text).unwrap();
+        let mut lx = Lexer::new(Limits::default(), None, None);
+        lx.open_top(&p).unwrap();
+        parse(lx)
+    }
+
+    fn outline(d: &Document) -> Vec<String> {
+        fn walk(d: &Document, n: usize, depth: usize, out: &mut Vec<String>) {
+            out.push(format!("{}{}", "  ".repeat(depth), d.words(n).join(" ")));
+            for c in d.children(n) {
+                walk(d, c, depth + 1, out);
+            }
+        }
+        let mut out = Vec::new();
+        for r in d.roots() {
+            walk(d, r, 0, &mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn nested_blocks_and_value_blocks() {
+        let d = parse_str(
+            "vrrp_instance VI_1 {\n state MASTER\n virtual_ipaddress {\n  192.0.2.1/24\n }\n}\nvirtual_server 192.0.2.1 80 {\n real_server 10.0.0.1 80 { weight 2 }\n}\n",
+        );
+        assert_eq!(
+            outline(&d),
+            [
+                "vrrp_instance VI_1",
+                "  state MASTER",
+                "  virtual_ipaddress",
+                "    192.0.2.1/24",
+                "virtual_server 192.0.2.1 80",
+                "  real_server 10.0.0.1 80",
+                "    weight 2"
+            ]
+        );
+        assert!(d.diags.is_empty(), "{:?}", d.diags);
+    }
+
+    #[test]
+    fn misspelt_block_lands_on_parent_and_closes_it() {
+        let d = parse_str(
+            "virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n    TCP_CHEK {\n      connect_timeout 3\n    }\n    weight 2\n  }\n  real_server 10.0.0.3 80 {\n  }\n}\n",
+        );
+        assert_eq!(
+            outline(&d),
+            [
+                "virtual_server 10.0.0.1 80",
+                "  real_server 10.0.0.2 80",
+                "    TCP_CHEK",
+                "    connect_timeout 3",
+                "  weight 2",
+                "real_server 10.0.0.3 80",
+            ]
+        );
+        let ids: Vec<_> = d.diags.iter().map(|d| (d.id, d.line)).collect();
+        assert_eq!(ids, [("LB004", 3)], "{:?}", d.diags);
+        assert!(d.diags[0].message.contains("did you mean `TCP_CHECK`"));
+        assert!(d.diags[0].evidence.iter().any(|e| e.starts_with("line 8:")));
+        assert!(d.diags[0]
+            .evidence
+            .iter()
+            .any(|e| e.starts_with("line 10:")));
+    }
+
+    #[test]
+    fn unknown_keyword_suggests() {
+        let d =
+            parse_str("virtual_server 10.0.0.1 80 {\n  lvs_shed rr\n  nat_mask 255.255.255.0\n}\n");
+        assert_eq!(d.diags.len(), 2);
+        assert!(d.diags[0].message.contains("did you mean `lvs_sched`"));
+        assert!(d.diags[1].message.contains("removed"));
+    }
+
+    #[test]
+    fn missing_and_extra_braces() {
+        let d = parse_str("global_defs {\n  router_id a\n");
+        assert_eq!(d.diags.len(), 1);
+        assert_eq!((d.diags[0].id, d.diags[0].line), ("LB003", 1));
+        let d = parse_str("global_defs {\n}\n}\n");
+        assert_eq!((d.diags[0].id, d.diags[0].line), ("LB003", 3));
+    }
+
+    #[test]
+    fn invalid_address_skips_block() {
+        let d = parse_str("virtual_server a.b.c.d 80 {\n  lvs_sched rr\n  junk { x }\n}\nvirtual_server 10.0.0.1 80 {\n}\n");
+        assert_eq!(
+            outline(&d),
+            ["virtual_server a.b.c.d 80", "virtual_server 10.0.0.1 80"]
+        );
+        assert_eq!(d.diags.len(), 1);
+        assert_eq!(d.diags[0].id, "LB010");
+    }
+}
