@@ -58,8 +58,7 @@ fn gather_all(hosts: &[String], args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<V
         hosts.iter().cloned().enumerate().collect::<Vec<_>>(),
     ));
     type Results = Vec<(usize, anyhow::Result<HostRun>)>;
-    let results: Arc<Mutex<Results>> =
-        Arc::new(Mutex::new(Vec::new()));
+    let results: Arc<Mutex<Results>> = Arc::new(Mutex::new(Vec::new()));
     let jobs = args.jobs.max(1).min(hosts.len().max(1));
     std::thread::scope(|s| {
         for _ in 0..jobs {
@@ -435,6 +434,20 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                 after.extend(f2);
             }
             hosts_json = hosts_json2;
+            // The Hosts table shows the state after the fix.
+            if let Some(Section::Table {
+                rows: host_rows, ..
+            }) = report.sections.first_mut()
+            {
+                for (row, h) in host_rows.iter_mut().zip(&hosts_json) {
+                    let n = after.iter().filter(|f| f.subject == row[0]).count();
+                    row[4] = if h["ok"] == Value::Bool(true) {
+                        "ok (after fix)".into()
+                    } else {
+                        format!("{n} finding(s) after fix")
+                    };
+                }
+            }
             report.sections.push(Section::Table {
                 title: "Before / after the fix".into(),
                 header: ["host", "findings before", "findings after"]

@@ -361,8 +361,14 @@ pub fn merge_rules_text(text: &str, rules: &[(String, String, String, bool)]) ->
 fn firewall_changes(a: &Analysis, plan: &mut HostPlan) {
     let (want, notes) = wanted_rules(a);
     plan.notes.extend(notes);
+    if !want.is_empty() && a.f.iptables_save.is_none() {
+        plan.notes.push("iptables is not installed: lbdoctor cannot add the VIP's REDIRECT or firewall rules (install iptables, or put the VIP on lo as /32); native nftables rulesets are audited but not edited".into());
+    }
     if want.is_empty() || a.f.iptables_save.is_none() {
         return;
+    }
+    if a.f.packages.nftables_enabled {
+        plan.notes.push("nftables.service is enabled: if /etc/nftables.conf starts with `flush ruleset`, it can remove the rules netfilter-persistent restores at boot; check the order of the two services".into());
     }
     // Runtime: the missing ones. Top rules are inserted in reverse at position 1 so they end
     // up in the listed order.
@@ -464,11 +470,10 @@ fn firewall_changes(a: &Analysis, plan: &mut HostPlan) {
     let to_persist: Vec<_> = to_persist
         .into_iter()
         .filter(|(t, c, s, _)| {
-            let base_nat = a
-                .t
-                .vip
-                .and_then(|v| crate::audit::nat_rule_for(&base_rs, v, a.t.port))
-                .is_some();
+            let base_nat =
+                a.t.vip
+                    .and_then(|v| crate::audit::nat_rule_for(&base_rs, v, a.t.port))
+                    .is_some();
             !(base_rs.has_rule(t, c, s) || (t == "nat" && base_nat))
         })
         .collect();
