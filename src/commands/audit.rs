@@ -232,7 +232,7 @@ fn plan_text(plans: &[HostPlan]) -> String {
     s
 }
 
-fn confirm(args: &AuditArgs, ctx: &Ctx, plans: &[HostPlan]) -> anyhow::Result<bool> {
+fn confirm(args: &AuditArgs, plans: &[HostPlan]) -> anyhow::Result<bool> {
     if args.yes {
         return Ok(true);
     }
@@ -243,7 +243,6 @@ fn confirm(args: &AuditArgs, ctx: &Ctx, plans: &[HostPlan]) -> anyhow::Result<bo
         .into());
     }
     let mut e = std::io::stderr().lock();
-    let _ = ctx;
     let _ = write!(e, "{}\nApply these changes? [y/N] ", plan_text(plans));
     let _ = e.flush();
     let mut line = String::new();
@@ -387,7 +386,7 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             body: plan_text(&plans),
         });
         let nothing = plans.iter().all(|p| p.changes.is_empty());
-        let go = !args.dry_run && !nothing && confirm(args, ctx, &plans)?;
+        let go = !args.dry_run && !nothing && confirm(args, &plans)?;
         report.data.insert("applied".into(), Value::Bool(go));
         if go {
             let before = std::mem::take(&mut report.findings);
@@ -416,8 +415,6 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                 if let Some(t) = r.transport.as_mut() {
                     r.facts = audit::facts::gather(t.as_mut(), port)?;
                 }
-                let mut target = a_before.target.clone();
-                target.config_findings.clear();
                 let f2 = audit::audit(&r.facts, &a_before.target, a_before.role);
                 let ok = host_ok(&f2, &r.facts.host);
                 rows.push(vec![

@@ -5,7 +5,6 @@
 pub mod apply;
 
 use crate::audit::checks::{knob_ok, sysctl_requirements, SysctlReq};
-use crate::audit::parse::iptables::split_args;
 use crate::audit::{Acceptance, Analysis};
 use serde::Serialize;
 use std::net::Ipv4Addr;
@@ -545,7 +544,6 @@ pub fn plan(a: &Analysis) -> HostPlan {
         p.changes.push(c);
     }
     firewall_changes(a, &mut p);
-    let _ = split_args;
     p
 }
 
