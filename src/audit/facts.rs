@@ -108,7 +108,7 @@ s rule; ip -4 rule show 2>/dev/null
 if command -v iptables-save >/dev/null 2>&1; then s iptables; iptables-save 2>&1 || echo "$M error iptables-save failed"; fi
 if command -v nft >/dev/null 2>&1; then s nft; nft list ruleset 2>&1 || echo "$M error nft failed"; fi
 s ss; ss -ltnpH 2>/dev/null || ss -ltnH
-s sshport; echo "${LBD_SSH_PORT:-}"; ss -ltnpH 2>/dev/null | grep '"sshd"' | awk '{print $4}'
+s sshport; echo "${LBD_SSH_PORT:-}"
 for f in /etc/sysctl.conf /etc/sysctl.d/* /run/sysctl.d/* /usr/local/lib/sysctl.d/* /usr/lib/sysctl.d/* /lib/sysctl.d/* \
          /etc/iptables/rules.v4 /etc/sysconfig/iptables /etc/nftables.conf \
          /etc/network/interfaces /etc/network/interfaces.d/* /etc/netplan/*.yaml /etc/netplan/*.yml \
@@ -219,7 +219,15 @@ pub fn parse_output(text: &str) -> HostFacts {
             "rule" => f.rules = lines(&body),
             "iptables" => f.iptables_save = Some(body),
             "nft" => f.nft_ruleset = Some(body),
-            "ss" => f.listeners = parse::ss::parse_listeners(&body),
+            "ss" => {
+                f.listeners = parse::ss::parse_listeners(&body);
+                // Every port sshd listens on stays open through firewall fixes.
+                for l in &f.listeners {
+                    if l.process.as_deref() == Some("sshd") && !f.ssh_ports.contains(&l.port) {
+                        f.ssh_ports.push(l.port);
+                    }
+                }
+            }
             "sshport" => {
                 for l in body.lines() {
                     let p = l.trim().rsplit(':').next().and_then(|p| p.parse().ok());

@@ -179,30 +179,47 @@ pub fn runtime_evidence(a: &Analysis, iface: &str, knob: &str) -> Vec<String> {
 
 /// Shared body of RS003/RS004/RS005: runtime requirement not met.
 pub fn sysctl_check(a: &Analysis, out: &mut Vec<Finding>, check: &str) {
-    for r in sysctl_requirements(a).iter().filter(|r| r.check == check) {
-        let now = runtime_effective(a, r);
-        if knob_ok(r.knob, now) {
-            continue;
+    // One finding per knob, naming every interface where it is wrong.
+    let bad: Vec<(SysctlReq, u32)> = sysctl_requirements(a)
+        .into_iter()
+        .filter(|r| r.check == check)
+        .map(|r| {
+            let now = runtime_effective(a, &r);
+            (r, now)
+        })
+        .filter(|(r, now)| !knob_ok(r.knob, *now))
+        .collect();
+    let Some((first, _)) = bad.first() else {
+        return;
+    };
+    let where_: Vec<String> = bad
+        .iter()
+        .map(|(r, now)| format!("{} on {}", now, r.iface))
+        .collect();
+    let mut f = Finding::new(
+        check,
+        &a.f.host,
+        format!(
+            "effective {} is {}; a DSR real server needs {}: {}",
+            first.knob,
+            where_.join(", "),
+            knob_rule(first.knob),
+            first.why
+        ),
+    );
+    let mut cmds: Vec<String> = Vec::new();
+    for (r, _) in &bad {
+        f = f.evidence_lines(runtime_evidence(a, &r.iface, r.knob));
+        for c in crate::fix::sysctl_commands(r) {
+            if !cmds.contains(&c) {
+                cmds.push(c);
+            }
         }
-        let mut f = Finding::new(
-            check,
-            &a.f.host,
-            format!(
-                "effective {} on {} is {now}; a DSR real server needs {}: {}",
-                r.knob,
-                r.iface,
-                knob_rule(r.knob),
-                r.why
-            ),
-        )
-        .evidence_lines(runtime_evidence(a, &r.iface, r.knob));
-        for cmd in crate::fix::sysctl_commands(r) {
-            f = f.fix_command(cmd);
-        }
-        out.push(
-            f.fix_text("set it at runtime and in /etc/sysctl.d (lbdoctor audit --fix does both)"),
-        );
     }
+    for c in cmds {
+        f = f.fix_command(c);
+    }
+    out.push(f.fix_text("set it at runtime and in /etc/sysctl.d (lbdoctor audit --fix does both)"));
 }
 
 pub fn acceptance_evidence(a: &Analysis) -> Vec<String> {
