@@ -391,6 +391,7 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         if go {
             let before = std::mem::take(&mut report.findings);
             let mut outcomes = Vec::new();
+            let mut failures: Vec<String> = Vec::new();
             for (r, p) in runs.iter_mut().zip(&plans) {
                 if p.changes.is_empty() {
                     continue;
@@ -403,8 +404,24 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                 let mut ssh = args.ssh.clone();
                 ssh.accept_new = false;
                 let mut fresh = move || remote::connect(&host, &ssh);
-                let o = fix::apply::apply(t.as_mut(), p, args.rollback_timeout, &mut fresh)?;
-                outcomes.push(o);
+                // One host failing does not stop the others; the error names every host.
+                match fix::apply::apply(t.as_mut(), p, args.rollback_timeout, &mut fresh) {
+                    Ok(o) => outcomes.push(o),
+                    Err(e) => failures.push(format!("{e:#}")),
+                }
+            }
+            if !failures.is_empty() {
+                let done: Vec<String> = outcomes.iter().map(|o| o.host.clone()).collect();
+                return Err(anyhow::anyhow!(
+                    "the fix failed on {} host(s){}:\n  {}",
+                    failures.len(),
+                    if done.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (applied on {})", done.join(", "))
+                    },
+                    failures.join("\n  ")
+                ));
             }
             // Re-audit from fresh facts.
             let mut after = Vec::new();

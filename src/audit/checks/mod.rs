@@ -147,14 +147,23 @@ pub fn boot_effective(a: &Analysis, r: &SysctlReq) -> u32 {
 /// Where the boot value for all/iface comes from, for evidence.
 pub fn boot_sources(a: &Analysis, iface: &str, knob: &str) -> Vec<String> {
     let mut ev = Vec::new();
-    for scope in ["all", iface, "default"] {
+    let get = |scope: &str| {
         let k = format!("net.ipv4.conf.{scope}.{knob}");
-        match a.boot_sysctl.get(&k) {
-            Some(b) => ev.push(format!("at boot {k} = {} ({}:{})", b.value, b.file, b.line)),
-            None if scope != "default" => {
+        (a.boot_sysctl.get(&k).cloned(), k)
+    };
+    for scope in ["all", iface] {
+        match get(scope) {
+            (Some(b), k) => ev.push(format!("at boot {k} = {} ({}:{})", b.value, b.file, b.line)),
+            (None, k) if scope == "all" => {
                 ev.push(format!("at boot {k}: no file sets it (kernel default 0)"))
             }
-            None => {}
+            (None, k) => match get("default") {
+                (Some(d), dk) => ev.push(format!(
+                    "at boot {k}: no file sets it; the interface takes {dk} = {} ({}:{}) when it is created",
+                    d.value, d.file, d.line
+                )),
+                (None, _) => ev.push(format!("at boot {k}: no file sets it (kernel default 0)")),
+            },
         }
     }
     ev
