@@ -1,11 +1,289 @@
-use super::Ctx;
-use crate::cli::LintArgs;
-use crate::report::Report;
+//! `lbdoctor lint FILE...`: read each keepalived.conf as keepalived does, run every check,
+//! and summarise what keepalived will really run (scheduler, method, protocol, real servers,
+//! VRRP) with the line each value comes from.
 
-pub fn run(_args: &LintArgs, _ctx: &Ctx) -> anyhow::Result<Report> {
-    Err(crate::error::Error::NotImplemented {
-        command: "lint",
-        issue: 3,
+use super::Ctx;
+use crate::cli::{Format, LintArgs};
+use crate::error::Error;
+use crate::finding::{sort_findings, Finding};
+use crate::keepalived::checks::{self, peers, Options};
+use crate::keepalived::model::{Config, Setting};
+use crate::keepalived::{fill_snippets, load, suppress, LoadOptions, Loaded};
+use crate::report::{Report, Section};
+use serde_json::json;
+use std::net::IpAddr;
+
+/// Rows beyond this go to the JSON output only.
+const MAX_SUMMARY_ROWS: usize = 40;
+
+pub fn run(args: &LintArgs, ctx: &Ctx) -> anyhow::Result<Report> {
+    let director_addrs = parse_addrs(&args.director_addrs)?;
+    let select = parse_ids(&args.select, "--select")?;
+    let ignore = parse_ids(&args.ignore, "--ignore")?;
+    let enabled = |id: &str| {
+        (select.is_empty() || select.iter().any(|s| id.starts_with(s.as_str())))
+            && !ignore.iter().any(|s| id.starts_with(s.as_str()))
+    };
+    let opts = LoadOptions {
+        config_id: args.config_id.clone(),
+        ..Default::default()
+    };
+    let check_opts = Options { director_addrs };
+
+    let mut loaded: Vec<Loaded> = Vec::with_capacity(args.files.len());
+    for path in &args.files {
+        loaded.push(load(path, &opts)?);
     }
-    .into())
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut per_file: Vec<Vec<Finding>> = Vec::with_capacity(loaded.len());
+    for l in &loaded {
+        let mut f = l.findings.clone();
+        f.extend(checks::run(l, &check_opts));
+        per_file.push(f);
+    }
+    // cross-file peer checks land in the file they point at
+    let refs: Vec<&Loaded> = loaded.iter().collect();
+    let cross = peers::check(&refs);
+    for f in cross {
+        let file = f.location.as_ref().map(|l| l.file.clone());
+        let idx = loaded
+            .iter()
+            .position(|l| Some(l.doc.path(0).display().to_string()) == file)
+            .unwrap_or(0);
+        per_file[idx].push(f);
+    }
+    for (l, fs) in loaded.iter().zip(per_file) {
+        findings.extend(suppress::apply(&l.doc, fs, &enabled));
+    }
+    findings.retain(|f| enabled(&f.id));
+    fill_snippets(&mut findings);
+    sort_findings(&mut findings);
+
+    let mut report = Report::new("lint");
+    report.findings = findings;
+    let configs: Vec<&Config> = loaded.iter().map(|l| &l.config).collect();
+    report.sections = summary(&configs);
+    if ctx.format == Format::Json {
+        let model = configs
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<Vec<_>, _>>()?;
+        report = report.with_data("model", json!(model));
+    }
+    Ok(report)
+}
+
+fn parse_addrs(list: &[String]) -> anyhow::Result<Vec<IpAddr>> {
+    list.iter()
+        .map(|s| {
+            s.trim().parse::<IpAddr>().map_err(|_| {
+                Error::Usage(format!(
+                    "--director-addr `{s}` is not an IP address (give the director's addresses, e.g. --director-addr 192.168.0.1,192.168.0.2)"
+                ))
+                .into()
+            })
+        })
+        .collect()
+}
+
+/// Check ids or prefixes (LB001, LB0, LB); anything else is a usage error.
+fn parse_ids(list: &[String], flag: &str) -> anyhow::Result<Vec<String>> {
+    list.iter()
+        .map(|s| s.trim().to_ascii_uppercase())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let known = crate::checks::all().iter().any(|c| c.id.starts_with(&s))
+                || (s.len() >= 2 && s.starts_with("LB"));
+            if known {
+                Ok(s)
+            } else {
+                Err(Error::Usage(format!(
+                    "{flag} `{s}` matches no check; use ids like LB001 or prefixes like LB0 (see `lbdoctor explain --list`)"
+                ))
+                .into())
+            }
+        })
+        .collect()
+}
+
+fn at<T>(s: &Option<Setting<T>>, show: impl Fn(&T) -> String, default: &str) -> String {
+    match s {
+        Some(x) => {
+            let mut out = format!("{} ({} line {}", show(&x.value), x.keyword, x.span.line);
+            if !x.overridden.is_empty() {
+                let lines: Vec<String> = x.overridden.iter().map(|o| o.line.to_string()).collect();
+                out.push_str(&format!("; overrides line {}", lines.join(", ")));
+            }
+            out.push(')');
+            out
+        }
+        None => default.to_string(),
+    }
+}
+
+fn summary(configs: &[&Config]) -> Vec<Section> {
+    let mut vs_rows = Vec::new();
+    let mut vs_total = 0;
+    let mut vrrp_rows = Vec::new();
+    let many = configs.len() > 1;
+    for c in configs {
+        let file = c
+            .files
+            .first()
+            .map(|f| f.display().to_string())
+            .unwrap_or_default();
+        for vs in &c.virtual_servers {
+            vs_total += 1;
+            if vs_rows.len() >= MAX_SUMMARY_ROWS {
+                continue;
+            }
+            let shown: &[(IpAddr, u16)] = match vs.key {
+                crate::keepalived::model::VsKey::Addr { .. } => &[],
+                _ => &vs.addresses,
+            };
+            let addrs: Vec<String> = shown
+                .iter()
+                .map(|(ip, port)| match ip {
+                    IpAddr::V6(_) => format!("[{ip}]:{port}"),
+                    _ => format!("{ip}:{port}"),
+                })
+                .chain(vs.fwmarks.iter().map(|m| format!("fwmark {m}")))
+                .collect();
+            let rs: Vec<String> = vs
+                .real_servers
+                .iter()
+                .map(|r| {
+                    let checks: Vec<&str> = r.checkers.iter().map(|k| k.kind.as_str()).collect();
+                    format!(
+                        "{}{} w={} {} (line {})",
+                        r.ip,
+                        r.port.map(|p| format!(":{p}")).unwrap_or_default(),
+                        r.weight.as_ref().map_or(1, |w| w.value),
+                        if checks.is_empty() {
+                            "no checker".to_string()
+                        } else {
+                            checks.join("+")
+                        },
+                        r.span.line
+                    )
+                })
+                .collect();
+            let mut row = vec![
+                if addrs.is_empty() {
+                    vs.key.to_string()
+                } else {
+                    format!("{}\n{}", vs.key, addrs.join("\n"))
+                },
+                at(&vs.scheduler, |v| v.clone(), "wlc (default)"),
+                at(&vs.method, |v| v.clone(), "NAT (default)"),
+                at(
+                    &vs.protocol,
+                    |v| v.clone(),
+                    vs.effective_protocol().map_or("-", |_| "UDP (default)"),
+                ),
+                at(&vs.persistence_timeout, |v| format!("{v}s"), "-"),
+                rs.join("\n"),
+            ];
+            if many {
+                row.insert(0, file.clone());
+            }
+            vs_rows.push(row);
+        }
+        for v in &c.vrrp_instances {
+            let vips: Vec<&str> = v.vips.iter().map(|x| x.0.as_str()).collect();
+            let mut row = vec![
+                v.name.clone(),
+                match &v.state {
+                    Some(_) => at(&v.state, |s| s.clone(), ""),
+                    None => format!("{} (derived)", v.effective_state()),
+                },
+                at(&v.interface, |s| s.clone(), "-"),
+                at(&v.virtual_router_id, |s| s.to_string(), "unset"),
+                match &v.priority {
+                    Some(_) => at(&v.priority, |s| s.to_string(), ""),
+                    None => format!("{} (default)", v.effective_priority()),
+                },
+                if v.nopreempt && v.effective_state() != "MASTER" {
+                    "no".into()
+                } else {
+                    "yes".into()
+                },
+                at(&v.advert_int, |s| format!("{s}s"), "1s (default)"),
+                match (&v.auth_type, &v.auth_pass) {
+                    (Some(t), _) => t.value.clone(),
+                    (None, _) => "none".into(),
+                },
+                vips.join("\n"),
+                if v.unicast_peers.is_empty() {
+                    "multicast".into()
+                } else {
+                    v.unicast_peers
+                        .iter()
+                        .map(|p| p.to_string())
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                },
+            ];
+            if many {
+                row.insert(0, file.clone());
+            }
+            vrrp_rows.push(row);
+        }
+    }
+    let mut sections = Vec::new();
+    if vs_total > 0 {
+        let mut header: Vec<String> = [
+            "virtual_server",
+            "scheduler",
+            "method",
+            "protocol",
+            "persistence",
+            "real servers",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if many {
+            header.insert(0, "file".into());
+        }
+        let title = if vs_total > vs_rows.len() {
+            format!(
+                "Virtual servers as keepalived runs them (first {} of {vs_total}; --format json has all)",
+                vs_rows.len()
+            )
+        } else {
+            "Virtual servers as keepalived runs them".to_string()
+        };
+        sections.push(Section::Table {
+            title,
+            header,
+            rows: vs_rows,
+        });
+    }
+    if !vrrp_rows.is_empty() {
+        let mut header: Vec<String> = [
+            "vrrp_instance",
+            "state",
+            "interface",
+            "vrid",
+            "priority",
+            "preempt",
+            "advert",
+            "auth",
+            "VIPs",
+            "peers",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if many {
+            header.insert(0, "file".into());
+        }
+        sections.push(Section::Table {
+            title: "VRRP instances".to_string(),
+            header,
+            rows: vrrp_rows,
+        });
+    }
+    sections
 }

@@ -76,6 +76,17 @@ pub struct SourceFile {
     pub included_from: Option<(u32, u32)>,
 }
 
+/// A `# lbdoctor: ignore IDS` comment. No ids = every check.
+#[derive(Clone, Debug)]
+pub struct SuppressionComment {
+    pub file: u32,
+    pub line: u32,
+    pub col: u32,
+    pub ids: Vec<String>,
+    /// The comment is alone on its line: it applies to the next line (and its block).
+    pub own_line: bool,
+}
+
 /// A logical line: tokens `toks[tok_start..tok_end]`.
 #[derive(Clone, Copy, Debug)]
 pub struct Line {
@@ -170,14 +181,19 @@ pub struct Lexer {
     pub text: String,
     pub toks: Vec<Tok>,
     pub diags: Vec<Diag>,
+    /// `# lbdoctor: ignore ...` comments.
+    pub suppressions: Vec<SuppressionComment>,
     limits: Limits,
     config_id: Option<String>,
     include_root: Option<PathBuf>,
+    /// Absolute include prefixes to read from elsewhere (/etc/keepalived -> a copy).
+    pub include_map: Vec<(PathBuf, PathBuf)>,
     stack: Vec<Frame>,
     residue: Option<Pending>,
-    multiline: VecDeque<Pending>,
+    /// Expansions of multi-line definitions in progress, innermost last, each with the
+    /// number of ~SEQ repetitions active when it started (keepalived's multiline_stack).
+    multiline: Vec<(VecDeque<Pending>, usize)>,
     seqs: Vec<Seq>,
-    multiline_seq_depth: usize,
     defs: Vec<Definition>,
     /// A multi-line definition being accumulated (index into defs).
     def_continuation: Option<usize>,
@@ -200,14 +216,15 @@ impl Lexer {
             text: String::new(),
             toks: Vec::new(),
             diags: Vec::new(),
+            suppressions: Vec::new(),
             limits,
             config_id,
             include_root,
+            include_map: Vec::new(),
             stack: Vec::new(),
             residue: None,
-            multiline: VecDeque::new(),
+            multiline: Vec::new(),
             seqs: Vec::new(),
-            multiline_seq_depth: 0,
             defs: Vec::new(),
             def_continuation: None,
             total_bytes: 0,
@@ -536,6 +553,9 @@ impl Lexer {
         // for a trailing `\`, so a commented line can continue a multi-line definition;
         // 2.4 stops at the comment.
         if let Some(s) = skip {
+            if report {
+                self.note_suppression(&w, s, file, line);
+            }
             w.truncate(s);
         }
         if quote && report {
@@ -556,6 +576,33 @@ impl Lexer {
             w.cols.push(c);
         }
         true
+    }
+
+    /// Record a `# lbdoctor: ignore LB001,LB016` comment (the comment starts at `at`).
+    fn note_suppression(&mut self, w: &Work, at: usize, file: u32, line: u32) {
+        let comment = &w.text[at..];
+        let Some(pos) = comment.windows(9).position(|x| x == b"lbdoctor:") else {
+            return;
+        };
+        let rest = String::from_utf8_lossy(&comment[pos + 9..]).into_owned();
+        let rest = rest.trim_start();
+        let Some(list) = rest.strip_prefix("ignore") else {
+            return;
+        };
+        let ids: Vec<String> = list
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .map(str::trim)
+            .take_while(|t| t.is_empty() || t.chars().all(|c| c.is_ascii_alphanumeric()))
+            .filter(|t| !t.is_empty())
+            .map(str::to_ascii_uppercase)
+            .collect();
+        self.suppressions.push(SuppressionComment {
+            file,
+            line,
+            col: w.col_at(at + pos),
+            ids,
+            own_line: at == 0,
+        });
     }
 
     /// Next logical line, or None at the end of all files.
@@ -601,21 +648,24 @@ impl Lexer {
     /// Lines of a multi-line definition come before further ~SEQ iterations, unless the
     /// ~SEQ started inside that expansion (keepalived's multiline_seq_depth).
     fn next_generated(&mut self) -> Option<Pending> {
-        if !self.multiline.is_empty() && self.seqs.len() <= self.multiline_seq_depth {
-            let p = self.multiline.pop_front();
-            if self.multiline.is_empty() {
-                self.multiline_seq_depth = 0;
+        loop {
+            let Some((lines, depth)) = self.multiline.last_mut() else {
+                return self.next_seq_line(0);
+            };
+            let depth = *depth;
+            if self.seqs.len() > depth {
+                if let Some(p) = self.next_seq_line(depth) {
+                    return Some(p);
+                }
+                continue;
             }
-            return p;
+            match lines.pop_front() {
+                Some(p) => return Some(p),
+                None => {
+                    self.multiline.pop();
+                }
+            }
         }
-        if let Some(p) = self.next_seq_line() {
-            return Some(p);
-        }
-        let p = self.multiline.pop_front();
-        if self.multiline.is_empty() {
-            self.multiline_seq_depth = 0;
-        }
-        p
     }
 
     fn end_continuation(&mut self) {
@@ -809,10 +859,10 @@ impl Lexer {
                 break;
             }
             if let Some(rest) = multiline_rest {
-                self.multiline_seq_depth = self.seqs.len();
                 // a nested expansion comes before the rest of the outer one
-                for part in rest.rsplit(|c| *c == b'\n') {
-                    self.multiline.push_front(Pending {
+                let lines: VecDeque<Pending> = rest
+                    .split(|c| *c == b'\n')
+                    .map(|part| Pending {
                         work: Work {
                             text: part.to_vec(),
                             cols: vec![col; part.len()],
@@ -820,7 +870,10 @@ impl Lexer {
                         file,
                         line,
                         generated: true,
-                    });
+                    })
+                    .collect();
+                if self.multiline.len() < 64 {
+                    self.multiline.push((lines, self.seqs.len()));
                 }
             }
             if value.iter().find(|c| **c != b' ' && **c != b'\t') == Some(&b'~') {
@@ -968,8 +1021,12 @@ impl Lexer {
         });
     }
 
-    fn next_seq_line(&mut self) -> Option<Pending> {
+    /// The next line of the innermost ~SEQ/~LST at index `floor` or above.
+    fn next_seq_line(&mut self, floor: usize) -> Option<Pending> {
         loop {
+            if self.seqs.len() <= floor {
+                return None;
+            }
             let seq = self.seqs.last_mut()?;
             let Some(row) = seq.rows.pop_front() else {
                 self.seqs.pop();
@@ -1226,6 +1283,11 @@ impl Lexer {
 
     fn resolve(&self, dir: &Path, pat: &str) -> PathBuf {
         let p = Path::new(pat);
+        for (from, to) in &self.include_map {
+            if let Ok(rest) = p.strip_prefix(from) {
+                return to.join(rest);
+            }
+        }
         if p.is_absolute() {
             if let Some(root) = &self.include_root {
                 return root.join(p.strip_prefix("/").unwrap_or(p));
@@ -1448,12 +1510,20 @@ fn parse_seq(s: &str) -> Option<SeqSpec> {
     let inner = &s[open + 1..close];
     if s.starts_with("~SEQ") {
         let parts: Vec<&str> = inner.split(',').map(str::trim).collect();
+        // strtol(p, &p, 0): decimal, 0x hex or 0 octal, whatever the output format
         let num = |x: &str| -> Option<i64> {
-            if hex {
-                i64::from_str_radix(x, 16).ok()
+            let (neg, x) = match x.strip_prefix('-') {
+                Some(r) => (true, r),
+                None => (false, x.strip_prefix('+').unwrap_or(x)),
+            };
+            let v = if let Some(h) = x.strip_prefix("0x").or_else(|| x.strip_prefix("0X")) {
+                i64::from_str_radix(h, 16).ok()?
+            } else if x.len() > 1 && x.starts_with('0') {
+                i64::from_str_radix(&x[1..], 8).ok()?
             } else {
-                x.parse().ok()
-            }
+                x.parse().ok()?
+            };
+            Some(if neg { -v } else { v })
         };
         let (var, start, step, end) = match parts.as_slice() {
             [v, e] => (*v, 1, 1, num(e)?),
@@ -1461,7 +1531,7 @@ fn parse_seq(s: &str) -> Option<SeqSpec> {
             [v, s0, st, e] => (*v, num(s0)?, num(st)?, num(e)?),
             _ => return None,
         };
-        if step == 0 || var.is_empty() {
+        if step == 0 || var.is_empty() || (hex && (start < 0 || end < 0)) {
             return None;
         }
         let mut rows = Vec::new();
@@ -1640,6 +1710,35 @@ mod tests {
         let text = "$RS=real_server 10.0.0.1 80 { \\\n  weight 2 \\\n}\n$RS\n";
         let (l, _) = lines_of(text);
         assert_eq!(words(&l), ["real_server 10.0.0.1 80", "{", "weight 2", "}"]);
+    }
+
+    #[test]
+    fn seq_inside_multiline_inside_seq() {
+        let text = "$RS= \\\nreal_server 10.${N}.0.${R} 80 { \\\n}\n$VS= \\\nvirtual_server group G${N} \\\n{ \\\n~SEQ(R,1,2) $RS \\\n}\n\n~SEQ(N,1,2) $VS\n";
+        let (l, _) = lines_of(text);
+        assert_eq!(
+            words(&l),
+            [
+                "virtual_server group G1",
+                "{",
+                "real_server 10.1.0.1 80",
+                "{",
+                "}",
+                "real_server 10.1.0.2 80",
+                "{",
+                "}",
+                "}",
+                "virtual_server group G2",
+                "{",
+                "real_server 10.2.0.1 80",
+                "{",
+                "}",
+                "real_server 10.2.0.2 80",
+                "{",
+                "}",
+                "}"
+            ]
+        );
     }
 
     #[test]

@@ -3,12 +3,13 @@
 //! `load()` reads a config the way keepalived 2.x reads it (lib/parser.c read_line() and
 //! process_stream()), and returns the effective model plus parse-level findings.
 
-// checks and suppress land next
+pub mod checks;
 pub mod effective;
 pub mod keywords;
 pub mod lexer;
 pub mod model;
 pub mod parser;
+pub mod suppress;
 
 use crate::finding::{Finding, Location};
 use std::collections::HashMap;
@@ -22,6 +23,9 @@ pub struct LoadOptions {
     pub config_id: Option<String>,
     /// Resolve absolute include paths under this directory (a copy of another host's /).
     pub include_root: Option<PathBuf>,
+    /// Absolute include prefixes to read from another directory, e.g. /etc/keepalived to
+    /// the directory holding a copy of a director's config.
+    pub include_map: Vec<(PathBuf, PathBuf)>,
     /// Input limits; None = defaults.
     pub limits: Option<lexer::Limits>,
 }
@@ -42,6 +46,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
         opts.config_id.clone(),
         opts.include_root.clone(),
     );
+    lx.include_map = opts.include_map.clone();
     lx.open_top(path)?;
     let doc = parser::parse(lx);
     let mut findings: Vec<Finding> = doc.diags.iter().map(|d| diag_finding(&doc, d)).collect();

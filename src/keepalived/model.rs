@@ -42,7 +42,7 @@ impl<T> Setting<T> {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum VsKey {
     Addr { ip: IpAddr, port: u16 },
     Fwmark(u32),

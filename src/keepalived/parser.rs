@@ -53,6 +53,7 @@ pub struct Document {
     pub toks: Vec<Tok>,
     pub nodes: Vec<Node>,
     pub diags: Vec<Diag>,
+    pub suppressions: Vec<super::lexer::SuppressionComment>,
 }
 
 impl Document {
@@ -161,6 +162,8 @@ struct Cascade {
     diag: usize,
     /// How many levels keepalived's block structure lags the braces.
     levels: u32,
+    /// Block depth when it started: lines at or above it are the displaced ones.
+    depth: usize,
 }
 
 pub fn parse(mut lx: Lexer) -> Document {
@@ -285,9 +288,20 @@ pub fn parse(mut lx: Lexer) -> Document {
                     match &mut cascade {
                         Some(c) => {
                             c.levels += 1;
-                            diags[c.diag].evidence.push(format!(
-                                "line {uline}: `{kw} {{` shifts the structure one more level"
-                            ));
+                            let prefix = format!("line {uline}:");
+                            if diags[c.diag]
+                                .evidence
+                                .last()
+                                .is_some_and(|e| e.starts_with(&prefix))
+                            {
+                                diags[c.diag].evidence.pop();
+                            }
+                            note(
+                                &mut diags[c.diag],
+                                format!(
+                                    "line {uline}: `{kw} {{` shifts the structure one more level"
+                                ),
+                            );
                         }
                         None => {
                             let mut d = diag_node(&lx, &nodes[unode], "LB004", msg);
@@ -296,6 +310,7 @@ pub fn parse(mut lx: Lexer) -> Document {
                             cascade = Some(Cascade {
                                 diag: diags.len() - 1,
                                 levels: 1,
+                                depth: stack.len(),
                             });
                         }
                     }
@@ -320,6 +335,7 @@ pub fn parse(mut lx: Lexer) -> Document {
                         cascade = Some(Cascade {
                             diag: diags.len() - 1,
                             levels: 1,
+                            depth: stack.len(),
                         });
                     }
                 }
@@ -352,15 +368,17 @@ pub fn parse(mut lx: Lexer) -> Document {
                 match &mut cascade {
                     Some(c) => {
                         c.levels += 1;
-                        diags[c.diag].evidence.push(format!(
-                            "line {uline}: `{kw} {{` shifts the structure one more level"
-                        ));
+                        note(
+                            &mut diags[c.diag],
+                            format!("line {uline}: `{kw} {{` shifts the structure one more level"),
+                        );
                     }
                     None => {
                         diags.push(diag_node(&lx, &nodes[unode], "LB004", msg));
                         cascade = Some(Cascade {
                             diag: diags.len() - 1,
                             levels: 1,
+                            depth: stack.len(),
                         });
                     }
                 }
@@ -374,6 +392,7 @@ pub fn parse(mut lx: Lexer) -> Document {
                 cascade.get_or_insert(Cascade {
                     diag: diags.len() - 1,
                     levels: 0,
+                    depth: 0,
                 });
                 if let Some(c) = &mut cascade {
                     c.levels += 1;
@@ -385,10 +404,13 @@ pub fn parse(mut lx: Lexer) -> Document {
             match &mut cascade {
                 Some(c) => {
                     c.levels = c.levels.saturating_sub(1);
-                    diags[c.diag].evidence.push(format!(
-                        "line {}: this `}}` has no block left to close (\"Extra '}}' found\")",
-                        l.line
-                    ));
+                    note(
+                        &mut diags[c.diag],
+                        format!(
+                            "line {}: this `}}` has no block left to close (\"Extra '}}' found\")",
+                            l.line
+                        ),
+                    );
                     if c.levels == 0 {
                         cascade = None;
                     }
@@ -424,6 +446,19 @@ pub fn parse(mut lx: Lexer) -> Document {
                     continue;
                 }
                 push_node(&mut nodes, &l, NodeKind::Block(child), block, flags);
+                if let (Some(c), Some(top)) = (&cascade, stack.last()) {
+                    if stack.len() <= c.depth {
+                        let owner = &nodes[top.node as usize];
+                        let owner_kw = lx.tok_str(&lx.toks[owner.tok as usize]).to_string();
+                        note(
+                            &mut diags[c.diag],
+                            format!(
+                                "line {}: the `{first}` block is read into the {owner_kw} opened at line {}",
+                                l.line, owner.line
+                            ),
+                        );
+                    }
+                }
                 stack.push(Frame {
                     node: idx,
                     block: child,
@@ -455,19 +490,42 @@ pub fn parse(mut lx: Lexer) -> Document {
                     need_bob: true,
                 });
             }
-            Some(Kind::Plain) => push_node(&mut nodes, &l, NodeKind::Plain, block, flags),
+            Some(Kind::Plain) => {
+                push_node(&mut nodes, &l, NodeKind::Plain, block, flags);
+                if let (Some(c), Some(top)) = (
+                    &cascade,
+                    stack
+                        .last()
+                        .filter(|_| stack.len() <= cascade.as_ref().map_or(0, |c| c.depth)),
+                ) {
+                    let owner = &nodes[top.node as usize];
+                    let owner_kw = lx.tok_str(&lx.toks[owner.tok as usize]).to_string();
+                    let text: Vec<&str> = (l.tok_start..l.tok_end)
+                        .map(|i| lx.tok_str(&lx.toks[i as usize]))
+                        .collect();
+                    note(
+                        &mut diags[c.diag],
+                        format!(
+                            "line {}: `{}` is applied to the {owner_kw} opened at line {}",
+                            l.line,
+                            text.join(" "),
+                            owner.line
+                        ),
+                    );
+                }
+            }
             None => {
                 push_node(&mut nodes, &l, NodeKind::Unknown, block, flags);
                 let n = nodes.len() - 1;
                 last_unknown = Some((l.line, n, cascade.is_none()));
                 if let Some(c) = &cascade {
-                    let d = &mut diags[c.diag];
-                    if d.evidence.len() < 30 {
-                        d.evidence.push(format!(
+                    note(
+                        &mut diags[c.diag],
+                        format!(
                             "line {}: `{first}` is then read in the wrong block (\"Unknown keyword '{first}'\")",
                             l.line
-                        ));
-                    }
+                        ),
+                    );
                 } else {
                     diags.push(unknown_keyword(&lx, &nodes[n], block, &first));
                 }
@@ -475,7 +533,11 @@ pub fn parse(mut lx: Lexer) -> Document {
         }
     }
 
-    // Blocks still open at the end of input.
+    // Blocks still open at the end of input hold everything after them.
+    let total = nodes.len() as u32;
+    for f in &stack {
+        nodes[f.node as usize].end = total;
+    }
     if !stack.is_empty() {
         let missing = stack.len() as u32 + cascade.as_ref().map_or(0, |c| c.levels);
         let outer = stack[0].node as usize;
@@ -510,12 +572,25 @@ pub fn parse(mut lx: Lexer) -> Document {
     }
     let mut all = std::mem::take(&mut lx.diags);
     all.extend(diags);
+    let suppressions = std::mem::take(&mut lx.suppressions);
     Document {
         files: lx.files,
         text: lx.text,
         toks: lx.toks,
         nodes,
         diags: all,
+        suppressions,
+    }
+}
+
+/// Add a line of cascade evidence, keeping the finding readable on a long cascade.
+fn note(d: &mut Diag, line: String) {
+    const MAX: usize = 25;
+    if d.evidence.len() < MAX {
+        d.evidence.push(line);
+    } else if d.evidence.len() == MAX {
+        d.evidence
+            .push("... (more lines are displaced the same way)".to_string());
     }
 }
 

@@ -1,0 +1,133 @@
+//! Lint checks over a loaded keepalived config: one module per check (or per family of
+//! closely related checks), each with its checks/LBxxx.md file. Parse-level checks
+//! (LB002-LB010, LB027) are produced while loading; these run on the result.
+
+pub mod auth_pass;
+pub mod connect_timeout;
+pub mod director_is_real_server;
+pub mod dr_health_check;
+pub mod dr_port;
+pub mod duplicate_real_server;
+pub mod duplicate_setting;
+pub mod duplicate_virtual_server;
+pub mod misc_check_timeout;
+pub mod missing_method;
+pub mod missing_protocol;
+pub mod no_checker;
+pub mod nopreempt_master;
+pub mod peers;
+pub mod sched_flags;
+pub mod scheduler_pinning;
+pub mod script_security;
+pub mod state_after_master;
+pub mod vip_without_vrrp;
+pub mod vrrp_strict;
+pub mod vs_groups;
+
+use super::model::Span;
+use super::Loaded;
+use crate::finding::{Finding, Location};
+use std::net::IpAddr;
+
+/// Inputs a check may use besides the config.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Addresses of the director itself (--director-addr).
+    pub director_addrs: Vec<IpAddr>,
+}
+
+pub struct Ctx<'a> {
+    pub loaded: &'a Loaded,
+    pub opts: &'a Options,
+}
+
+/// Every per-file check, in a stable order.
+pub fn run(loaded: &Loaded, opts: &Options) -> Vec<Finding> {
+    let cx = Ctx { loaded, opts };
+    let mut out = Vec::new();
+    duplicate_setting::check(&cx, &mut out);
+    scheduler_pinning::check(&cx, &mut out);
+    sched_flags::check(&cx, &mut out);
+    dr_port::check(&cx, &mut out);
+    dr_health_check::check(&cx, &mut out);
+    no_checker::check(&cx, &mut out);
+    connect_timeout::check(&cx, &mut out);
+    misc_check_timeout::check(&cx, &mut out);
+    script_security::check(&cx, &mut out);
+    duplicate_real_server::check(&cx, &mut out);
+    duplicate_virtual_server::check(&cx, &mut out);
+    vs_groups::check(&cx, &mut out);
+    vip_without_vrrp::check(&cx, &mut out);
+    director_is_real_server::check(&cx, &mut out);
+    nopreempt_master::check(&cx, &mut out);
+    auth_pass::check(&cx, &mut out);
+    state_after_master::check(&cx, &mut out);
+    vrrp_strict::check(&cx, &mut out);
+    missing_method::check(&cx, &mut out);
+    missing_protocol::check(&cx, &mut out);
+    out
+}
+
+/// A location at a model span, underlining `len` characters.
+pub fn at(span: &Span, len: usize) -> Location {
+    let mut l = Location::new(
+        span.file.display().to_string(),
+        span.line,
+        span.column.max(1),
+    );
+    l.length = len.max(1) as u32;
+    l
+}
+
+/// "file:line" for messages.
+pub fn line_ref(span: &Span, other: &Span) -> String {
+    if span.file == other.file {
+        format!("line {}", span.line)
+    } else {
+        format!("{}:{}", span.file.display(), span.line)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::keepalived::{load, LoadOptions};
+
+    pub fn load_str(text: &str) -> (tempfile::TempDir, Loaded) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("keepalived.conf");
+        std::fs::write(&p, text).unwrap();
+        let l = load(&p, &LoadOptions::default()).unwrap();
+        (dir, l)
+    }
+
+    pub fn lint_with(text: &str, id: &str, director: &[IpAddr]) -> Vec<Finding> {
+        let (_d, l) = load_str(text);
+        let opts = Options {
+            director_addrs: director.to_vec(),
+        };
+        let mut all = l.findings.clone();
+        all.extend(run(&l, &opts));
+        all.into_iter().filter(|f| f.id == id).collect()
+    }
+
+    pub fn lint_str(text: &str, id: &str) -> Vec<Finding> {
+        lint_with(text, id, &[])
+    }
+
+    #[test]
+    fn peers_split_brain_settings() {
+        let a = "vrrp_instance VI_1 {\n state MASTER\n virtual_router_id 51\n priority 100\n advert_int 1\n unicast_src_ip 10.0.0.2\n unicast_peer {\n 10.0.0.9\n }\n virtual_ipaddress {\n 10.0.0.20\n }\n}\n";
+        let b = "vrrp_instance VI_1 {\n state MASTER\n virtual_router_id 52\n priority 100\n advert_int 2\n unicast_src_ip 10.0.0.3\n unicast_peer {\n 10.0.0.2\n }\n virtual_ipaddress {\n 10.0.0.21\n }\n}\n";
+        let (_da, la) = load_str(a);
+        let (_db, lb) = load_str(b);
+        let f = peers::check(&[&la, &lb]);
+        let ids: Vec<&str> = f.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["LB028", "LB028", "LB028", "LB029", "LB030", "LB031"],
+            "{f:#?}"
+        );
+        assert_eq!(f[0].location.as_ref().unwrap().line, 3);
+    }
+}

@@ -1,0 +1,96 @@
+//! LB011: a connection-counting scheduler (lc, wlc, sed, nq) in DR/TUN. One long-lived
+//! client connection (a browser's keep-alive) makes its server look busy, so every new
+//! client goes to the other server; if that server is broken on the VIP path, which DR/TUN
+//! health checks cannot see, most clients fail while the pinned one works.
+
+use super::{at, Ctx};
+use crate::finding::Finding;
+
+const COUNTING: &[&str] = &["lc", "wlc", "sed", "nq"];
+
+pub fn check(cx: &Ctx, out: &mut Vec<Finding>) {
+    for vs in &cx.loaded.config.virtual_servers {
+        let sched = vs.effective_scheduler();
+        let method = vs.effective_method();
+        if !COUNTING.contains(&sched) || !matches!(method, "DR" | "TUN") {
+            continue;
+        }
+        let subject = format!("virtual_server {}", vs.key);
+        let (loc, how) = match &vs.scheduler {
+            Some(s) => (
+                at(&s.span, s.keyword.len()),
+                format!("`{} {}`", s.keyword, s.value),
+            ),
+            None => (
+                at(&vs.span, "virtual_server".len()),
+                "no scheduler line (keepalived's default is wlc)".to_string(),
+            ),
+        };
+        let mut f = Finding::new(
+            "LB011",
+            subject,
+            format!(
+                "{how} with {method}: {sched} sends new clients to the server with the fewest connections, so one long-lived connection (a browser's keep-alive) pins its server as busy and every other client lands on the other server; if that one is broken on the VIP path, the {method} health check does not notice and clients fail \"only sometimes\""
+            ),
+        )
+        .at(loc);
+        if let Some(m) = &vs.method {
+            f = f.evidence(format!(
+                "{}:{}: {} {}",
+                m.span.file.display(),
+                m.span.line,
+                m.keyword,
+                m.value
+            ));
+        }
+        let checkers: Vec<String> = vs
+            .real_servers
+            .iter()
+            .map(|rs| {
+                let kinds: Vec<&str> = rs.checkers.iter().map(|c| c.kind.as_str()).collect();
+                format!(
+                    "real_server {}: {}",
+                    rs.ip,
+                    if kinds.is_empty() {
+                        "no checker".to_string()
+                    } else {
+                        kinds.join(", ")
+                    }
+                )
+            })
+            .collect();
+        f = f.evidence_lines(checkers);
+        f = f.fix_text(format!(
+            "use `lvs_sched rr` or `wrr` unless you need {sched}, and audit every real server's VIP setup (`lbdoctor audit --host <rs>`) since {method} health checks only test the real IP"
+        ));
+        out.push(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::keepalived::checks::tests::lint_str;
+
+    #[test]
+    fn lc_in_dr_is_flagged_rr_is_not() {
+        let f = lint_str(
+            "virtual_server 10.0.0.1 80 {\n lvs_sched lc\n lvs_method DR\n protocol TCP\n}\n",
+            "LB011",
+        );
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].location.as_ref().unwrap().line, 2);
+        let f = lint_str(
+            "virtual_server 10.0.0.1 80 {\n lvs_sched rr\n lvs_method DR\n}\n",
+            "LB011",
+        );
+        assert!(f.is_empty());
+        let f = lint_str(
+            "virtual_server 10.0.0.1 80 {\n lvs_sched lc\n lvs_method NAT\n}\n",
+            "LB011",
+        );
+        assert!(f.is_empty());
+        // no scheduler at all: keepalived's wlc
+        let f = lint_str("virtual_server 10.0.0.1 80 {\n lvs_method DR\n}\n", "LB011");
+        assert_eq!(f.len(), 1);
+    }
+}
