@@ -379,7 +379,40 @@ fn lab_snapshots_over_ssh_tell_the_incident_story() {
 fn lab_director_snapshot() {
     let lb1 = load_all("lab-lb1-director.json").remove(0);
     assert_eq!(audit::detect_role(&lb1), Role::Director);
+    // The library alone: keepalived -t exits 6 on the lab's notify scripts without
+    // script_security.
     let v = ids(&lb1, &target(), Role::Director);
-    // keepalived -t exits 6 on the lab's notify scripts without script_security.
     assert_eq!(v, ["DR009"], "{v:?}");
+    // The command also lints the director's own keepalived.conf from the facts: the
+    // incident's `lvs_sched rr` overridden by `lb_algo lc` shows up, located on the host.
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/audit/lab-lb1-director.json");
+    let out = assert_cmd::Command::cargo_bin("lbdoctor")
+        .unwrap()
+        .args([
+            "--format",
+            "json",
+            "audit",
+            "--vip",
+            "192.168.21.20",
+            "--facts",
+        ])
+        .arg(&p)
+        .output()
+        .unwrap();
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["hosts"][0]["role"], "director");
+    let lint = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["message"].as_str().unwrap().contains("lint findings"))
+        .expect("lint DR009");
+    assert!(
+        lint["evidence"].as_array().unwrap().iter().any(|e| e
+            .as_str()
+            .unwrap()
+            .starts_with("LB001 lb1:/etc/keepalived/keepalived.conf:31")),
+        "{lint}"
+    );
 }
