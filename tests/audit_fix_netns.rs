@@ -129,6 +129,16 @@ fn app2_audit_fix_idempotent_backup_and_reboot() {
         "dry run changed nothing"
     );
 
+    // Without --yes and without a terminal, --fix refuses (exit 2) and changes nothing.
+    let out = ns
+        .lbdoctor()
+        .args(["audit", "--local", "--vip", VIP, "--fix"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--yes"));
+    assert!(ns.exec("iptables -t nat -S PREROUTING").lines().count() == 1);
+
     // Apply.
     let out = ns
         .lbdoctor()
@@ -262,7 +272,7 @@ struct Client {
 
 impl Client {
     fn attach(ns: &NetNs, tag: &str) -> Client {
-        let name = format!("lbd-aud-{tag}c");
+        let name = format!("lbdaud-{tag}c");
         let _ = sh(&format!("ip netns del {name} 2>/dev/null"));
         let mac = ns
             .exec("cat /sys/class/net/ens3/address")

@@ -279,3 +279,49 @@ fn proxyjump_goes_through_openssh_with_the_same_host_key_policy() {
         "{e}"
     );
 }
+
+#[test]
+fn config_audits_every_real_server_with_the_configs_vip_and_port() {
+    if !can_run_sshd() {
+        return;
+    }
+    let s = Sshd::start();
+    let kh = s.path("known_hosts");
+    std::fs::write(&kh, s.known_hosts_line()).unwrap();
+    let conf = s.path("keepalived.conf");
+    std::fs::write(
+        &conf,
+        "virtual_server 192.0.2.80 8080 {\n    lb_algo rr\n    lb_kind DR\n    protocol TCP\n    real_server 127.0.0.1 8080 {\n        TCP_CHECK {\n            connect_timeout 3\n        }\n    }\n}\n",
+    )
+    .unwrap();
+    let out = assert_cmd::Command::cargo_bin("lbdoctor")
+        .unwrap()
+        .args(["--format", "json", "audit", "--config"])
+        .arg(&conf)
+        .arg("--ssh-config")
+        .arg(s.path("ssh_config"))
+        .arg("--known-hosts")
+        .arg(&kh)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{err}"));
+    // 127.0.0.1 is reached through the ssh_config alias whose HostName it is.
+    assert_eq!(v["hosts"][0]["host"], "target", "{v}");
+    assert_eq!(v["hosts"][0]["role"], "real");
+    let rs001 = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "RS001")
+        .expect("RS001");
+    assert!(
+        rs001["message"].as_str().unwrap().contains("192.0.2.80"),
+        "{rs001}"
+    );
+    assert!(
+        rs001["evidence"][0].as_str().unwrap().contains("port 8080"),
+        "{rs001}"
+    );
+}

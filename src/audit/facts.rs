@@ -108,7 +108,7 @@ s rule; ip -4 rule show 2>/dev/null
 if command -v iptables-save >/dev/null 2>&1; then s iptables; iptables-save 2>&1 || echo "$M error iptables-save failed"; fi
 if command -v nft >/dev/null 2>&1; then s nft; nft list ruleset 2>&1 || echo "$M error nft failed"; fi
 s ss; ss -ltnpH 2>/dev/null || ss -ltnH
-s sshport; echo "${LBD_SSH_PORT:-}"; ss -ltnpH 2>/dev/null | grep '"sshd"' | awk '{print $4}'
+s sshport; echo "${LBD_SSH_PORT:-}"
 for f in /etc/sysctl.conf /etc/sysctl.d/* /run/sysctl.d/* /usr/local/lib/sysctl.d/* /usr/lib/sysctl.d/* /lib/sysctl.d/* \
          /etc/iptables/rules.v4 /etc/sysconfig/iptables /etc/nftables.conf \
          /etc/network/interfaces /etc/network/interfaces.d/* /etc/netplan/*.yaml /etc/netplan/*.yml \
@@ -132,7 +132,9 @@ if [ -r /proc/net/ip_vs ]; then s ip_vs; head -c 1048576 /proc/net/ip_vs; s ip_v
 s tools
 command -v keepalived >/dev/null 2>&1 && echo keepalived
 command -v ipvsadm >/dev/null 2>&1 && echo ipvsadm
-pidof keepalived >/dev/null 2>&1 && echo keepalived-running
+# Only a keepalived in this network namespace counts (containers share the process list).
+me=$(readlink /proc/self/ns/net 2>/dev/null)
+for p in $(pidof keepalived 2>/dev/null); do [ "$(readlink /proc/$p/ns/net 2>/dev/null)" = "$me" ] && { echo keepalived-running; break; }; done
 if command -v keepalived >/dev/null 2>&1 && [ -f /etc/keepalived/keepalived.conf ]; then
   s keepalived-test; out=$(timeout 10 keepalived -t -f /etc/keepalived/keepalived.conf 2>&1); rc=$?
   printf '%s\n' "$out" | tail -n 50; echo "rc=$rc"
@@ -219,7 +221,15 @@ pub fn parse_output(text: &str) -> HostFacts {
             "rule" => f.rules = lines(&body),
             "iptables" => f.iptables_save = Some(body),
             "nft" => f.nft_ruleset = Some(body),
-            "ss" => f.listeners = parse::ss::parse_listeners(&body),
+            "ss" => {
+                f.listeners = parse::ss::parse_listeners(&body);
+                // Every port sshd listens on stays open through firewall fixes.
+                for l in &f.listeners {
+                    if l.process.as_deref() == Some("sshd") && !f.ssh_ports.contains(&l.port) {
+                        f.ssh_ports.push(l.port);
+                    }
+                }
+            }
             "sshport" => {
                 for l in body.lines() {
                     let p = l.trim().rsplit(':').next().and_then(|p| p.parse().ok());

@@ -113,6 +113,44 @@ fn gather_all(hosts: &[String], args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<V
     Ok(ok)
 }
 
+/// Lint the director's own /etc/keepalived/keepalived.conf as gathered (includes are not
+/// followed: only the main file travels with the facts). Locations name host:path.
+fn lint_remote_config(f: &HostFacts) -> Vec<Finding> {
+    const PATH: &str = "/etc/keepalived/keepalived.conf";
+    let Some(text) = f.files.get(PATH) else {
+        return Vec::new();
+    };
+    let Ok(dir) = tempfile::tempdir() else {
+        return Vec::new();
+    };
+    let tmp = dir.path().join("keepalived.conf");
+    if std::fs::write(&tmp, text).is_err() {
+        return Vec::new();
+    }
+    let Ok(loaded) = crate::keepalived::load(&tmp, &crate::keepalived::LoadOptions::default())
+    else {
+        return Vec::new();
+    };
+    let mut out = loaded.findings.clone();
+    out.extend(crate::keepalived::checks::run(
+        &loaded,
+        &crate::keepalived::checks::Options::default(),
+    ));
+    let shown = format!("{}:{PATH}", f.host);
+    let tmp_s = tmp.display().to_string();
+    for x in &mut out {
+        if let Some(l) = &mut x.location {
+            if l.file == tmp_s {
+                l.file = shown.clone();
+            }
+        }
+        if x.subject == tmp_s {
+            x.subject = shown.clone();
+        }
+    }
+    out
+}
+
 /// Real servers named by keepalived.conf, each with its virtual server's VIP, port and
 /// method; and the director's target (method, fwmarks, the config's own findings).
 /// A real server is reached by the ssh_config alias whose HostName is its IP, else the IP.
@@ -125,6 +163,12 @@ fn config_targets(
     let mut reals: Vec<(String, Target)> = Vec::new();
     let mut director = base.clone();
     director.config_findings = loaded.findings.clone();
+    director
+        .config_findings
+        .extend(crate::keepalived::checks::run(
+            &loaded,
+            &crate::keepalived::checks::Options::default(),
+        ));
     for vs in &loaded.config.virtual_servers {
         director.fwmarks.extend(vs.fwmarks.iter().copied());
         let method = vs.method.as_ref().map(|m| m.value.clone());
@@ -191,6 +235,9 @@ fn audit_one(
         ))
         .into());
     }
+    if role == Role::Director && target.config_findings.is_empty() {
+        target.config_findings = lint_remote_config(f);
+    }
     let findings = audit::audit(f, &target, role);
     Ok(Audited {
         role,
@@ -232,7 +279,7 @@ fn plan_text(plans: &[HostPlan]) -> String {
     s
 }
 
-fn confirm(args: &AuditArgs, ctx: &Ctx, plans: &[HostPlan]) -> anyhow::Result<bool> {
+fn confirm(args: &AuditArgs, plans: &[HostPlan]) -> anyhow::Result<bool> {
     if args.yes {
         return Ok(true);
     }
@@ -243,7 +290,6 @@ fn confirm(args: &AuditArgs, ctx: &Ctx, plans: &[HostPlan]) -> anyhow::Result<bo
         .into());
     }
     let mut e = std::io::stderr().lock();
-    let _ = ctx;
     let _ = write!(e, "{}\nApply these changes? [y/N] ", plan_text(plans));
     let _ = e.flush();
     let mut line = String::new();
@@ -387,11 +433,12 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             body: plan_text(&plans),
         });
         let nothing = plans.iter().all(|p| p.changes.is_empty());
-        let go = !args.dry_run && !nothing && confirm(args, ctx, &plans)?;
+        let go = !args.dry_run && !nothing && confirm(args, &plans)?;
         report.data.insert("applied".into(), Value::Bool(go));
         if go {
             let before = std::mem::take(&mut report.findings);
             let mut outcomes = Vec::new();
+            let mut failures: Vec<String> = Vec::new();
             for (r, p) in runs.iter_mut().zip(&plans) {
                 if p.changes.is_empty() {
                     continue;
@@ -404,8 +451,24 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                 let mut ssh = args.ssh.clone();
                 ssh.accept_new = false;
                 let mut fresh = move || remote::connect(&host, &ssh);
-                let o = fix::apply::apply(t.as_mut(), p, args.rollback_timeout, &mut fresh)?;
-                outcomes.push(o);
+                // One host failing does not stop the others; the error names every host.
+                match fix::apply::apply(t.as_mut(), p, args.rollback_timeout, &mut fresh) {
+                    Ok(o) => outcomes.push(o),
+                    Err(e) => failures.push(format!("{e:#}")),
+                }
+            }
+            if !failures.is_empty() {
+                let done: Vec<String> = outcomes.iter().map(|o| o.host.clone()).collect();
+                return Err(anyhow::anyhow!(
+                    "the fix failed on {} host(s){}:\n  {}",
+                    failures.len(),
+                    if done.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (applied on {})", done.join(", "))
+                    },
+                    failures.join("\n  ")
+                ));
             }
             // Re-audit from fresh facts.
             let mut after = Vec::new();
@@ -416,8 +479,6 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                 if let Some(t) = r.transport.as_mut() {
                     r.facts = audit::facts::gather(t.as_mut(), port)?;
                 }
-                let mut target = a_before.target.clone();
-                target.config_findings.clear();
                 let f2 = audit::audit(&r.facts, &a_before.target, a_before.role);
                 let ok = host_ok(&f2, &r.facts.host);
                 rows.push(vec![
@@ -434,6 +495,20 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                 after.extend(f2);
             }
             hosts_json = hosts_json2;
+            // The Hosts table shows the state after the fix.
+            if let Some(Section::Table {
+                rows: host_rows, ..
+            }) = report.sections.first_mut()
+            {
+                for (row, h) in host_rows.iter_mut().zip(&hosts_json) {
+                    let n = after.iter().filter(|f| f.subject == row[0]).count();
+                    row[4] = if h["ok"] == Value::Bool(true) {
+                        "ok (after fix)".into()
+                    } else {
+                        format!("{n} finding(s) after fix")
+                    };
+                }
+            }
             report.sections.push(Section::Table {
                 title: "Before / after the fix".into(),
                 header: ["host", "findings before", "findings after"]

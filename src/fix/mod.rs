@@ -5,7 +5,6 @@
 pub mod apply;
 
 use crate::audit::checks::{knob_ok, sysctl_requirements, SysctlReq};
-use crate::audit::parse::iptables::split_args;
 use crate::audit::{Acceptance, Analysis};
 use serde::Serialize;
 use std::net::Ipv4Addr;
@@ -361,8 +360,14 @@ pub fn merge_rules_text(text: &str, rules: &[(String, String, String, bool)]) ->
 fn firewall_changes(a: &Analysis, plan: &mut HostPlan) {
     let (want, notes) = wanted_rules(a);
     plan.notes.extend(notes);
+    if !want.is_empty() && a.f.iptables_save.is_none() {
+        plan.notes.push("iptables is not installed: lbdoctor cannot add the VIP's REDIRECT or firewall rules (install iptables, or put the VIP on lo as /32); native nftables rulesets are audited but not edited".into());
+    }
     if want.is_empty() || a.f.iptables_save.is_none() {
         return;
+    }
+    if a.f.packages.nftables_enabled {
+        plan.notes.push("nftables.service is enabled: if /etc/nftables.conf starts with `flush ruleset`, it can remove the rules netfilter-persistent restores at boot; check the order of the two services".into());
     }
     // Runtime: the missing ones. Top rules are inserted in reverse at position 1 so they end
     // up in the listed order.
@@ -539,7 +544,6 @@ pub fn plan(a: &Analysis) -> HostPlan {
         p.changes.push(c);
     }
     firewall_changes(a, &mut p);
-    let _ = split_args;
     p
 }
 

@@ -131,7 +131,6 @@ impl Resolver<'_> {
                 )
             }
         };
-        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let mut active = true;
         for (n, line) in text.lines().enumerate() {
             let Some((kw, args)) = split_line(line) else {
@@ -199,7 +198,6 @@ impl Resolver<'_> {
                 }
             }
         }
-        let _ = base;
         Ok(())
     }
 }

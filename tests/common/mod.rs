@@ -198,7 +198,7 @@ pub fn sh(cmd: &str) -> std::process::Output {
 
 impl NetNs {
     pub fn app(tag: &str, last_octet: u8) -> NetNs {
-        let name = format!("lbd-aud-{tag}");
+        let name = format!("lbdaud-{tag}");
         let _ = Command::new("ip").args(["netns", "del", &name]).output();
         let _ = sh(&format!(
             "ip link del {tag}e3 2>/dev/null; ip link del {tag}e4 2>/dev/null"

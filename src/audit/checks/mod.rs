@@ -100,11 +100,22 @@ pub fn sysctl_requirements(a: &Analysis) -> Vec<SysctlReq> {
     if a.t.vip.is_none() {
         return v;
     }
-    let seg: Vec<String> = a.segment_ifaces().iter().map(|i| i.name.clone()).collect();
+    // Interface names go into commands; the kernel allows shell characters in them, so names
+    // outside the usual alphabet are left out (and so never make it into a command).
+    let safe = |n: &str| {
+        n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '@'))
+    };
+    let seg: Vec<String> = a
+        .segment_ifaces()
+        .iter()
+        .map(|i| i.name.clone())
+        .filter(|n| safe(n))
+        .collect();
     let (arp_ifaces, why) = if a.vip_is_local() {
         (seg.clone(), "the VIP is a local address, so without it this host answers ARP for the VIP and steals the director's traffic".to_string())
     } else {
-        (a.shared_subnet_ifaces(), "two NICs share the subnet, so without it each NIC answers ARP for the other's address (ARP flux) and replies leave from the wrong MAC".to_string())
+        (a.shared_subnet_ifaces().into_iter().filter(|n| safe(n)).collect(), "two NICs share the subnet, so without it each NIC answers ARP for the other's address (ARP flux) and replies leave from the wrong MAC".to_string())
     };
     for i in &arp_ifaces {
         v.push(SysctlReq {
@@ -147,14 +158,23 @@ pub fn boot_effective(a: &Analysis, r: &SysctlReq) -> u32 {
 /// Where the boot value for all/iface comes from, for evidence.
 pub fn boot_sources(a: &Analysis, iface: &str, knob: &str) -> Vec<String> {
     let mut ev = Vec::new();
-    for scope in ["all", iface, "default"] {
+    let get = |scope: &str| {
         let k = format!("net.ipv4.conf.{scope}.{knob}");
-        match a.boot_sysctl.get(&k) {
-            Some(b) => ev.push(format!("at boot {k} = {} ({}:{})", b.value, b.file, b.line)),
-            None if scope != "default" => {
+        (a.boot_sysctl.get(&k).cloned(), k)
+    };
+    for scope in ["all", iface] {
+        match get(scope) {
+            (Some(b), k) => ev.push(format!("at boot {k} = {} ({}:{})", b.value, b.file, b.line)),
+            (None, k) if scope == "all" => {
                 ev.push(format!("at boot {k}: no file sets it (kernel default 0)"))
             }
-            None => {}
+            (None, k) => match get("default") {
+                (Some(d), dk) => ev.push(format!(
+                    "at boot {k}: no file sets it; the interface takes {dk} = {} ({}:{}) when it is created",
+                    d.value, d.file, d.line
+                )),
+                (None, _) => ev.push(format!("at boot {k}: no file sets it (kernel default 0)")),
+            },
         }
     }
     ev
@@ -179,30 +199,47 @@ pub fn runtime_evidence(a: &Analysis, iface: &str, knob: &str) -> Vec<String> {
 
 /// Shared body of RS003/RS004/RS005: runtime requirement not met.
 pub fn sysctl_check(a: &Analysis, out: &mut Vec<Finding>, check: &str) {
-    for r in sysctl_requirements(a).iter().filter(|r| r.check == check) {
-        let now = runtime_effective(a, r);
-        if knob_ok(r.knob, now) {
-            continue;
+    // One finding per knob, naming every interface where it is wrong.
+    let bad: Vec<(SysctlReq, u32)> = sysctl_requirements(a)
+        .into_iter()
+        .filter(|r| r.check == check)
+        .map(|r| {
+            let now = runtime_effective(a, &r);
+            (r, now)
+        })
+        .filter(|(r, now)| !knob_ok(r.knob, *now))
+        .collect();
+    let Some((first, _)) = bad.first() else {
+        return;
+    };
+    let where_: Vec<String> = bad
+        .iter()
+        .map(|(r, now)| format!("{} on {}", now, r.iface))
+        .collect();
+    let mut f = Finding::new(
+        check,
+        &a.f.host,
+        format!(
+            "effective {} is {}; a DSR real server needs {}: {}",
+            first.knob,
+            where_.join(", "),
+            knob_rule(first.knob),
+            first.why
+        ),
+    );
+    let mut cmds: Vec<String> = Vec::new();
+    for (r, _) in &bad {
+        f = f.evidence_lines(runtime_evidence(a, &r.iface, r.knob));
+        for c in crate::fix::sysctl_commands(r) {
+            if !cmds.contains(&c) {
+                cmds.push(c);
+            }
         }
-        let mut f = Finding::new(
-            check,
-            &a.f.host,
-            format!(
-                "effective {} on {} is {now}; a DSR real server needs {}: {}",
-                r.knob,
-                r.iface,
-                knob_rule(r.knob),
-                r.why
-            ),
-        )
-        .evidence_lines(runtime_evidence(a, &r.iface, r.knob));
-        for cmd in crate::fix::sysctl_commands(r) {
-            f = f.fix_command(cmd);
-        }
-        out.push(
-            f.fix_text("set it at runtime and in /etc/sysctl.d (lbdoctor audit --fix does both)"),
-        );
     }
+    for c in cmds {
+        f = f.fix_command(c);
+    }
+    out.push(f.fix_text("set it at runtime and in /etc/sysctl.d (lbdoctor audit --fix does both)"));
 }
 
 pub fn acceptance_evidence(a: &Analysis) -> Vec<String> {
