@@ -73,6 +73,7 @@ hx_bg() { # host logfile cmd...
   pid=$(holder_pid "$h")
   nsenter -t "$pid" --mount --uts --net -- "$@" </dev/null >>"$logf" 2>&1 &
   BG_PID=$!
+  disown "$BG_PID" 2>/dev/null || true
 }
 
 is_up() { ip netns list 2>/dev/null | grep -q "^${PREFIX}seg\b" && [ -s "$(hdir client)/holder.pid" ]; }
@@ -121,6 +122,10 @@ make_ns() {
     ip link add "$nic" netns "${PREFIX}$h" address "$mac" type veth peer name "$h-$nic" netns "${PREFIX}seg"
     ip -n "${PREFIX}seg" link set "$h-$nic" master lbd-br0 up
     ip -n "${PREFIX}$h" link set "$nic" up
+    # A static FDB entry, as a switch that has learnt every NIC: the real servers' ens4 never
+    # transmit (replies leave by ens3), and flooding unknown unicast would hand the rewritten
+    # requests to every port (and, in a split brain, loop them between the two directors).
+    bridge -n "${PREFIX}seg" fdb replace "$mac" dev "$h-$nic" master static
   done
 }
 
@@ -281,10 +286,11 @@ write_notify_script() {
 #!/bin/sh
 # keepalived notify hook: the DSR rule follows the VIP (installed on MASTER only).
 h=\$(hostname)
-case "\$1" in
-  on) [ -e "$LAB_DIR/state/dsr-off" ] || nft -f "$LAB_DIR/state/dsr-\$h.nft" ;;
-  *) nft delete table netdev lbd_dsr 2>/dev/null || true ;;
-esac
+if [ "\$1" = on ] && [ ! -e "$LAB_DIR/state/dsr-off" ]; then
+  nft -f "$LAB_DIR/state/dsr-\$h.nft"
+else
+  nft delete table netdev lbd_dsr 2>/dev/null || true
+fi
 echo "\$(date +%T) \$1" >>"$LAB_DIR/hosts/\$h/notify.log"
 exit 0
 EOF
