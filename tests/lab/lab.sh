@@ -400,6 +400,7 @@ restart_vrrp() { # vrid-lb1 vrid-lb2
   wait_master 1 10
   start_keepalived lb2
   sleep 0.5
+  echo normal >"$LAB_DIR/state/vrrp"
 }
 
 # ---------------------------------------------------------------- reboot simulation
@@ -502,7 +503,7 @@ status() {
 
 # Runs N HTTP probes to the VIP from the client; prints the probe JSON.
 probe() { # [count] [target]
-  hx client "$PY" "$LAB_SRC/probe.py" "${2:-$VIP}" "$PORT" "${1:-20}" 1.5
+  hx client "$PY" "$LAB_SRC/probe.py" "${2:-$VIP}" "$PORT" "${1:-20}" 1.5 "${PROBE_PARALLEL:-8}"
 }
 
 # ---------------------------------------------------------------- scenarios
@@ -528,21 +529,28 @@ EOF
 printf '*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -d $VIP/32 -j REDIRECT\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n' >/etc/iptables/rules.v4"
 }
 
-# Every scenario starts from freshly booted hosts with clean boot files and normal VRRP.
+# Every scenario starts from freshly booted real servers with clean boot files, and directors
+# back to normal VRRP (restarted only when a scenario changed it) with the DR rule on the master.
 scenario_base() {
-  local h
+  local h d
   rm -f "$LAB_DIR/state/dsr-off"
   for h in "${DIRECTORS[@]}"; do
-    [ ! -s "$(hdir "$h")/proxy.pid" ] || { kill "$(cat "$(hdir "$h")/proxy.pid")" 2>/dev/null || true; rm -f "$(hdir "$h")/proxy.pid"; }
-    [ ! -s "$(hdir "$h")/http.pid" ] || { kill "$(cat "$(hdir "$h")/http.pid")" 2>/dev/null || true; rm -f "$(hdir "$h")/http.pid"; }
+    d=$(hdir "$h")
+    [ ! -s "$d/proxy.pid" ] || { kill "$(cat "$d/proxy.pid")" 2>/dev/null || true; rm -f "$d/proxy.pid"; }
+    [ ! -s "$d/http.pid" ] || { kill "$(cat "$d/http.pid")" 2>/dev/null || true; rm -f "$d/http.pid"; }
+    hx "$h" nft delete table inet lbd_lab 2>/dev/null || true
+    hx "$h" iptables -t nat -F
     write_dsr_rule "$h"
   done
-  for h in "${SSH_HOSTS[@]}"; do
+  if [ "$(cat "$LAB_DIR/state/vrrp" 2>/dev/null)" != normal ] || [ "$(masters | tr '\n' ' ')" != "lb1 " ]; then
+    restart_vrrp 51 51
+  fi
+  sync_dsr
+  for h in "${REALS[@]}"; do
     reset_boot_files "$h"
     reset_runtime "$h"
     apply_boot_files "$h"
   done
-  restart_vrrp 51 51
   wait_master 1 10
   hx client ip neigh flush dev eth0
 }
@@ -588,6 +596,7 @@ scenario() {
     split-brain)
       # The peers cannot hear each other (VRRP dropped on input): both become MASTER.
       scenario_base
+      echo split >"$LAB_DIR/state/vrrp"
       dsr_runtime app1
       dsr_runtime app2
       for h in "${DIRECTORS[@]}"; do
@@ -605,6 +614,7 @@ EOF
     split-brain-vrid)
       # The peers disagree on virtual_router_id (51 and 52): both become MASTER for the VIP.
       scenario_base
+      echo split >"$LAB_DIR/state/vrrp"
       dsr_runtime app1
       dsr_runtime app2
       stop_keepalived lb2
@@ -663,7 +673,7 @@ main() {
     down | teardown) require_root; down ;;
     status) status ;;
     scenario) require_root; scenario "$@" ;;
-    reboot) require_root; [ $# -eq 1 ] || die "usage: lab.sh reboot HOST"; reboot_host "$1"; [ "$1" = lb1 ] || [ "$1" = lb2 ] || true ;;
+    reboot) require_root; [ $# -eq 1 ] || die "usage: lab.sh reboot HOST"; reboot_host "$1" ;;
     exec) [ $# -ge 2 ] || die "usage: lab.sh exec HOST CMD..."; hx "$@" ;;
     probe) probe "$@" ;;
     flood) flood "$@" ;;

@@ -10,7 +10,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 OUT=${OUT:-$ROOT/fixtures/detect/lab}
 PROBES=${PROBES:-20}
 FLOOD=${FLOOD:-2000}
-# shellcheck source=tests/lab/lab.sh
+# shellcheck source-path=SCRIPTDIR source=lab.sh
 . "$HERE/lab.sh"
 
 [ "$(id -u)" -eq 0 ] || { echo "record-fixtures: needs root (network namespaces)" >&2; exit 2; }
