@@ -10,7 +10,7 @@ BIN=${LBDOCTOR:-$ROOT/target/release/lbdoctor}
 [ -x "$BIN" ] || { echo "demo: $BIN is missing (make demo builds it)" >&2; exit 2; }
 VIP=192.168.21.20
 
-say() { printf '\n\033[1m### %s\033[0m\n' "$*"; }
+say() { if [ -t 1 ]; then printf '\n\033[1m### %s\033[0m\n' "$*"; else printf '\n### %s\n' "$*"; fi; }
 show() { printf '$ lbdoctor %s\n' "$*"; }
 
 # ---------------------------------------------------------------- fixture replay (no lab)

@@ -136,6 +136,12 @@ if [ "$P_OK" -gt 0 ] && [ "$P_OK" -lt "$N" ] && [ "$(jq -r '.backends | keys | j
   pass "rp-filter: strict rp_filter on app2's ens4 drops app2's share ($P_OK/$N answered)"
 else fail "rp-filter: app2's share dropped" "$P_JSON"; fi
 
+lab scenario director-is-real-server
+requests "$N"
+if [ "$P_OK" -gt 0 ] && [ "$P_OK" -lt "$N" ] && [ "$(jq -r '.backends | keys | join(",")' <<<"$P_JSON")" = lb1 ]; then
+  pass "director-is-real-server: lb1 serves its own share, the share sent to its peer ping-pongs and fails ($P_OK/$N)"
+else fail "director-is-real-server: only lb1's share answered" "$P_JSON"; fi
+
 lab scenario proxy
 requests "$N"
 if [ "$P_OK" = "$N" ] && ! (has_dsr lb1); then pass "proxy: the relay on the director answers every request without DR"
