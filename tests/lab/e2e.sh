@@ -206,6 +206,12 @@ elif jtest ".verdict.mode == \"dsr\" and .verdict.flows.unanswered == 0 and (.ve
 else fail "detect after the fix: DSR, 2 backends, 0 unanswered" "$(brief)"; fi
 
 section "lbdoctor audit --fix --deny-direct 192.168.21.0/26"
+reachable=1
+for ip in 192.168.21.11 192.168.21.71 192.168.21.12 192.168.21.72; do
+  if ! direct_http "$ip"; then reachable=0; fi
+done
+if [ $reachable = 1 ]; then pass "before --deny-direct, direct HTTP to the four real IPs answers (so blocking it is observable)"
+else fail "before --deny-direct, direct HTTP to the real IPs answers"; fi
 lbd --format json audit --host app1 --host app2 --vip "$VIP:$PORT" --role real --fix --yes --deny-direct 192.168.21.0/26 "${SSHOPTS[@]}"
 if not_implemented; then skip "--deny-direct" "audit is not implemented yet"
 else
