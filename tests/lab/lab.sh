@@ -282,6 +282,8 @@ EOF
 
 write_notify_script() {
   mkdir -p "$LAB_DIR/bin"
+  # enable_script_security refuses scripts on paths others can write to.
+  chmod 755 "$LAB_DIR" "$LAB_DIR/bin"
   cat >"$LAB_DIR/bin/dsr" <<EOF
 #!/bin/sh
 # keepalived notify hook: the DSR rule follows the VIP (installed on MASTER only).
@@ -307,6 +309,7 @@ write_keepalived_conf() { # director vrid
 global_defs {
   router_id $h
   script_user root
+  enable_script_security
 }
 
 vrrp_instance VI_1 {

@@ -10,6 +10,8 @@ ROOT=$(cd "$HERE/../.." && pwd)
 OUT=${OUT:-$ROOT/fixtures/detect/lab}
 PROBES=${PROBES:-20}
 FLOOD=${FLOOD:-2000}
+# One probe at a time, as the committed fixtures were recorded (clean, sequential flows).
+export PROBE_PARALLEL=${PROBE_PARALLEL:-1}
 # shellcheck source-path=SCRIPTDIR source=lab.sh
 . "$HERE/lab.sh"
 
