@@ -103,7 +103,7 @@ down() {
     ip netns del "$ns" 2>/dev/null || true
   done
   if [ -f "$LAB_DIR/.lbdoctor-lab" ] && [ "${LAB_KEEP:-0}" != 1 ]; then
-    rm -rf "${LAB_DIR:?}/hosts" "${LAB_DIR:?}/state" "${LAB_DIR:?}/bin" "${LAB_DIR:?}/ssh"
+    rm -rf "${LAB_DIR:?}/hosts" "${LAB_DIR:?}/state" "${LAB_DIR:?}/bin" "${LAB_DIR:?}/ssh" "${LAB_DIR:?}/demo"
     rm -f "$LAB_DIR/.lbdoctor-lab"
     rmdir "$LAB_DIR" 2>/dev/null || true
   fi
