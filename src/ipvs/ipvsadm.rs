@@ -141,7 +141,9 @@ pub fn parse_list(lines: &mut Lines, kind: SourceKind) -> anyhow::Result<IpvsSta
         source::check_table_size(lines, n, entries)?;
         if toks[0] == "->" {
             let rs = match kind {
-                SourceKind::IpvsadmList => list_dest(lines, n, &toks)?,
+                SourceKind::IpvsadmList => {
+                    source::real_server_line(lines, n, &toks, source::dec_addr_port)?
+                }
                 _ => {
                     if toks.len() < 2 {
                         return Err(lines.err(n, "truncated real server line"));
@@ -242,36 +244,6 @@ fn list_service_rest(
         i += 1;
     }
     Ok(())
-}
-
-fn list_dest(lines: &Lines, n: usize, toks: &[&str]) -> anyhow::Result<RealServer> {
-    if toks.len() != 6 {
-        return Err(lines.err(
-            n,
-            format!(
-                "{} real server line: expected `-> ADDR:PORT Forward Weight ActiveConn InActConn`",
-                if toks.len() < 6 {
-                    "truncated"
-                } else {
-                    "garbled"
-                }
-            ),
-        ));
-    }
-    let mut rs = RealServer::new(source::dec_addr_port(lines, n, toks[1])?);
-    rs.forward = Some(Forward::parse(toks[2]).ok_or_else(|| {
-        lines.err(
-            n,
-            format!(
-                "unknown forwarding method {:?}: expected Route, Masq, Tunnel or Local",
-                toks[2]
-            ),
-        )
-    })?);
-    rs.weight = Some(source::weight(lines, n, toks[3])?);
-    rs.active = Some(source::dec_u64(lines, n, toks[4], "ActiveConn")?);
-    rs.inactive = Some(source::dec_u64(lines, n, toks[5], "InActConn")?);
-    Ok(rs)
 }
 
 /// `ipvsadm -Lnc`.

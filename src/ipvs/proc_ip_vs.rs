@@ -68,7 +68,7 @@ pub fn parse(lines: &mut Lines) -> anyhow::Result<IpvsState> {
         entries += 1;
         source::check_table_size(lines, n, entries)?;
         if toks[0] == "->" {
-            let rs = parse_dest(lines, n, &toks)?;
+            let rs = source::real_server_line(lines, n, &toks, source::proc_addr_port)?;
             let Some(svc) = st.services.last_mut() else {
                 return Err(lines.err(n, "real server line before any virtual service"));
             };
@@ -171,36 +171,6 @@ fn netmask_from_proc(svc: &Service, raw: u32) -> Option<String> {
     } else {
         Some(std::net::Ipv4Addr::from(raw).to_string())
     }
-}
-
-fn parse_dest(lines: &Lines, n: usize, toks: &[&str]) -> anyhow::Result<RealServer> {
-    if toks.len() != 6 {
-        return Err(lines.err(
-            n,
-            format!(
-                "{} real server line: expected `-> ADDR:PORT Forward Weight ActiveConn InActConn`",
-                if toks.len() < 6 {
-                    "truncated"
-                } else {
-                    "garbled"
-                }
-            ),
-        ));
-    }
-    let mut rs = RealServer::new(source::proc_addr_port(lines, n, toks[1])?);
-    rs.forward = Some(Forward::parse(toks[2]).ok_or_else(|| {
-        lines.err(
-            n,
-            format!(
-                "unknown forwarding method {:?}: expected Route, Masq, Tunnel or Local",
-                toks[2]
-            ),
-        )
-    })?);
-    rs.weight = Some(source::weight(lines, n, toks[3])?);
-    rs.active = Some(source::dec_u64(lines, n, toks[4], "ActiveConn")?);
-    rs.inactive = Some(source::dec_u64(lines, n, toks[5], "InActConn")?);
-    Ok(rs)
 }
 
 #[cfg(test)]

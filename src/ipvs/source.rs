@@ -1,7 +1,7 @@
 //! Reading IPVS state inputs line by line, bounded, with errors that name file:line,
 //! and recognising which format a file holds from its content.
 
-use super::model::{IpvsState, SourceKind};
+use super::model::{Forward, IpvsState, RealServer, SourceKind};
 use crate::error::Error;
 use std::collections::VecDeque;
 use std::io::BufRead;
@@ -355,6 +355,43 @@ pub fn dec_addr_port(lines: &Lines, n: usize, s: &str) -> anyhow::Result<SocketA
             format!("bad address:port {s:?}: expected 192.0.2.1:80 or [2001:db8::1]:80 (numeric, as ipvsadm -n prints)"),
         )
     })
+}
+
+/// A real server line, `-> ADDR:PORT Forward Weight ActiveConn InActConn`, the same in
+/// /proc/net/ip_vs (hex addresses) and `ipvsadm -Ln` (dotted): only the address parser differs.
+pub fn real_server_line(
+    lines: &Lines,
+    n: usize,
+    toks: &[&str],
+    addr: fn(&Lines, usize, &str) -> anyhow::Result<SocketAddr>,
+) -> anyhow::Result<RealServer> {
+    if toks.len() != 6 {
+        return Err(lines.err(
+            n,
+            format!(
+                "{} real server line: expected `-> ADDR:PORT Forward Weight ActiveConn InActConn`",
+                if toks.len() < 6 {
+                    "truncated"
+                } else {
+                    "garbled"
+                }
+            ),
+        ));
+    }
+    let mut rs = RealServer::new(addr(lines, n, toks[1])?);
+    rs.forward = Some(Forward::parse(toks[2]).ok_or_else(|| {
+        lines.err(
+            n,
+            format!(
+                "unknown forwarding method {:?}: expected Route, Masq, Tunnel or Local",
+                toks[2]
+            ),
+        )
+    })?);
+    rs.weight = Some(weight(lines, n, toks[3])?);
+    rs.active = Some(dec_u64(lines, n, toks[4], "ActiveConn")?);
+    rs.inactive = Some(dec_u64(lines, n, toks[5], "InActConn")?);
+    Ok(rs)
 }
 
 #[cfg(test)]
