@@ -113,10 +113,13 @@ pub struct FlowCounts {
     pub reset: u64,
     pub refused: u64,
     pub retransmitted: u64,
+    /// Unanswered flows whose SYN had the flood signature (window 0, no options, 40 bytes).
+    pub unanswered_bare: u64,
 }
 
 #[derive(Debug, Clone)]
 pub struct UnansweredExample {
+    pub flood_signature: bool,
     pub client: IpAddr,
     pub client_port: u16,
     pub syn_packet: u64,
@@ -395,13 +398,14 @@ impl Analyzer {
                 }
                 L4::Vrrp(v) => self.vrrp_advert(p, f.src_mac, ip.src, v),
                 L4::Ndp(n) => {
-                    let ip6 = IpAddr::V6(n.ip);
+                    // A solicitation tells us its sender; an advertisement its target.
+                    let ip6 = if n.icmp_type == 135 { ip.src } else { IpAddr::V6(n.ip) };
                     let mac = n.mac.or(if n.icmp_type == 136 { f.src_mac } else { None });
                     if let Some(mac) = mac {
                         if ip6 == vip && n.icmp_type == 136 {
                             self.owner(mac, p);
                         } else if ip6 != vip
-                            && !n.ip.is_unspecified()
+                            && !ip6.is_unspecified()
                             && self.neighbours.len() < MAX_NEIGHBOURS
                         {
                             self.neighbours.insert(ip6, mac);
@@ -483,7 +487,10 @@ impl Analyzer {
         } else if !syn {
             return;
         }
-        let flow = Flow::new(p.number, p.ts, t.seq, s, d);
+        let mut flow = Flow::new(p.number, p.ts, t.seq, s, d);
+        if t.window == 0 && t.header_len == 20 && total_len == 40 {
+            flow.state |= state::BARE;
+        }
         let mut closed = Vec::new();
         self.flows.insert(key, flow, |k, f| closed.push((*k, f)));
         for (k, f) in closed {
@@ -622,8 +629,19 @@ impl Analyzer {
         }
         if !f.has(state::ANSWERED) && !f.has(state::RESET) {
             c.unanswered += 1;
-            if pc.examples.len() < MAX_EXAMPLES {
+            if f.has(state::BARE) {
+                c.unanswered_bare += 1;
+            }
+            let bare = f.has(state::BARE);
+            let shown_bare = pc.examples.iter().filter(|e| e.flood_signature).count();
+            let room = if bare {
+                shown_bare < 3
+            } else {
+                pc.examples.len() - shown_bare < MAX_EXAMPLES
+            };
+            if room {
                 pc.examples.push(UnansweredExample {
+                    flood_signature: bare,
                     client: key_ip(k.client),
                     client_port: k.client_port,
                     syn_packet: f.syn_packet,
@@ -706,7 +724,9 @@ impl Analyzer {
                 }
             }
         };
-        let pc = self.ports.remove(&port).unwrap_or_default();
+        let mut pc = self.ports.remove(&port).unwrap_or_default();
+        // Clients' unanswered SYNs first; flood SYNs are only samples.
+        pc.examples.sort_by_key(|e| (e.flood_signature, e.syn_packet));
         self.syn.top_source = self
             .syn_sources
             .iter()

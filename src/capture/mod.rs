@@ -7,6 +7,4 @@ pub mod live;
 pub mod probe;
 pub mod source;
 pub mod verdict;
-
-#[cfg(test)]
 pub mod synth;

@@ -369,7 +369,18 @@ pub fn build_report(
             fc.attempted,
             if some_answered { format!(", while {} were answered", fc.answered) } else { String::new() }
         );
-        if some_answered && v.mode == Mode::Dsr {
+        let flood_share = fc.unanswered_bare * 2 >= fc.unanswered && fc.unanswered_bare > 0;
+        if flood_share {
+            msg.push_str(&format!(
+                " {} of the unanswered SYNs carry the SYN-flood signature (window 0, no options, 40 bytes; see DT006), so they come from a flood tool with forged sources rather than from clients; {} unanswered SYNs look like real clients'.",
+                fc.unanswered_bare,
+                fc.unanswered - fc.unanswered_bare
+            ));
+        }
+        let real_unanswered = fc.unanswered - fc.unanswered_bare;
+        if flood_share && real_unanswered == 0 {
+            // Nothing more to say: the flood is the explanation.
+        } else if some_answered && v.mode == Mode::Dsr {
             msg.push_str(&format!(
                 " Under DSR this usually means one real server lacks the VIP setup (the VIP on lo or an iptables REDIRECT for it, with arp_ignore=1/arp_announce=2): the director forwards its share of connections to it at layer 2, it drops them because it does not own the VIP, and its health check, made against its real IP, still passes, so keepalived keeps it in the pool. Answering real servers: {}.",
                 answered_by.join(", ")
@@ -393,9 +404,10 @@ pub fn build_report(
             .severity(if fc.unanswered * 20 >= fc.attempted.max(1) { Severity::Error } else { Severity::Warning });
         for e in &a.unanswered_examples {
             f = f.evidence(format!(
-                "packet {} at {:.6}: SYN {}:{} -> {target}, sent {} time(s), never answered{}{}",
+                "packet {} at {:.6}: {}SYN {}:{} -> {target}, sent {} time(s), never answered{}{}",
                 e.syn_packet,
                 e.syn_ts,
+                if e.flood_signature { "flood-signature " } else { "" },
                 e.client,
                 e.client_port,
                 e.tries,
@@ -403,7 +415,7 @@ pub fn build_report(
                 e.forwarded_to.map(|m| format!("; forwarded to MAC {}", fmt_mac(&m))).unwrap_or_default()
             ));
         }
-        if v.mode == Mode::Dsr && some_answered {
+        if v.mode == Mode::Dsr && some_answered && real_unanswered > 0 {
             f = f
                 .fix_text("audit the real servers; the one that does not answer lacks the VIP setup (lbdoctor audit --fix applies and persists it)")
                 .fix_command("lbdoctor audit --host REAL_SERVER")
@@ -553,7 +565,7 @@ pub fn build_report(
     let mut pairs = vec![
         ("Mode".to_string(), v.mode.as_str().to_uppercase()),
         ("Confidence".into(), format!("{:.0}%", v.confidence * 100.0)),
-        ("VIP".into(), format!("{target}{}", if a.port_was_guessed && live.is_none() { " (port: busiest, or 80)" } else { "" })),
+        ("VIP".into(), format!("{target}{}", if a.port_was_guessed && live.is_none() && a.port != 80 { " (no port given: the busiest port)" } else { "" })),
         (
             "LB MAC".into(),
             v.lb_mac.map(|m| format!("{} (from {})", fmt_mac(&m), v.lb_mac_source)).unwrap_or_else(|| "-".into()),
@@ -678,6 +690,7 @@ pub fn build_report(
                 "reset": fc.reset,
                 "refused": fc.refused,
                 "retransmitted": fc.retransmitted,
+                "unanswered_flood_signature": fc.unanswered_bare,
                 "evicted": a.evicted,
             },
             "explanation": v.explanation,
