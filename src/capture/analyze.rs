@@ -271,10 +271,12 @@ pub struct Analyzer {
     cfg: Config,
     macs: Vec<Mac>,
     mac_index: FastMap<Mac, u16>,
+    mac_cache: [(Mac, u16); 2],
     mac_stats: Vec<MacStats>,
     pairs: FastMap<(u16, u16), Seen>,
     flows: FlowTable,
-    ports: FastMap<u16, PortCounts>,
+    ports: Vec<(u16, PortCounts)>,
+    port_slot: Vec<u16>,
     fingerprints: Vec<Fingerprint>,
     fp_index: FastMap<Fingerprint, u16>,
     owners: Vec<(Mac, Seen)>,
@@ -300,10 +302,12 @@ impl Analyzer {
             cfg,
             macs: Vec::new(),
             mac_index: FastMap::default(),
+            mac_cache: [([0; 6], NO_MAC); 2],
             mac_stats: Vec::new(),
             pairs: FastMap::default(),
             flows,
-            ports: FastMap::default(),
+            ports: Vec::new(),
+            port_slot: vec![u16::MAX; 65536],
             fingerprints: Vec::new(),
             fp_index: FastMap::default(),
             owners: Vec::new(),
@@ -325,6 +329,18 @@ impl Analyzer {
 
     fn intern(&mut self, m: Option<Mac>) -> u16 {
         let Some(m) = m else { return NO_MAC };
+        // Most packets repeat one of the last two MACs (the router's, the director's).
+        for (cm, ci) in self.mac_cache {
+            if cm == m && ci != NO_MAC {
+                return ci;
+            }
+        }
+        let i = self.intern_slow(m);
+        self.mac_cache = [(m, i), self.mac_cache[0]];
+        i
+    }
+
+    fn intern_slow(&mut self, m: Mac) -> u16 {
         if let Some(&i) = self.mac_index.get(&m) {
             return i;
         }
@@ -358,8 +374,11 @@ impl Analyzer {
             Ok(f) => self.frame(p, f),
             Err(DecodeError::Malformed(m)) => {
                 self.malformed += 1;
-                self.issues
-                    .push(p.number, format!("packet {}: malformed: {m}", p.number), false);
+                self.issues.push(
+                    p.number,
+                    format!("packet {}: malformed: {m}", p.number),
+                    false,
+                );
             }
             Err(DecodeError::Unsupported(m)) => {
                 self.unsupported += 1;
@@ -381,8 +400,7 @@ impl Analyzer {
                 let sip = IpAddr::V4(a.sender_ip);
                 if sip == vip {
                     self.owner(a.sender_mac, p);
-                } else if !a.sender_ip.is_unspecified() && self.neighbours.len() < MAX_NEIGHBOURS
-                {
+                } else if !a.sender_ip.is_unspecified() && self.neighbours.len() < MAX_NEIGHBOURS {
                     self.neighbours.insert(sip, a.sender_mac);
                 }
             }
@@ -399,7 +417,11 @@ impl Analyzer {
                 L4::Vrrp(v) => self.vrrp_advert(p, f.src_mac, ip.src, v),
                 L4::Ndp(n) => {
                     // A solicitation tells us its sender; an advertisement its target.
-                    let ip6 = if n.icmp_type == 135 { ip.src } else { IpAddr::V6(n.ip) };
+                    let ip6 = if n.icmp_type == 135 {
+                        ip.src
+                    } else {
+                        IpAddr::V6(n.ip)
+                    };
                     let mac = n.mac.or(if n.icmp_type == 136 { f.src_mac } else { None });
                     if let Some(mac) = mac {
                         if ip6 == vip && n.icmp_type == 136 {
@@ -429,10 +451,17 @@ impl Analyzer {
     }
 
     fn port_counts(&mut self, port: u16) -> Option<&mut PortCounts> {
-        if !self.ports.contains_key(&port) && self.ports.len() >= MAX_PORTS {
+        // Direct index by port (no hashing: this runs for every SYN and every closed flow).
+        let i = self.port_slot[port as usize];
+        if i != u16::MAX {
+            return self.ports.get_mut(i as usize).map(|(_, c)| c);
+        }
+        if self.ports.len() >= MAX_PORTS {
             return None;
         }
-        Some(self.ports.entry(port).or_default())
+        self.port_slot[port as usize] = self.ports.len() as u16;
+        self.ports.push((port, PortCounts::default()));
+        self.ports.last_mut().map(|(_, c)| c)
     }
 
     fn request(
@@ -449,8 +478,13 @@ impl Analyzer {
         if let Some(st) = self.stats(d) {
             st.requests_to.hit(p);
         }
-        if self.pairs.len() < MAX_PAIRS || self.pairs.contains_key(&(s, d)) {
-            self.pairs.entry((s, d)).or_default().hit(p);
+        let seen = if self.pairs.len() < MAX_PAIRS {
+            Some(self.pairs.entry((s, d)).or_default())
+        } else {
+            self.pairs.get_mut(&(s, d))
+        };
+        if let Some(seen) = seen {
+            seen.hit(p);
         }
         let key = FlowKey {
             client: ip_key(src),
@@ -491,9 +525,7 @@ impl Analyzer {
         if t.window == 0 && t.header_len == 20 && total_len == 40 {
             flow.state |= state::BARE;
         }
-        let mut closed = Vec::new();
-        self.flows.insert(key, flow, |k, f| closed.push((*k, f)));
-        for (k, f) in closed {
+        if let Some((k, f)) = self.flows.insert(key, flow) {
             self.close(&k, f);
         }
     }
@@ -508,7 +540,7 @@ impl Analyzer {
         if t.window == 0 && t.header_len == 20 && total_len == 40 {
             s.bare += 1;
         }
-        let sec = p.ts.floor() as i64;
+        let sec = p.ts as i64;
         if sec != s.cur_second {
             s.cur_second = sec;
             s.cur_count = 0;
@@ -516,9 +548,14 @@ impl Analyzer {
         s.cur_count += 1;
         s.peak_per_second = s.peak_per_second.max(s.cur_count);
         s.sources.add(client);
-        // Top source: exact while few sources, then only existing ones are counted.
-        if self.syn_sources.len() < 4096 || self.syn_sources.contains_key(&client) {
+        // Top source: exact while there are few sources; once 4096 are known, only every
+        // 16th SYN is looked at (a flood's spread sources would otherwise cost a lookup each).
+        if self.syn_sources.len() < 4096 {
             *self.syn_sources.entry(client).or_default() += 1;
+        } else if s.syns % 16 == 0 {
+            if let Some(c) = self.syn_sources.get_mut(&client) {
+                *c += 16;
+            }
         }
     }
 
@@ -712,11 +749,11 @@ impl Analyzer {
         let (port, guessed) = match self.cfg.port {
             Some(p) => (p, false),
             None => {
-                let has80 = self.ports.get(&80).is_some_and(|c| c.syns > 0);
+                let has80 = self.ports.iter().any(|(p, c)| *p == 80 && c.syns > 0);
                 let busiest = self
                     .ports
                     .iter()
-                    .max_by_key(|(p, c)| (c.syns, std::cmp::Reverse(**p)))
+                    .max_by_key(|(p, c)| (c.syns, std::cmp::Reverse(*p)))
                     .map(|(p, _)| *p);
                 match busiest {
                     Some(b) if !has80 => (b, true),
@@ -724,9 +761,13 @@ impl Analyzer {
                 }
             }
         };
-        let mut pc = self.ports.remove(&port).unwrap_or_default();
+        let mut pc = match self.ports.iter().position(|(p, _)| *p == port) {
+            Some(i) => self.ports.swap_remove(i).1,
+            None => PortCounts::default(),
+        };
         // Clients' unanswered SYNs first; flood SYNs are only samples.
-        pc.examples.sort_by_key(|e| (e.flood_signature, e.syn_packet));
+        pc.examples
+            .sort_by_key(|e| (e.flood_signature, e.syn_packet));
         self.syn.top_source = self
             .syn_sources
             .iter()

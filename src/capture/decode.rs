@@ -258,7 +258,11 @@ fn decode_ipv4(b: &[u8]) -> Result<Ip, DecodeError> {
         Err(e) => return malformed(format!("IPv4 header: {e}")),
     };
     let hl = h.slice().len();
-    let total = h.total_len() as usize;
+    let mut total = h.total_len() as usize;
+    if total == 0 {
+        // TSO / BIG TCP: the kernel hands capture a super-packet with total length 0.
+        total = b.len();
+    }
     if total < hl {
         return malformed(format!(
             "IPv4 total length {total} is smaller than its header ({hl} bytes)"
@@ -489,7 +493,10 @@ mod tests {
         let L3::Ip(ip) = f.l3 else { panic!() };
         assert_eq!(ip.dst, "192.168.21.20".parse::<IpAddr>().unwrap());
         let L4::Tcp(t) = ip.l4 else { panic!() };
-        assert_eq!((t.sport, t.dport, t.flags, t.mss), (40000, 80, TH_SYN, 1460));
+        assert_eq!(
+            (t.sport, t.dport, t.flags, t.mss),
+            (40000, 80, TH_SYN, 1460)
+        );
         assert_eq!(t.wscale, Some(7));
         assert!(t.header_len > 20);
     }
@@ -509,8 +516,14 @@ mod tests {
     fn decodes_vrrp_v2_and_v3() {
         let v2 = [0x21, 51, 150, 1, 0, 1, 0, 0, 192, 168, 21, 20, 0, 0, 0, 0];
         let v = decode_vrrp(&v2, false).unwrap();
-        assert_eq!((v.version, v.vrid, v.priority, v.interval), (2, 51, 150, 1.0));
-        assert_eq!(v.addresses, vec!["192.168.21.20".parse::<IpAddr>().unwrap()]);
+        assert_eq!(
+            (v.version, v.vrid, v.priority, v.interval),
+            (2, 51, 150, 1.0)
+        );
+        assert_eq!(
+            v.addresses,
+            vec!["192.168.21.20".parse::<IpAddr>().unwrap()]
+        );
         let v3 = [0x31, 7, 100, 1, 0x00, 0x64, 0, 0, 10, 0, 0, 1];
         let v = decode_vrrp(&v3, false).unwrap();
         assert_eq!((v.version, v.interval), (3, 1.0));

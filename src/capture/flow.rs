@@ -6,7 +6,7 @@
 //! before they go, so counts stay exact; only per-flow detail is lost, and the eviction count
 //! is reported.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 /// A fast non-cryptographic hasher (the keys are addresses from a capture file; a hostile
@@ -58,7 +58,9 @@ pub struct FlowKey {
 impl Hash for FlowKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
         state.write_u64(self.client as u64);
-        state.write_u64((self.client >> 64) as u64 ^ ((self.client_port as u64) << 16 | self.vip_port as u64));
+        state.write_u64(
+            (self.client >> 64) as u64 ^ ((self.client_port as u64) << 16 | self.vip_port as u64),
+        );
     }
 }
 
@@ -112,61 +114,151 @@ impl Flow {
     }
 }
 
+/// A fixed-capacity table: flows live in a ring (insertion order = eviction order), found
+/// through an open-addressing index of (hash, slot) words with linear probing and
+/// backward-shift deletion (no tombstones, so a flood's constant churn never slows lookups).
+/// The index stays at most half full and is small enough to stay mostly in cache.
 pub struct FlowTable {
-    map: FastMap<FlowKey, Flow>,
-    order: VecDeque<FlowKey>,
+    ring: Vec<(FlowKey, Flow)>,
+    /// Next ring slot to fill (and, once full, the oldest flow).
+    head: usize,
+    full: bool,
+    /// hi 32 bits: the key's hash; lo 32 bits: ring slot + 1 (0 = empty).
+    index: Vec<u64>,
+    mask: usize,
     max: usize,
     pub evicted: u64,
 }
 
+fn hash_key(k: &FlowKey) -> u32 {
+    let mut h = FastHasher::default();
+    k.hash(&mut h);
+    h.finish() as u32
+}
+
 impl FlowTable {
     pub fn new(max: usize) -> Self {
-        let max = max.max(1);
+        let max = max.clamp(1, u32::MAX as usize / 4);
+        let size = (max * 2).next_power_of_two().max(16);
         FlowTable {
-            map: FastMap::with_capacity_and_hasher(max.min(1 << 16), Default::default()),
-            order: VecDeque::with_capacity(max.min(1 << 16)),
+            ring: Vec::with_capacity(max.min(1 << 16)),
+            head: 0,
+            full: false,
+            index: vec![0; size],
+            mask: size - 1,
             max,
             evicted: 0,
         }
     }
 
+    fn find(&self, k: &FlowKey, h: u32) -> Option<usize> {
+        let mut i = h as usize & self.mask;
+        loop {
+            let e = self.index[i];
+            if e == 0 {
+                return None;
+            }
+            if (e >> 32) as u32 == h {
+                let slot = (e as u32 - 1) as usize;
+                if self.ring[slot].0 == *k {
+                    return Some(i);
+                }
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    /// Remove index entry at position `i`, shifting later entries of its run back.
+    fn remove_at(&mut self, mut i: usize) {
+        self.index[i] = 0;
+        let mut j = i;
+        loop {
+            j = (j + 1) & self.mask;
+            let e = self.index[j];
+            if e == 0 {
+                return;
+            }
+            let ideal = (e >> 32) as usize & self.mask;
+            let stays = if i <= j {
+                i < ideal && ideal <= j
+            } else {
+                i < ideal || ideal <= j
+            };
+            if !stays {
+                self.index[i] = e;
+                self.index[j] = 0;
+                i = j;
+            }
+        }
+    }
+
+    fn index_insert(&mut self, h: u32, slot: usize) {
+        let mut i = h as usize & self.mask;
+        while self.index[i] != 0 {
+            i = (i + 1) & self.mask;
+        }
+        self.index[i] = ((h as u64) << 32) | (slot as u64 + 1);
+    }
+
     pub fn get_mut(&mut self, k: &FlowKey) -> Option<&mut Flow> {
-        self.map.get_mut(k)
+        let h = hash_key(k);
+        let i = self.find(k, h)?;
+        let slot = (self.index[i] as u32 - 1) as usize;
+        Some(&mut self.ring[slot].1)
     }
 
     /// Insert a new flow; when full, the oldest flow is removed and handed to `on_evict`.
-    pub fn insert(&mut self, k: FlowKey, f: Flow, mut on_evict: impl FnMut(&FlowKey, Flow)) {
-        if self.map.len() >= self.max {
-            while let Some(old) = self.order.pop_front() {
-                if let Some(of) = self.map.remove(&old) {
-                    self.evicted += 1;
-                    on_evict(&old, of);
-                    break;
-                }
+    /// Returns the flow it replaced or evicted, if any, for the caller to close.
+    pub fn insert(&mut self, k: FlowKey, f: Flow) -> Option<(FlowKey, Flow)> {
+        let h = hash_key(&k);
+        if let Some(i) = self.find(&k, h) {
+            // The same 4-tuple reused for a new connection: close out the old one in place.
+            let slot = (self.index[i] as u32 - 1) as usize;
+            let old = std::mem::replace(&mut self.ring[slot].1, f);
+            return Some((k, old));
+        }
+        if !self.full {
+            let slot = self.ring.len();
+            self.ring.push((k, f));
+            self.index_insert(h, slot);
+            if self.ring.len() == self.max {
+                self.full = true;
+                self.head = 0;
             }
+            return None;
         }
-        if let Some(prev) = self.map.insert(k, f) {
-            // The same 4-tuple reused for a new connection: close out the old one.
-            on_evict(&k, prev);
-        } else {
-            self.order.push_back(k);
+        let slot = self.head;
+        let old_key = self.ring[slot].0;
+        let oh = hash_key(&old_key);
+        // Find the old entry by its slot number: no need to compare keys.
+        let mut i = oh as usize & self.mask;
+        let want = slot as u64 + 1;
+        while self.index[i] & 0xffff_ffff != want {
+            i = (i + 1) & self.mask;
         }
+        self.remove_at(i);
+        let old = std::mem::replace(&mut self.ring[slot], (k, f));
+        self.index_insert(h, slot);
+        self.head = (self.head + 1) % self.max;
+        self.evicted += 1;
+        Some(old)
     }
 
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.ring.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.ring.is_empty()
     }
 
     /// All remaining flows, oldest first.
-    pub fn drain(mut self, mut f: impl FnMut(&FlowKey, Flow)) {
-        for k in self.order.drain(..) {
-            if let Some(fl) = self.map.remove(&k) {
-                f(&k, fl);
-            }
+    pub fn drain(self, mut f: impl FnMut(&FlowKey, Flow)) {
+        let n = self.ring.len();
+        let start = if self.full { self.head } else { 0 };
+        for k in 0..n {
+            let (key, fl) = self.ring[(start + k) % n];
+            f(&key, fl);
         }
     }
 }
@@ -188,13 +280,15 @@ mod tests {
         let mut t = FlowTable::new(3);
         let mut gone = Vec::new();
         for i in 0..5 {
-            t.insert(key(i), Flow::new(i as u64, 0.0, 0, 0, 0), |k, _| {
+            if let Some((k, _)) = t.insert(key(i), Flow::new(i as u64, 0.0, 0, 0, 0)) {
                 gone.push(k.client)
-            });
+            }
         }
         assert_eq!(t.len(), 3);
         assert_eq!(t.evicted, 2);
         assert_eq!(gone, vec![0, 1]);
+        assert!(t.get_mut(&key(0)).is_none());
+        assert_eq!(t.get_mut(&key(4)).unwrap().syn_packet, 4);
         let mut rest = Vec::new();
         t.drain(|k, _| rest.push(k.client));
         assert_eq!(rest, vec![2, 3, 4]);
@@ -203,10 +297,38 @@ mod tests {
     #[test]
     fn reinserting_a_key_closes_the_old_flow_without_growing() {
         let mut t = FlowTable::new(10);
-        let mut closed = 0;
-        t.insert(key(1), Flow::new(1, 0.0, 0, 0, 0), |_, _| closed += 1);
-        t.insert(key(1), Flow::new(2, 0.0, 0, 0, 0), |_, _| closed += 1);
-        assert_eq!((t.len(), closed), (1, 1));
+        assert!(t.insert(key(1), Flow::new(1, 0.0, 0, 0, 0)).is_none());
+        let old = t.insert(key(1), Flow::new(2, 0.0, 0, 0, 0)).unwrap();
+        assert_eq!((t.len(), old.1.syn_packet), (1, 1));
         assert_eq!(t.get_mut(&key(1)).unwrap().syn_packet, 2);
+    }
+
+    #[test]
+    fn churn_keeps_every_live_flow_findable() {
+        // Heavy eviction churn exercises backward-shift deletion across wrapped runs.
+        let mut t = FlowTable::new(1000);
+        let mut x: u64 = 12345;
+        let mut live = std::collections::VecDeque::new();
+        for n in 0..50_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let k = FlowKey {
+                client: x as u128,
+                client_port: (x >> 40) as u16,
+                vip_port: 80,
+            };
+            t.insert(k, Flow::new(n, 0.0, 0, 0, 0));
+            live.push_back((k, n));
+            if live.len() > 1000 {
+                live.pop_front();
+            }
+            if n % 997 == 0 {
+                for (k, n) in &live {
+                    assert_eq!(t.get_mut(k).map(|f| f.syn_packet), Some(*n));
+                }
+            }
+        }
+        assert_eq!(t.evicted, 49_000);
     }
 }

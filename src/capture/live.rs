@@ -83,7 +83,10 @@ pub fn host_neighbours() -> BTreeMap<IpAddr, Mac> {
             }
         }
     }
-    if let Ok(out) = std::process::Command::new("ip").args(["-6", "neigh"]).output() {
+    if let Ok(out) = std::process::Command::new("ip")
+        .args(["-6", "neigh"])
+        .output()
+    {
         for line in String::from_utf8_lossy(&out.stdout).lines() {
             let f: Vec<&str> = line.split_whitespace().collect();
             let ip = f.first().and_then(|s| s.parse::<IpAddr>().ok());
@@ -140,9 +143,8 @@ pub fn capture(
     on_ready: impl FnOnce(),
 ) -> anyhow::Result<LiveStats> {
     check_permission(o.iface)?;
-    let inactive = pcap::Capture::from_device(o.iface).map_err(|e| {
-        crate::error::Error::Usage(format!("cannot capture on {}: {e}", o.iface))
-    })?;
+    let inactive = pcap::Capture::from_device(o.iface)
+        .map_err(|e| crate::error::Error::Usage(format!("cannot capture on {}: {e}", o.iface)))?;
     let mut cap = inactive
         .promisc(true)
         .snaplen(512)
@@ -167,12 +169,13 @@ pub fn capture(
         crate::error::Error::Usage(format!("cannot set the capture filter on {}: {e}", o.iface))
     })?;
     let linktype = cap.get_datalink().0 as u32;
-    let mut save = match o.write {
-        Some(p) => Some(cap.savefile(p).map_err(|e| {
-            crate::error::Error::file(p, format!("cannot write the capture: {e}"))
-        })?),
-        None => None,
-    };
+    let mut save =
+        match o.write {
+            Some(p) => Some(cap.savefile(p).map_err(|e| {
+                crate::error::Error::file(p, format!("cannot write the capture: {e}"))
+            })?),
+            None => None,
+        };
     on_ready();
     let start = Instant::now();
     let mut last_tick = start;
@@ -215,7 +218,10 @@ pub fn capture(
     }
     if let Some(mut s) = save {
         s.flush().map_err(|e| {
-            crate::error::Error::file(o.write.unwrap_or(Path::new("-")), format!("cannot write: {e}"))
+            crate::error::Error::file(
+                o.write.unwrap_or(Path::new("-")),
+                format!("cannot write: {e}"),
+            )
         })?;
     }
     let st = cap.stats().unwrap_or(pcap::Stat {
@@ -238,7 +244,10 @@ mod tests {
     fn parses_ip_route_get() {
         let t = "192.168.21.20 via 10.0.0.1 dev eth0 src 10.0.0.5 uid 0 \\    cache";
         assert_eq!(parse_route_dev(t).as_deref(), Some("eth0"));
-        assert_eq!(parse_route_dev("local 127.0.0.1 dev lo table local"), Some("lo".into()));
+        assert_eq!(
+            parse_route_dev("local 127.0.0.1 dev lo table local"),
+            Some("lo".into())
+        );
         assert_eq!(parse_route_dev(""), None);
     }
 

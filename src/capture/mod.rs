@@ -6,5 +6,5 @@ pub mod flow;
 pub mod live;
 pub mod probe;
 pub mod source;
-pub mod verdict;
 pub mod synth;
+pub mod verdict;

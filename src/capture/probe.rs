@@ -45,10 +45,21 @@ pub fn pick_ports(n: u32, seed: u64) -> Vec<u16> {
     ports
 }
 
-fn connect_from(vip: IpAddr, port: u16, sport: u16, timeout: Duration) -> Result<TcpStream, String> {
+fn connect_from(
+    vip: IpAddr,
+    port: u16,
+    sport: u16,
+    timeout: Duration,
+) -> Result<TcpStream, String> {
     let (fam, dst): (AddressFamily, SocketAddr) = match vip {
-        IpAddr::V4(a) => (AddressFamily::Inet, SocketAddr::V4(SocketAddrV4::new(a, port))),
-        IpAddr::V6(a) => (AddressFamily::Inet6, SocketAddr::V6(SocketAddrV6::new(a, port, 0, 0))),
+        IpAddr::V4(a) => (
+            AddressFamily::Inet,
+            SocketAddr::V4(SocketAddrV4::new(a, port)),
+        ),
+        IpAddr::V6(a) => (
+            AddressFamily::Inet6,
+            SocketAddr::V6(SocketAddrV6::new(a, port, 0, 0)),
+        ),
     };
     let fd: OwnedFd = socket(fam, SockType::Stream, SockFlag::SOCK_NONBLOCK, None)
         .map_err(|e| format!("socket: {e}"))?;
@@ -57,16 +68,25 @@ fn connect_from(vip: IpAddr, port: u16, sport: u16, timeout: Duration) -> Result
         IpAddr::V4(_) => {
             let local = SockaddrIn::from(SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, sport));
             bind(raw, &local).map_err(|e| format!("bind to source port {sport}: {e}"))?;
-            let SocketAddr::V4(d) = dst else { unreachable!() };
+            let SocketAddr::V4(d) = dst else {
+                unreachable!()
+            };
             match connect(raw, &SockaddrIn::from(d)) {
                 Ok(()) | Err(nix::errno::Errno::EINPROGRESS) => {}
                 Err(e) => return Err(format!("connect: {e}")),
             }
         }
         IpAddr::V6(_) => {
-            let local = SockaddrIn6::from(SocketAddrV6::new(std::net::Ipv6Addr::UNSPECIFIED, sport, 0, 0));
+            let local = SockaddrIn6::from(SocketAddrV6::new(
+                std::net::Ipv6Addr::UNSPECIFIED,
+                sport,
+                0,
+                0,
+            ));
             bind(raw, &local).map_err(|e| format!("bind to source port {sport}: {e}"))?;
-            let SocketAddr::V6(d) = dst else { unreachable!() };
+            let SocketAddr::V6(d) = dst else {
+                unreachable!()
+            };
             match connect(raw, &SockaddrIn6::from(d)) {
                 Ok(()) | Err(nix::errno::Errno::EINPROGRESS) => {}
                 Err(e) => return Err(format!("connect: {e}")),
@@ -179,7 +199,13 @@ mod tests {
                 let _ = c.write_all(b"HTTP/1.0 200 OK\r\n\r\n");
             }
         });
-        let r = run("127.0.0.1".parse().unwrap(), port, 3, Duration::from_secs(2), Arc::default());
+        let r = run(
+            "127.0.0.1".parse().unwrap(),
+            port,
+            3,
+            Duration::from_secs(2),
+            Arc::default(),
+        );
         t.join().unwrap();
         assert_eq!((r.sent, r.answered), (3, 3), "{:?}", r.failures);
         // Not a web port: no GET, so no HTTP answer is counted.
@@ -191,7 +217,13 @@ mod tests {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
         drop(l);
-        let r = run("127.0.0.1".parse().unwrap(), port, 2, Duration::from_secs(1), Arc::default());
+        let r = run(
+            "127.0.0.1".parse().unwrap(),
+            port,
+            2,
+            Duration::from_secs(1),
+            Arc::default(),
+        );
         assert_eq!((r.sent, r.answered), (2, 0));
         assert!(r.failures[0].contains("refused"), "{:?}", r.failures);
     }

@@ -413,7 +413,10 @@ impl FileSource {
                             if b.len() < 8 {
                                 self.issues.push(
                                     self.number,
-                                    format!("after packet {}: short pcapng interface block; ignored", self.number),
+                                    format!(
+                                        "after packet {}: short pcapng interface block; ignored",
+                                        self.number
+                                    ),
                                     false,
                                 );
                                 continue;
@@ -450,13 +453,17 @@ impl FileSource {
                             if b.len() < 20 {
                                 self.issues.push(
                                     self.number,
-                                    format!("packet {}: pcapng packet block too short; skipped", self.number),
+                                    format!(
+                                        "packet {}: pcapng packet block too short; skipped",
+                                        self.number
+                                    ),
                                     false,
                                 );
                                 continue;
                             }
                             let ifid = rd32(&b[0..4], big) as usize;
-                            let ts_raw = ((rd32(&b[4..8], big) as u64) << 32) | rd32(&b[8..12], big) as u64;
+                            let ts_raw =
+                                ((rd32(&b[4..8], big) as u64) << 32) | rd32(&b[8..12], big) as u64;
                             let caplen = rd32(&b[12..16], big) as usize;
                             let orig_len = rd32(&b[16..20], big);
                             let Some(iface) = self.ng_ifaces.get(ifid).copied() else {
@@ -593,7 +600,9 @@ mod tests {
         let mut s = FileSource::open(f.path()).unwrap();
         assert!(s.next_packet().is_some());
         assert!(s.next_packet().is_none());
-        assert!(s.issues.list[0].message.starts_with("packet 2: record claims"));
+        assert!(s.issues.list[0]
+            .message
+            .starts_with("packet 2: record claims"));
     }
 
     #[test]

@@ -102,7 +102,13 @@ pub fn tcp(
     v
 }
 
-pub fn arp(op: u16, sender_mac: Mac, sender_ip: Ipv4Addr, target_mac: Mac, target_ip: Ipv4Addr) -> Vec<u8> {
+pub fn arp(
+    op: u16,
+    sender_mac: Mac,
+    sender_ip: Ipv4Addr,
+    target_mac: Mac,
+    target_ip: Ipv4Addr,
+) -> Vec<u8> {
     let dst = if op == 1 { [0xff; 6] } else { target_mac };
     let mut v = Vec::with_capacity(42);
     v.extend_from_slice(&dst);
@@ -117,7 +123,14 @@ pub fn arp(op: u16, sender_mac: Mac, sender_ip: Ipv4Addr, target_mac: Mac, targe
 }
 
 /// A VRRP advert as keepalived sends it (v2: auth type 0, interval in seconds).
-pub fn vrrp(version: u8, src_mac: Mac, src: Ipv4Addr, vrid: u8, prio: u8, vips: &[Ipv4Addr]) -> Vec<u8> {
+pub fn vrrp(
+    version: u8,
+    src_mac: Mac,
+    src: Ipv4Addr,
+    vrid: u8,
+    prio: u8,
+    vips: &[Ipv4Addr],
+) -> Vec<u8> {
     let mut p = vec![(version << 4) | 1, vrid, prio, vips.len() as u8];
     if version == 2 {
         p.extend_from_slice(&[0, 1, 0, 0]);
@@ -148,7 +161,11 @@ pub fn ndp(icmp_type: u8, mac: Mac, src: Ipv6Addr, target: Ipv6Addr) -> Vec<u8> 
     let mut payload = target.octets().to_vec();
     payload.extend_from_slice(&[if icmp_type == 136 { 2 } else { 1 }, 1]);
     payload.extend_from_slice(&mac);
-    let flags = if icmp_type == 136 { [0x20, 0, 0, 0] } else { [0; 4] };
+    let flags = if icmp_type == 136 {
+        [0x20, 0, 0, 0]
+    } else {
+        [0; 4]
+    };
     let b = PacketBuilder::ethernet2(mac, [0x33, 0x33, 0, 0, 0, 1])
         .ipv6(src.octets(), dst_ip.octets(), 255)
         .icmpv6_raw(icmp_type, 0, flags);
@@ -173,7 +190,11 @@ pub fn rewrap(eth: &[u8], lt: u32, tags: &[(u16, u16)], outgoing_from: Option<Ma
     let ether_type = [eth[12], eth[13]];
     let src = &eth[6..12];
     let body = &eth[14..];
-    let pkttype: u16 = if outgoing_from.is_some_and(|m| m == src) { 4 } else { 0 };
+    let pkttype: u16 = if outgoing_from.is_some_and(|m| m == src) {
+        4
+    } else {
+        0
+    };
     match lt {
         linktype::ETHERNET => {
             let mut v = eth[..12].to_vec();
@@ -375,45 +396,121 @@ pub fn build(s: &Scenario) -> Vec<Frame> {
         let ts = t0 + 0.1 + 0.2 * i as f64;
         let sport = 40000 + i as u16;
         let cseq = 1000 + i * 7919;
-        let syn = Flags { syn: true, ..Default::default() };
-        let frame = tcp(CLIENT_MAC, LB1_MAC, client, vip, sport, 80, cseq, syn, LINUX, &[]);
+        let syn = Flags {
+            syn: true,
+            ..Default::default()
+        };
+        let frame = tcp(
+            CLIENT_MAC,
+            LB1_MAC,
+            client,
+            vip,
+            sport,
+            80,
+            cseq,
+            syn,
+            LINUX,
+            &[],
+        );
         out.push(Frame { ts, data: frame });
         if let Some(fwd) = (s.forward)(i) {
             let copy = tcp(LB1_MAC, fwd, client, vip, sport, 80, cseq, syn, LINUX, &[]);
-            out.push(Frame { ts: ts + 0.00002, data: copy });
+            out.push(Frame {
+                ts: ts + 0.00002,
+                data: copy,
+            });
         }
         match (s.answer)(i) {
             Some(mac) => {
                 let st = (s.reply_stack)(i);
                 let sseq = 500_000 + i * 104_729;
-                let sa = Flags { syn: true, ack: Some(cseq + 1), ..Default::default() };
+                let sa = Flags {
+                    syn: true,
+                    ack: Some(cseq + 1),
+                    ..Default::default()
+                };
                 out.push(Frame {
                     ts: ts + 0.0004,
                     data: tcp(mac, CLIENT_MAC, vip, client, 80, sport, sseq, sa, st, &[]),
                 });
-                let ack = Flags { ack: Some(sseq + 1), ..Default::default() };
+                let ack = Flags {
+                    ack: Some(sseq + 1),
+                    ..Default::default()
+                };
                 out.push(Frame {
                     ts: ts + 0.0005,
-                    data: tcp(CLIENT_MAC, LB1_MAC, client, vip, sport, 80, cseq + 1, ack, LINUX, &[]),
+                    data: tcp(
+                        CLIENT_MAC,
+                        LB1_MAC,
+                        client,
+                        vip,
+                        sport,
+                        80,
+                        cseq + 1,
+                        ack,
+                        LINUX,
+                        &[],
+                    ),
                 });
                 let get = b"GET / HTTP/1.1\r\nHost: 192.168.21.20\r\n\r\n";
-                let push = Flags { ack: Some(sseq + 1), psh: true, ..Default::default() };
+                let push = Flags {
+                    ack: Some(sseq + 1),
+                    psh: true,
+                    ..Default::default()
+                };
                 out.push(Frame {
                     ts: ts + 0.0006,
-                    data: tcp(CLIENT_MAC, LB1_MAC, client, vip, sport, 80, cseq + 1, push, LINUX, get),
+                    data: tcp(
+                        CLIENT_MAC,
+                        LB1_MAC,
+                        client,
+                        vip,
+                        sport,
+                        80,
+                        cseq + 1,
+                        push,
+                        LINUX,
+                        get,
+                    ),
                 });
                 let body = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\napp1\n";
-                let resp = Flags { ack: Some(cseq + 1 + get.len() as u32), psh: true, ..Default::default() };
+                let resp = Flags {
+                    ack: Some(cseq + 1 + get.len() as u32),
+                    psh: true,
+                    ..Default::default()
+                };
                 out.push(Frame {
                     ts: ts + 0.0012,
-                    data: tcp(mac, CLIENT_MAC, vip, client, 80, sport, sseq + 1, resp, st, body),
+                    data: tcp(
+                        mac,
+                        CLIENT_MAC,
+                        vip,
+                        client,
+                        80,
+                        sport,
+                        sseq + 1,
+                        resp,
+                        st,
+                        body,
+                    ),
                 });
             }
             None => {
                 // The client's TCP retries the SYN after 1 s.
                 out.push(Frame {
                     ts: ts + 1.0,
-                    data: tcp(CLIENT_MAC, LB1_MAC, client, vip, sport, 80, cseq, syn, LINUX, &[]),
+                    data: tcp(
+                        CLIENT_MAC,
+                        LB1_MAC,
+                        client,
+                        vip,
+                        sport,
+                        80,
+                        cseq,
+                        syn,
+                        LINUX,
+                        &[],
+                    ),
                 });
             }
         }
@@ -423,7 +520,14 @@ pub fn build(s: &Scenario) -> Vec<Frame> {
 }
 
 /// Bare flood SYNs: window 0, no options, 40-byte IP packets, random sources.
-pub fn flood_syn(src: Ipv4Addr, sport: u16, seq: u32, dst: Ipv4Addr, dst_mac: Mac, src_mac: Mac) -> [u8; 54] {
+pub fn flood_syn(
+    src: Ipv4Addr,
+    sport: u16,
+    seq: u32,
+    dst: Ipv4Addr,
+    dst_mac: Mac,
+    src_mac: Mac,
+) -> [u8; 54] {
     let mut f = [0u8; 54];
     f[0..6].copy_from_slice(&dst_mac);
     f[6..12].copy_from_slice(&src_mac);
@@ -523,11 +627,17 @@ pub fn crafted_fixtures() -> Vec<(&'static str, Vec<u8>)> {
     let h = build(&healthy());
     out.push((
         "sll.pcap",
-        to_pcap(linktype::LINUX_SLL, &rewrapped(&h, linktype::LINUX_SLL, &[])),
+        to_pcap(
+            linktype::LINUX_SLL,
+            &rewrapped(&h, linktype::LINUX_SLL, &[]),
+        ),
     ));
     out.push((
         "sll2.pcap",
-        to_pcap(linktype::LINUX_SLL2, &rewrapped(&h, linktype::LINUX_SLL2, &[])),
+        to_pcap(
+            linktype::LINUX_SLL2,
+            &rewrapped(&h, linktype::LINUX_SLL2, &[]),
+        ),
     ));
     let mut ng = Vec::new();
     write_pcapng(&mut ng, eth, &h).expect("write to a Vec");
@@ -535,8 +645,14 @@ pub fn crafted_fixtures() -> Vec<(&'static str, Vec<u8>)> {
     let v6 = Scenario {
         vip: IpAddr::V6(VIP6),
         hosts: vec![
-            (APP1_MAC, IpAddr::V6("2001:db8:21::11".parse().expect("literal"))),
-            (APP2_MAC, IpAddr::V6("2001:db8:21::12".parse().expect("literal"))),
+            (
+                APP1_MAC,
+                IpAddr::V6("2001:db8:21::11".parse().expect("literal")),
+            ),
+            (
+                APP2_MAC,
+                IpAddr::V6("2001:db8:21::12".parse().expect("literal")),
+            ),
         ],
         ..healthy()
     };
@@ -577,7 +693,14 @@ pub fn crafted_fixtures() -> Vec<(&'static str, Vec<u8>)> {
         x ^= x >> 7;
         x ^= x << 17;
         let src = std::net::Ipv4Addr::from((x >> 32) as u32 | 0x0100_0000);
-        let syn = flood_syn(src, (x & 0xffff) as u16 | 1024, x as u32, VIP, LB1_MAC, [0x02, 0xee, 0, 0, 0, 1]);
+        let syn = flood_syn(
+            src,
+            (x & 0xffff) as u16 | 1024,
+            x as u32,
+            VIP,
+            LB1_MAC,
+            [0x02, 0xee, 0, 0, 0, 1],
+        );
         fl.push(Frame {
             ts: 1_700_000_002.0 + k as f64 / 3000.0,
             data: syn.to_vec(),

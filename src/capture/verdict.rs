@@ -96,7 +96,9 @@ pub fn decide(a: &Analysis, neighbours_host: &BTreeMap<IpAddr, Mac>) -> Verdict 
             *forwarded.entry(*d).or_default() += seen.count;
             continue;
         }
-        let e = to.entry(*d).or_insert((0, seen.first_packet, seen.first_ts));
+        let e = to
+            .entry(*d)
+            .or_insert((0, seen.first_packet, seen.first_ts));
         e.0 += seen.count;
         if seen.first_packet < e.1 {
             e.1 = seen.first_packet;
@@ -134,7 +136,12 @@ pub fn decide(a: &Analysis, neighbours_host: &BTreeMap<IpAddr, Mac>) -> Verdict 
                     fmt_mac(&m),
                     s.first_packet
                 ));
-                let idx = a.macs.iter().position(|x| *x == m).map(|i| i as u16).unwrap_or(NO_MAC);
+                let idx = a
+                    .macs
+                    .iter()
+                    .position(|x| *x == m)
+                    .map(|i| i as u16)
+                    .unwrap_or(NO_MAC);
                 (idx, Some(m), "arp")
             }
             None => (NO_MAC, None, "none"),
@@ -146,7 +153,11 @@ pub fn decide(a: &Analysis, neighbours_host: &BTreeMap<IpAddr, Mac>) -> Verdict 
             fmt_mac(&om),
             os.count,
             os.first_packet,
-            if om == lm { ", the same MAC the requests go to" } else { ", NOT the MAC the requests go to" }
+            if om == lm {
+                ", the same MAC the requests go to"
+            } else {
+                ", NOT the MAC the requests go to"
+            }
         ));
     }
     for (d, n) in &forwarded {
@@ -162,14 +173,23 @@ pub fn decide(a: &Analysis, neighbours_host: &BTreeMap<IpAddr, Mac>) -> Verdict 
     let repliers: Vec<u16> = (0..a.mac_stats.len() as u16)
         .filter(|i| a.mac_stats[*i as usize].replies_from.count > 0)
         .collect();
-    let total_answered: u64 = repliers.iter().map(|i| a.mac_stats[*i as usize].flows_answered).sum();
+    let total_answered: u64 = repliers
+        .iter()
+        .map(|i| a.mac_stats[*i as usize].flows_answered)
+        .sum();
     let vrrp_holds_vip = a.vrrp.iter().any(|s| s.vips.contains(&vip));
     let lookup_ip = |m: &Mac| -> (Option<IpAddr>, Option<&'static str>) {
         let from = |map: &BTreeMap<IpAddr, Mac>| {
-            map.iter().find(|(ip, mm)| *mm == m && **ip != vip).map(|(ip, _)| *ip)
+            map.iter()
+                .find(|(ip, mm)| *mm == m && **ip != vip)
+                .map(|(ip, _)| *ip)
         };
         if let Some(ip) = from(&a.neighbours) {
-            let src = if ip.is_ipv4() { "arp in capture" } else { "ndp in capture" };
+            let src = if ip.is_ipv4() {
+                "arp in capture"
+            } else {
+                "ndp in capture"
+            };
             return (Some(ip), Some(src));
         }
         match from(neighbours_host) {
@@ -186,7 +206,11 @@ pub fn decide(a: &Analysis, neighbours_host: &BTreeMap<IpAddr, Mac>) -> Verdict 
             ip,
             ip_source,
             flows: st.flows_answered,
-            share: if total_answered > 0 { st.flows_answered as f64 / total_answered as f64 } else { 0.0 },
+            share: if total_answered > 0 {
+                st.flows_answered as f64 / total_answered as f64
+            } else {
+                0.0
+            },
             replies: st.replies_from.count,
             first_reply_packet: st.replies_from.first_packet,
             first_reply_ts: st.replies_from.first_ts,
@@ -201,7 +225,11 @@ pub fn decide(a: &Analysis, neighbours_host: &BTreeMap<IpAddr, Mac>) -> Verdict 
             "{} packet(s) from {vip} came from MAC {}{} (first: packet {} at {})",
             st.replies_from.count,
             fmt_mac(&a.macs[*i as usize]),
-            if *i == lb_idx { " (the MAC the requests go to)" } else { "" },
+            if *i == lb_idx {
+                " (the MAC the requests go to)"
+            } else {
+                ""
+            },
             st.replies_from.first_packet,
             ts(st.replies_from.first_ts)
         ));
@@ -298,12 +326,17 @@ pub fn decide(a: &Analysis, neighbours_host: &BTreeMap<IpAddr, Mac>) -> Verdict 
     let answering = repliers[0];
     let st = &a.mac_stats[answering as usize];
     let fps: Vec<(&Fingerprint, &u64)> = st.fingerprints.iter().collect();
-    let routed: u64 = fps.iter().filter(|(f, _)| hops(f.ttl) >= 1).map(|(_, n)| **n).sum();
+    let routed: u64 = fps
+        .iter()
+        .filter(|(f, _)| hops(f.ttl) >= 1)
+        .map(|(_, n)| **n)
+        .sum();
     let synacks: u64 = fps.iter().map(|(_, n)| **n).sum();
     for (f, n) in &fps {
         ev.push(format!("{n} SYN-ACK(s) from {vip} with {}", f.describe()));
     }
-    if let Some(d) = (st.synack_delay_n > 0).then(|| st.synack_delay_sum / st.synack_delay_n as f64) {
+    if let Some(d) = (st.synack_delay_n > 0).then(|| st.synack_delay_sum / st.synack_delay_n as f64)
+    {
         ev.push(format!(
             "SYN-ACK delay: mean {:.3} ms, min {:.3} ms, max {:.3} ms over {} handshakes",
             d * 1000.0,

@@ -3,10 +3,10 @@
 use super::Ctx;
 use crate::capture::analyze::{Analysis, Analyzer, Config, Seen, VrrpSource};
 use crate::capture::decode::fmt_mac;
+use crate::capture::live;
 use crate::capture::probe::{self, ProbeResult};
 use crate::capture::source::{FileSource, Issues, LiveStats};
 use crate::capture::verdict::{self, Mode, Verdict};
-use crate::capture::live;
 use crate::cli::DetectArgs;
 use crate::error::Error;
 use crate::finding::{Finding, Severity};
@@ -36,11 +36,15 @@ pub fn parse_target(s: &str) -> Result<(IpAddr, Option<u16>), Error> {
     }
     if let Some((h, p)) = s.rsplit_once(':') {
         if h.parse::<IpAddr>().is_err() {
-            return Err(bad("not an IP address; give the VIP itself, not a host name"));
+            return Err(bad(
+                "not an IP address; give the VIP itself, not a host name",
+            ));
         }
         return Err(bad(&format!("bad port `{p}`")));
     }
-    Err(bad("not an IP address; give the VIP itself, not a host name"))
+    Err(bad(
+        "not an IP address; give the VIP itself, not a host name",
+    ))
 }
 
 /// What a live run adds to the report.
@@ -63,7 +67,11 @@ pub fn run(args: &DetectArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let live_port = port.unwrap_or(80);
     let mut an = Analyzer::new(Config {
         vip,
-        port: if args.read.is_some() { port } else { Some(live_port) },
+        port: if args.read.is_some() {
+            port
+        } else {
+            Some(live_port)
+        },
         max_flows: args.max_flows,
     });
     let mut issues = Issues::default();
@@ -168,7 +176,13 @@ pub fn run(args: &DetectArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         source_label = format!("live on {}", l.iface);
     }
     let v = verdict::decide(&analysis, &host_neigh);
-    Ok(build_report(&analysis, &v, &all_issues, live_info.as_ref(), &source_label))
+    Ok(build_report(
+        &analysis,
+        &v,
+        &all_issues,
+        live_info.as_ref(),
+        &source_label,
+    ))
 }
 
 fn progress_bar(ctx: &Ctx, len: u64, unit: &str) -> Option<indicatif::ProgressBar> {
@@ -240,7 +254,11 @@ pub fn split_brains(a: &Analysis) -> Vec<(String, Vec<&VrrpSource>)> {
     // The same VIP advertised under different vrids (mismatched virtual_router_id).
     let vips: BTreeSet<IpAddr> = active.iter().flat_map(|s| s.vips.iter().copied()).collect();
     for vip in vips {
-        let srcs: Vec<&VrrpSource> = active.iter().copied().filter(|s| s.vips.contains(&vip)).collect();
+        let srcs: Vec<&VrrpSource> = active
+            .iter()
+            .copied()
+            .filter(|s| s.vips.contains(&vip))
+            .collect();
         let ids: BTreeSet<u8> = srcs.iter().map(|s| s.vrid).collect();
         if ids.len() < 2 {
             continue;
@@ -258,7 +276,16 @@ pub fn split_brains(a: &Analysis) -> Vec<(String, Vec<&VrrpSource>)> {
             }
         }
         if both.len() >= 2 {
-            out.push((format!("VIP {vip} (vrids {})", ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(" and ")), both));
+            out.push((
+                format!(
+                    "VIP {vip} (vrids {})",
+                    ids.iter()
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+                both,
+            ));
         }
     }
     out
@@ -268,7 +295,9 @@ fn describe_router(s: &VrrpSource) -> String {
     format!(
         "{} ({}) vrid {} priority {} v{}, {} adverts, packets {}..{}",
         s.src_ip,
-        s.src_mac.map(|m| fmt_mac(&m)).unwrap_or_else(|| "no MAC".into()),
+        s.src_mac
+            .map(|m| fmt_mac(&m))
+            .unwrap_or_else(|| "no MAC".into()),
         s.vrid,
         s.priority,
         s.version,
@@ -317,8 +346,12 @@ pub fn build_report(
 
     // The method.
     if v.mode == Mode::Unknown {
-        let mut f = Finding::new("DT002", &target, v.explanation.clone()).evidence_lines(v.evidence.clone());
-        f = f.evidence(format!("{} packets read, {} to or from {}", a.packets, a.vip_packets, a.vip));
+        let mut f = Finding::new("DT002", &target, v.explanation.clone())
+            .evidence_lines(v.evidence.clone());
+        f = f.evidence(format!(
+            "{} packets read, {} to or from {}",
+            a.packets, a.vip_packets, a.vip
+        ));
         f = if live.is_some() {
             f.fix_text("capture longer (-d), or let lbdoctor make traffic (drop --no-probe), or capture where the VIP's traffic passes (-i)")
         } else {
@@ -390,7 +423,10 @@ pub fn build_report(
             } else {
                 msg.push_str(&format!(
                     " The unanswered SYNs were forwarded to MAC(s): {}.",
-                    fwd.iter().map(|(m, n)| format!("{m} ({n} flows)")).collect::<Vec<_>>().join(", ")
+                    fwd.iter()
+                        .map(|(m, n)| format!("{m} ({n} flows)"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             }
         } else if some_answered {
@@ -400,19 +436,32 @@ pub fn build_report(
         } else {
             msg.push_str(" Nothing answered at all: the service on the VIP is down, or every backend is failing.");
         }
-        let mut f = Finding::new("DT003", &target, msg)
-            .severity(if fc.unanswered * 20 >= fc.attempted.max(1) { Severity::Error } else { Severity::Warning });
+        let mut f = Finding::new("DT003", &target, msg).severity(
+            if fc.unanswered * 20 >= fc.attempted.max(1) {
+                Severity::Error
+            } else {
+                Severity::Warning
+            },
+        );
         for e in &a.unanswered_examples {
             f = f.evidence(format!(
                 "packet {} at {:.6}: {}SYN {}:{} -> {target}, sent {} time(s), never answered{}{}",
                 e.syn_packet,
                 e.syn_ts,
-                if e.flood_signature { "flood-signature " } else { "" },
+                if e.flood_signature {
+                    "flood-signature "
+                } else {
+                    ""
+                },
                 e.client,
                 e.client_port,
                 e.tries,
-                e.lb_mac.map(|m| format!("; sent to MAC {}", fmt_mac(&m))).unwrap_or_default(),
-                e.forwarded_to.map(|m| format!("; forwarded to MAC {}", fmt_mac(&m))).unwrap_or_default()
+                e.lb_mac
+                    .map(|m| format!("; sent to MAC {}", fmt_mac(&m)))
+                    .unwrap_or_default(),
+                e.forwarded_to
+                    .map(|m| format!("; forwarded to MAC {}", fmt_mac(&m)))
+                    .unwrap_or_default()
             ));
         }
         if v.mode == Mode::Dsr && some_answered && real_unanswered > 0 {
@@ -446,7 +495,9 @@ pub fn build_report(
     if a.vip_owners.len() >= 2 {
         let mut owners = a.vip_owners.clone();
         owners.sort_by_key(|(_, s)| s.first_packet);
-        let sequential = owners.windows(2).all(|w| w[0].1.last_packet < w[1].1.first_packet);
+        let sequential = owners
+            .windows(2)
+            .all(|w| w[0].1.last_packet < w[1].1.first_packet);
         let names: Vec<String> = owners.iter().map(|(m, _)| fmt_mac(m)).collect();
         let msg = if sequential && !a.vrrp.is_empty() {
             format!(
@@ -462,16 +513,22 @@ pub fn build_report(
                 names.join(", ")
             )
         };
-        let mut f = Finding::new("DT005", &target, msg).evidence_lines(owners.iter().map(|(m, s)| {
-            let ip = a.neighbours.iter().find(|(_, x)| *x == m).map(|(ip, _)| format!(" (also uses {ip})")).unwrap_or_default();
-            format!(
-                "{}{ip}: claimed the VIP {} time(s), packets {}..{}",
-                fmt_mac(m),
-                s.count,
-                s.first_packet,
-                s.last_packet
-            )
-        }));
+        let mut f =
+            Finding::new("DT005", &target, msg).evidence_lines(owners.iter().map(|(m, s)| {
+                let ip = a
+                    .neighbours
+                    .iter()
+                    .find(|(_, x)| *x == m)
+                    .map(|(ip, _)| format!(" (also uses {ip})"))
+                    .unwrap_or_default();
+                format!(
+                    "{}{ip}: claimed the VIP {} time(s), packets {}..{}",
+                    fmt_mac(m),
+                    s.count,
+                    s.first_packet,
+                    s.last_packet
+                )
+            }));
         if sequential && !a.vrrp.is_empty() {
             f = f.severity(Severity::Info);
         } else {
@@ -485,7 +542,11 @@ pub fn build_report(
     // SYN flood signature.
     let s = &a.syn;
     let dur = (s.last_ts - s.first_ts).max(0.0);
-    let rate = if dur > 0.0 { s.syns as f64 / dur } else { s.syns as f64 };
+    let rate = if dur > 0.0 {
+        s.syns as f64 / dur
+    } else {
+        s.syns as f64
+    };
     let distinct = s.sources.estimate();
     if s.syns >= 500 && (s.peak_per_second >= 500 || s.bare * 2 >= s.syns) {
         let mut f = Finding::new(
@@ -517,17 +578,39 @@ pub fn build_report(
         let fatal = issues.list.iter().find(|i| i.fatal);
         let msg = match fatal {
             Some(i) => format!(
-                "{} Everything before that point was analysed; {} other problem(s) were skipped over.",
+                "{}{}",
                 i.message,
-                issues.total - 1
+                if issues.total > 1 {
+                    format!("; {} other problem(s) were skipped over", issues.total - 1)
+                } else {
+                    String::new()
+                }
             ),
-            None => format!(
-                "{} packet(s) could not be decoded and were skipped; the rest was analysed.",
-                issues.total
-            ),
+            None => {
+                let mut parts = Vec::new();
+                if a.malformed > 0 {
+                    parts.push(format!("{} malformed packet(s) were skipped", a.malformed));
+                }
+                if a.unsupported > 0 {
+                    parts.push(format!(
+                        "{} packet(s) on a link type lbdoctor does not decode were not analysed",
+                        a.unsupported
+                    ));
+                }
+                if parts.is_empty() {
+                    parts.push(format!("{} packet(s) were skipped", issues.total));
+                }
+                format!("{}; everything else was analysed.", parts.join(", and "))
+            }
         };
-        let f = Finding::new("DT007", source, msg)
-            .evidence_lines(issues.list.iter().filter(|i| !i.fatal).take(10).map(|i| i.message.clone()));
+        let f = Finding::new("DT007", source, msg).evidence_lines(
+            issues
+                .list
+                .iter()
+                .filter(|i| !i.fatal)
+                .take(10)
+                .map(|i| i.message.clone()),
+        );
         r.findings.push(f);
     }
 
@@ -565,44 +648,87 @@ pub fn build_report(
     let mut pairs = vec![
         ("Mode".to_string(), v.mode.as_str().to_uppercase()),
         ("Confidence".into(), format!("{:.0}%", v.confidence * 100.0)),
-        ("VIP".into(), format!("{target}{}", if a.port_was_guessed && live.is_none() && a.port != 80 { " (no port given: the busiest port)" } else { "" })),
+        (
+            "VIP".into(),
+            format!(
+                "{target}{}",
+                if a.port_was_guessed && live.is_none() && a.port != 80 {
+                    " (no port given: the busiest port)"
+                } else {
+                    ""
+                }
+            ),
+        ),
         (
             "LB MAC".into(),
-            v.lb_mac.map(|m| format!("{} (from {})", fmt_mac(&m), v.lb_mac_source)).unwrap_or_else(|| "-".into()),
+            v.lb_mac
+                .map(|m| format!("{} (from {})", fmt_mac(&m), v.lb_mac_source))
+                .unwrap_or_else(|| "-".into()),
         ),
         ("Source".into(), source.to_string()),
         (
             "Packets".into(),
-            format!("{} read, {} to/from the VIP, over {:.1} s", a.packets, a.vip_packets, a.duration()),
+            format!(
+                "{} read, {} to/from the VIP, over {:.1} s",
+                a.packets,
+                a.vip_packets,
+                a.duration()
+            ),
         ),
     ];
     if let Some(l) = live {
         pairs.push((
             "Kernel".into(),
-            format!("{} received by filter, {} dropped by kernel, {} dropped by interface", l.stats.received, l.stats.dropped, l.stats.if_dropped),
+            format!(
+                "{} received by filter, {} dropped by kernel, {} dropped by interface",
+                l.stats.received, l.stats.dropped, l.stats.if_dropped
+            ),
         ));
         if let Some(p) = &l.probes {
             pairs.push((
                 "Probes".into(),
-                format!("{} sent, {} answered ({} with HTTP)", p.sent, p.answered, p.http_answered),
+                format!(
+                    "{} sent, {} answered ({} with HTTP)",
+                    p.sent, p.answered, p.http_answered
+                ),
             ));
         }
         if let Some(w) = &l.written {
             pairs.push(("Saved to".into(), w.clone()));
         }
     }
-    r.sections.push(Section::Pairs { title: "Verdict".into(), pairs });
-    r.sections.push(Section::Text { title: String::new(), body: v.explanation.clone() });
+    r.sections.push(Section::Pairs {
+        title: "Verdict".into(),
+        pairs,
+    });
+    r.sections.push(Section::Text {
+        title: String::new(),
+        body: v.explanation.clone(),
+    });
     if !v.backends.is_empty() {
         r.sections.push(Section::Table {
             title: "Backends (MACs answering from the VIP)".into(),
-            header: ["MAC", "IP", "flows", "share", "replies", "first reply", "SYN-ACK delay"].map(String::from).to_vec(),
+            header: [
+                "MAC",
+                "IP",
+                "flows",
+                "share",
+                "replies",
+                "first reply",
+                "SYN-ACK delay",
+            ]
+            .map(String::from)
+            .to_vec(),
             rows: v
                 .backends
                 .iter()
                 .map(|b| {
                     vec![
-                        format!("{}{}", fmt_mac(&b.mac), if b.is_director { " (director)" } else { "" }),
+                        format!(
+                            "{}{}",
+                            fmt_mac(&b.mac),
+                            if b.is_director { " (director)" } else { "" }
+                        ),
                         match (b.ip, b.ip_source) {
                             (Some(ip), Some(src)) => format!("{ip} ({src})"),
                             _ => "-".into(),
@@ -611,7 +737,9 @@ pub fn build_report(
                         format!("{:.0}%", b.share * 100.0),
                         b.replies.to_string(),
                         format!("#{}", b.first_reply_packet),
-                        b.synack_delay_ms.map(|d| format!("{d:.3} ms")).unwrap_or_else(|| "-".into()),
+                        b.synack_delay_ms
+                            .map(|d| format!("{d:.3} ms"))
+                            .unwrap_or_else(|| "-".into()),
                     ]
                 })
                 .collect(),
@@ -619,7 +747,17 @@ pub fn build_report(
     }
     r.sections.push(Section::Table {
         title: format!("Flows to {target}"),
-        header: ["attempted", "answered", "completed", "unanswered", "reset", "retransmitted", "evicted"].map(String::from).to_vec(),
+        header: [
+            "attempted",
+            "answered",
+            "completed",
+            "unanswered",
+            "reset",
+            "retransmitted",
+            "evicted",
+        ]
+        .map(String::from)
+        .to_vec(),
         rows: vec![vec![
             fc.attempted.to_string(),
             fc.answered.to_string(),
@@ -633,7 +771,19 @@ pub fn build_report(
     if !a.vrrp.is_empty() {
         r.sections.push(Section::Table {
             title: "VRRP adverts (load-balancer redundancy, not the balancing method)".into(),
-            header: ["vrid", "ver", "source IP", "source MAC", "prio", "interval", "VIPs", "adverts", "packets"].map(String::from).to_vec(),
+            header: [
+                "vrid",
+                "ver",
+                "source IP",
+                "source MAC",
+                "prio",
+                "interval",
+                "VIPs",
+                "adverts",
+                "packets",
+            ]
+            .map(String::from)
+            .to_vec(),
             rows: a
                 .vrrp
                 .iter()
@@ -645,7 +795,11 @@ pub fn build_report(
                         s.src_mac.map(|m| fmt_mac(&m)).unwrap_or_else(|| "-".into()),
                         s.priority.to_string(),
                         format!("{}s", s.interval),
-                        s.vips.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" "),
+                        s.vips
+                            .iter()
+                            .map(|x| x.to_string())
+                            .collect::<Vec<_>>()
+                            .join(" "),
                         s.seen.count.to_string(),
                         format!("#{}..#{}", s.seen.first_packet, s.seen.last_packet),
                     ]
@@ -743,12 +897,24 @@ mod tests {
 
     #[test]
     fn parses_targets() {
-        assert_eq!(parse_target("192.168.21.20").unwrap(), ("192.168.21.20".parse().unwrap(), None));
+        assert_eq!(
+            parse_target("192.168.21.20").unwrap(),
+            ("192.168.21.20".parse().unwrap(), None)
+        );
         assert_eq!(parse_target("192.168.21.20:443").unwrap().1, Some(443));
-        assert_eq!(parse_target("[2001:db8::20]:80").unwrap(), ("2001:db8::20".parse().unwrap(), Some(80)));
+        assert_eq!(
+            parse_target("[2001:db8::20]:80").unwrap(),
+            ("2001:db8::20".parse().unwrap(), Some(80))
+        );
         assert_eq!(parse_target("2001:db8::20").unwrap().1, None);
-        assert!(parse_target("lb.example.com").unwrap_err().to_string().contains("not an IP"));
-        assert!(parse_target("192.168.21.20:http").unwrap_err().to_string().contains("bad port"));
+        assert!(parse_target("lb.example.com")
+            .unwrap_err()
+            .to_string()
+            .contains("not an IP"));
+        assert!(parse_target("192.168.21.20:http")
+            .unwrap_err()
+            .to_string()
+            .contains("bad port"));
         assert!(parse_target("192.168.21.20:0").is_err());
     }
 
