@@ -14,6 +14,8 @@ const MAX_PORTS: usize = 1024;
 const MAX_PAIRS: usize = 4096;
 const MAX_FINGERPRINTS: usize = 256;
 const MAX_EXAMPLES: usize = 10;
+/// Packets decoded ahead of analysis, so their flow-table lookups can be prefetched.
+const BATCH: usize = 32;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -293,6 +295,7 @@ pub struct Analyzer {
     pub issues: Issues,
     malformed: u64,
     unsupported: u64,
+    pending: Vec<(u64, f64, Frame)>,
 }
 
 impl Analyzer {
@@ -324,6 +327,7 @@ impl Analyzer {
             issues: Issues::default(),
             malformed: 0,
             unsupported: 0,
+            pending: Vec::with_capacity(BATCH),
         }
     }
 
@@ -362,6 +366,8 @@ impl Analyzer {
         self.packets
     }
 
+    /// Take one packet. Decoding happens now; analysis in batches of BATCH packets, whose
+    /// flow-table lines are prefetched first (call `finish` to flush the last batch).
     pub fn packet(&mut self, p: &Packet) {
         self.packets += 1;
         if self.packets == 1 {
@@ -371,7 +377,12 @@ impl Analyzer {
             self.last_ts = p.ts;
         }
         match decode::decode(p.linktype, p.data) {
-            Ok(f) => self.frame(p, f),
+            Ok(f) => {
+                self.pending.push((p.number, p.ts, f));
+                if self.pending.len() >= BATCH {
+                    self.flush();
+                }
+            }
             Err(DecodeError::Malformed(m)) => {
                 self.malformed += 1;
                 self.issues.push(
@@ -391,6 +402,46 @@ impl Analyzer {
                 }
             }
         }
+    }
+
+    fn flush(&mut self) {
+        let mut batch = std::mem::take(&mut self.pending);
+        let vip = self.cfg.vip;
+        let mut new_flows = 0;
+        for (_, _, f) in &batch {
+            if let L3::Ip(ip) = &f.l3 {
+                if let L4::Tcp(t) = &ip.l4 {
+                    if ip.dst == vip {
+                        self.flows.prefetch(&FlowKey {
+                            client: ip_key(ip.src),
+                            client_port: t.sport,
+                            vip_port: t.dport,
+                        });
+                        if t.flags & (TH_SYN | TH_ACK) == TH_SYN {
+                            self.flows.prefetch_victim(new_flows);
+                            new_flows += 1;
+                        }
+                    } else if ip.src == vip {
+                        self.flows.prefetch(&FlowKey {
+                            client: ip_key(ip.dst),
+                            client_port: t.dport,
+                            vip_port: t.sport,
+                        });
+                    }
+                }
+            }
+        }
+        for (number, ts, f) in batch.drain(..) {
+            let p = Packet {
+                number,
+                ts,
+                linktype: 0,
+                data: &[],
+                orig_len: 0,
+            };
+            self.frame(&p, f);
+        }
+        self.pending = batch;
     }
 
     fn frame(&mut self, p: &Packet, f: Frame) {
@@ -739,6 +790,7 @@ impl Analyzer {
     }
 
     pub fn finish(mut self) -> Analysis {
+        self.flush();
         let flows = std::mem::replace(&mut self.flows, FlowTable::new(1));
         let evicted = flows.evicted;
         let mut rest = Vec::with_capacity(flows.len());
