@@ -7,6 +7,7 @@ PKGS=(
   build-essential pkg-config libpcap-dev libssl-dev libssh2-1-dev   # build
   tcpdump tshark iproute2 iptables nftables bridge-utils             # capture, netfilter, lab
   keepalived ipvsadm openssh-server openssh-client socat curl        # lab hosts and tools
+  hping3 jq                                                          # lab SYN flood, e2e assertions
   python3 man-db time procps util-linux                              # scripts, man -l, benches
 )
 
