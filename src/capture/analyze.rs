@@ -115,13 +115,12 @@ pub struct FlowCounts {
     pub reset: u64,
     pub refused: u64,
     pub retransmitted: u64,
-    /// Unanswered flows whose SYN had the flood signature (window 0, no options, 40 bytes).
-    pub unanswered_bare: u64,
+    /// SYNs with the flood signature (window 0, no options, 40 bytes): not counted as flows.
+    pub flood_syns: u64,
 }
 
 #[derive(Debug, Clone)]
 pub struct UnansweredExample {
-    pub flood_signature: bool,
     pub client: IpAddr,
     pub client_port: u16,
     pub syn_packet: u64,
@@ -545,8 +544,18 @@ impl Analyzer {
         let syn = t.flags & (TH_SYN | TH_ACK) == TH_SYN;
         if syn {
             self.syn_signature(p, key.client, total_len, t);
+            let bare = t.window == 0 && t.header_len == 20 && total_len == 40;
             if let Some(pc) = self.port_counts(t.dport) {
                 pc.syns += 1;
+                if bare {
+                    pc.flows.flood_syns += 1;
+                }
+            }
+            // No real TCP stack sends a SYN with window 0 and no options: these are the flood
+            // tool's, counted in the SYN statistics but kept out of the flow table and the
+            // connection accounting (their forged sources never complete anything).
+            if bare {
+                return;
             }
         }
         if let Some(f) = self.flows.get_mut(&key) {
@@ -572,10 +581,7 @@ impl Analyzer {
         } else if !syn {
             return;
         }
-        let mut flow = Flow::new(p.number, p.ts, t.seq, s, d);
-        if t.window == 0 && t.header_len == 20 && total_len == 40 {
-            flow.state |= state::BARE;
-        }
+        let flow = Flow::new(p.number, p.ts, t.seq, s, d);
         if let Some((k, f)) = self.flows.insert(key, flow) {
             self.close(&k, f);
         }
@@ -717,19 +723,8 @@ impl Analyzer {
         }
         if !f.has(state::ANSWERED) && !f.has(state::RESET) {
             c.unanswered += 1;
-            if f.has(state::BARE) {
-                c.unanswered_bare += 1;
-            }
-            let bare = f.has(state::BARE);
-            let shown_bare = pc.examples.iter().filter(|e| e.flood_signature).count();
-            let room = if bare {
-                shown_bare < 3
-            } else {
-                pc.examples.len() - shown_bare < MAX_EXAMPLES
-            };
-            if room {
+            if pc.examples.len() < MAX_EXAMPLES {
                 pc.examples.push(UnansweredExample {
-                    flood_signature: bare,
                     client: key_ip(k.client),
                     client_port: k.client_port,
                     syn_packet: f.syn_packet,
@@ -817,9 +812,7 @@ impl Analyzer {
             Some(i) => self.ports.swap_remove(i).1,
             None => PortCounts::default(),
         };
-        // Clients' unanswered SYNs first; flood SYNs are only samples.
-        pc.examples
-            .sort_by_key(|e| (e.flood_signature, e.syn_packet));
+        pc.examples.sort_by_key(|e| e.syn_packet);
         self.syn.top_source = self
             .syn_sources
             .iter()

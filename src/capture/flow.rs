@@ -71,8 +71,6 @@ pub mod state {
     pub const COMPLETED: u8 = 2;
     pub const RESET: u8 = 4;
     pub const REFUSED: u8 = 8;
-    /// The SYN had the flood signature.
-    pub const BARE: u8 = 16;
 }
 
 /// What is kept per flow; small, because a flood fills the table.
