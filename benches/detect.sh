@@ -2,6 +2,9 @@
 # Benchmark: `lbdoctor detect -r` on a 2-million-packet SYN flood with random sources, against
 # a bare libpcap read of the same file (`tcpdump -r FILE -w /dev/null`), in the same run, with
 # peak RSS from /usr/bin/time -v. Targets: time <= 2x tcpdump's, peak RSS < 100 MB.
+# Runs two files: the incident's flood signature (window 0, no options: counted, kept out of
+# the flow table) and the same flood with an MSS option on every SYN (each one a tracked flow,
+# so the bounded flow table evicts continuously: the worst case).
 # Usage: benches/detect.sh [PACKETS (default 2000000)] [RUNS (default 3)]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,11 +12,16 @@ N=${1:-2000000}
 RUNS=${2:-3}
 DIR=${BENCH_DIR:-/tmp/lbdoctor-bench}
 mkdir -p "$DIR"
-FILE=$DIR/synflood-$N.pcap
+for VARIANT in bare options; do
+FILE=$DIR/synflood-$VARIANT-$N.pcap
 command -v tcpdump >/dev/null || { echo "tcpdump is required" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time (package time) is required" >&2; exit 2; }
 cargo build --release --quiet --bin lbdoctor --example synflood
-[ -s "$FILE" ] || ./target/release/examples/synflood "$FILE" "$N"
+if [ ! -s "$FILE" ]; then
+  if [ $VARIANT = options ]; then ./target/release/examples/synflood "$FILE" "$N" --options
+  else ./target/release/examples/synflood "$FILE" "$N"; fi
+fi
+echo; echo "== $VARIANT: $FILE"
 ls -l "$FILE"
 cat "$FILE" >/dev/null # warm the page cache for both readers
 
@@ -44,3 +52,4 @@ awk -v l="$lt" -v t="$tt" -v lc="$lcpu" -v tc="$tcpu" -v r="$lrss" -v n="$N" 'BE
 ./target/release/lbdoctor --format json detect 192.168.21.20 -r "$FILE" | python3 -c '
 import json,sys; d=json.load(sys.stdin); v=d["verdict"]; s=d["syn"]
 print("verdict:", v["mode"], "flows:", v["flows"]); print("syn:", s)' || true
+done
