@@ -118,6 +118,8 @@ impl Flow {
 /// The index stays at most half full and is small enough to stay mostly in cache.
 pub struct FlowTable {
     ring: Vec<(FlowKey, Flow)>,
+    /// The hash of each ring slot's key.
+    ring_hash: Vec<u32>,
     /// Next ring slot to fill (and, once full, the oldest flow).
     head: usize,
     full: bool,
@@ -154,6 +156,7 @@ impl FlowTable {
         let size = (max * 2).next_power_of_two().max(16);
         FlowTable {
             ring: Vec::with_capacity(max.min(1 << 16)),
+            ring_hash: Vec::with_capacity(max.min(1 << 16)),
             head: 0,
             full: false,
             index: vec![0; size],
@@ -225,8 +228,11 @@ impl FlowTable {
     pub fn prefetch_victim(&self, n: usize) {
         if self.full {
             let slot = (self.head + n) % self.max;
-            let i = hash_key(&self.ring[slot].0) as usize & self.mask;
+            // The hashes live in their own small array so this needs no ring access; the ring
+            // slot itself is prefetched too (it is read when the flow is evicted).
+            let i = self.ring_hash[slot] as usize & self.mask;
             prefetch_ptr(&self.index[i]);
+            prefetch_ptr(&self.ring[slot]);
         }
     }
 
@@ -250,6 +256,7 @@ impl FlowTable {
         if !self.full {
             let slot = self.ring.len();
             self.ring.push((k, f));
+            self.ring_hash.push(h);
             self.index_insert(h, slot);
             if self.ring.len() == self.max {
                 self.full = true;
@@ -258,8 +265,7 @@ impl FlowTable {
             return None;
         }
         let slot = self.head;
-        let old_key = self.ring[slot].0;
-        let oh = hash_key(&old_key);
+        let oh = self.ring_hash[slot];
         // Find the old entry by its slot number: no need to compare keys.
         let mut i = oh as usize & self.mask;
         let want = slot as u64 + 1;
@@ -268,6 +274,7 @@ impl FlowTable {
         }
         self.remove_at(i);
         let old = std::mem::replace(&mut self.ring[slot], (k, f));
+        self.ring_hash[slot] = h;
         self.index_insert(h, slot);
         self.head = (self.head + 1) % self.max;
         self.evicted += 1;
