@@ -47,12 +47,36 @@ impl Default for Limits {
 }
 
 /// One token: a slice of `Lexer::text`, with its 1-based byte column in the source line.
+/// Packed into 8 bytes: a large config has millions of tokens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tok {
     pub start: u32,
-    pub len: u32,
-    pub col: u32,
-    pub quoted: bool,
+    len: u16,
+    /// Column in the low 15 bits, "was quoted" in the top bit.
+    col_q: u16,
+}
+
+impl Tok {
+    pub fn new(start: u32, len: usize, col: u32, quoted: bool) -> Tok {
+        Tok {
+            start,
+            len: len.min(u16::MAX as usize) as u16,
+            col_q: (col.min(0x7fff) as u16) | if quoted { 0x8000 } else { 0 },
+        }
+    }
+    /// Length in bytes.
+    pub fn byte_len(&self) -> u32 {
+        u32::from(self.len)
+    }
+    pub fn col(&self) -> u32 {
+        u32::from(self.col_q & 0x7fff)
+    }
+    pub fn quoted(&self) -> bool {
+        self.col_q & 0x8000 != 0
+    }
+    pub fn end(&self) -> usize {
+        self.start as usize + self.len as usize
+    }
 }
 
 /// A problem found while reading, before keywords are known.
@@ -98,36 +122,69 @@ pub struct Line {
     pub generated: bool,
 }
 
-/// Text with the source column of every byte.
+/// Text with the source column of every byte. Most lines are only trimmed, so columns stay
+/// implicit (`base + index + 1`) until an edit inside the line needs them explicit.
 #[derive(Clone, Debug, Default)]
 struct Work {
     text: Vec<u8>,
     cols: Vec<u32>,
+    base: u32,
+    explicit: bool,
 }
 
 impl Work {
-    fn from_bytes(b: &[u8]) -> Work {
+    fn explicit(text: Vec<u8>, col: u32) -> Work {
+        let cols = vec![col; text.len()];
         Work {
-            text: b.to_vec(),
-            cols: (1..=b.len() as u32).collect(),
+            text,
+            cols,
+            base: 0,
+            explicit: true,
         }
     }
     fn col_at(&self, i: usize) -> u32 {
-        self.cols.get(i).or(self.cols.last()).copied().unwrap_or(1)
+        if self.explicit {
+            self.cols.get(i).or(self.cols.last()).copied().unwrap_or(1)
+        } else {
+            self.base + i.min(self.text.len().saturating_sub(1)) as u32 + 1
+        }
+    }
+    /// Make every column explicit before an edit that moves bytes around.
+    fn materialize(&mut self) {
+        if !self.explicit {
+            self.cols.clear();
+            self.cols
+                .extend((0..self.text.len() as u32).map(|i| self.base + i + 1));
+            self.explicit = true;
+        }
     }
     fn drain_front(&mut self, n: usize) {
         self.text.drain(..n);
-        self.cols.drain(..n);
+        if self.explicit {
+            self.cols.drain(..n);
+        } else {
+            self.base += n as u32;
+        }
     }
     fn truncate(&mut self, n: usize) {
         self.text.truncate(n);
-        self.cols.truncate(n);
+        if self.explicit {
+            self.cols.truncate(n);
+        }
     }
     fn trim_end(&mut self) {
         while self.text.last().is_some_and(|c| *c == b' ' || *c == b'\t') {
             self.text.pop();
-            self.cols.pop();
         }
+        if self.explicit {
+            self.cols.truncate(self.text.len());
+        }
+    }
+    fn reset(&mut self) {
+        self.text.clear();
+        self.cols.clear();
+        self.base = 0;
+        self.explicit = false;
     }
 }
 
@@ -190,6 +247,7 @@ pub struct Lexer {
     pub include_map: Vec<(PathBuf, PathBuf)>,
     stack: Vec<Frame>,
     residue: Option<Pending>,
+    pool: Vec<Work>,
     /// Expansions of multi-line definitions in progress, innermost last, each with the
     /// number of ~SEQ repetitions active when it started (keepalived's multiline_stack).
     multiline: Vec<(VecDeque<Pending>, usize)>,
@@ -223,6 +281,7 @@ impl Lexer {
             include_map: Vec::new(),
             stack: Vec::new(),
             residue: None,
+            pool: Vec::new(),
             multiline: Vec::new(),
             seqs: Vec::new(),
             defs: Vec::new(),
@@ -236,7 +295,7 @@ impl Lexer {
     }
 
     pub fn tok_str(&self, t: &Tok) -> &str {
-        &self.text[t.start as usize..(t.start + t.len) as usize]
+        &self.text[t.start as usize..t.end()]
     }
 
     fn diag(&mut self, id: &'static str, file: u32, line: u32, col: u32, len: u32, msg: String) {
@@ -349,7 +408,7 @@ impl Lexer {
 
     /// Read the next physical line (keepalived's fgets loop), applying its 1023-byte chunk
     /// and NUL rules. Returns (file, line, bytes without the line end).
-    fn read_physical(&mut self) -> Option<(u32, u32, Vec<u8>)> {
+    fn read_physical(&mut self) -> Option<(u32, u32)> {
         loop {
             let top = self.stack.len().checked_sub(1)?;
             let file = self.stack[top].file;
@@ -405,11 +464,10 @@ impl Lexer {
                 continue;
             }
             self.stack[top].line = line_no;
-            let mut bytes = std::mem::replace(&mut self.chunk, Vec::with_capacity(MAXBUF));
-            if bytes.last() == Some(&b'\n') {
-                bytes.pop();
+            if self.chunk.last() == Some(&b'\n') {
+                self.chunk.pop();
             }
-            if bytes.contains(&0) {
+            if self.chunk.contains(&0) {
                 self.stack[top].nul_lines += 1;
                 if self.stack[top].nul_lines > 20 {
                     self.end_frame();
@@ -433,14 +491,14 @@ impl Lexer {
                 }
                 continue;
             }
-            while bytes.last() == Some(&b'\r') {
-                bytes.pop();
+            while self.chunk.last() == Some(&b'\r') {
+                self.chunk.pop();
             }
             if dropped_chunks > 0 {
-                let tail = bytes.clone();
+                let tail = self.chunk.clone();
                 self.report_long_line(file, line_no, dropped_chunks, &dropped_head, &tail);
             }
-            return Some((file, line_no, bytes));
+            return Some((file, line_no));
         }
     }
 
@@ -491,6 +549,7 @@ impl Lexer {
                 b'\\' => {
                     if i + 1 < w.text.len() {
                         if !quote && (w.text[i + 1] == b'#' || w.text[i + 1] == b'!') {
+                            w.materialize();
                             w.text.remove(i);
                             w.cols.remove(i);
                         } else {
@@ -571,9 +630,11 @@ impl Lexer {
         }
         w.trim_end();
         if cont {
+            let c = w.col_at(w.text.len().saturating_sub(1)) + 1;
             w.text.push(b'\\');
-            let c = w.col_at(w.text.len().saturating_sub(2)) + 1;
-            w.cols.push(c);
+            if w.explicit {
+                w.cols.push(c);
+            }
         }
         true
     }
@@ -613,12 +674,15 @@ impl Lexer {
             } else if let Some(p) = self.next_generated() {
                 (p.work, p.file, p.line, true, false)
             } else {
-                let (file, line, bytes) = self.read_physical()?;
-                (Work::from_bytes(&bytes), file, line, false, true)
+                let (file, line) = self.read_physical()?;
+                let mut w = self.take_work();
+                w.text.extend_from_slice(&self.chunk);
+                (w, file, line, false, true)
             };
             if fresh {
                 if w.text.is_empty() {
                     self.end_continuation();
+                    self.give_work(w);
                     continue;
                 }
                 self.decomment(&mut w, file, line, true);
@@ -630,18 +694,28 @@ impl Lexer {
                     continue;
                 }
             }
-            if w.text.is_empty() {
-                continue;
-            }
-            if !self.preprocess(&mut w, file, line, 0) {
-                continue;
-            }
-            if w.text.is_empty() {
+            if w.text.is_empty() || !self.preprocess(&mut w, file, line, 0) || w.text.is_empty() {
+                self.give_work(w);
                 continue;
             }
             if let Some(l) = self.split_and_tokenize(w, file, line, generated) {
                 return Some(l);
             }
+        }
+    }
+
+    /// Line buffers are recycled: most lines need no allocation.
+    fn take_work(&mut self) -> Work {
+        self.pool.pop().unwrap_or_else(|| Work {
+            text: Vec::with_capacity(128),
+            ..Work::default()
+        })
+    }
+
+    fn give_work(&mut self, mut w: Work) {
+        if self.pool.len() < 8 {
+            w.reset();
+            self.pool.push(w);
         }
     }
 
@@ -836,13 +910,13 @@ impl Lexer {
                     0,
                     "definition expands into itself without end; keepalived would loop or drop the line".into(),
                 );
-                w.text.clear();
-                w.cols.clear();
+                w.reset();
                 return true;
             }
             found = true;
             let col = w.col_at(cur);
             let end = cur + 1 + consumed;
+            w.materialize();
             w.text.splice(cur..end, value.iter().copied());
             w.cols
                 .splice(cur..end, std::iter::repeat(col).take(value.len()));
@@ -863,10 +937,7 @@ impl Lexer {
                 let lines: VecDeque<Pending> = rest
                     .split(|c| *c == b'\n')
                     .map(|part| Pending {
-                        work: Work {
-                            text: part.to_vec(),
-                            cols: vec![col; part.len()],
-                        },
+                        work: Work::explicit(part.to_vec(), col),
                         file,
                         line,
                         generated: true,
@@ -1307,6 +1378,18 @@ impl Lexer {
         line: u32,
         generated: bool,
     ) -> Option<Line> {
+        let l = self.split_and_tokenize_into(&mut w, file, line, generated);
+        self.give_work(w);
+        l
+    }
+
+    fn split_and_tokenize_into(
+        &mut self,
+        w: &mut Work,
+        file: u32,
+        line: u32,
+        generated: bool,
+    ) -> Option<Line> {
         let t = &w.text;
         let mut brace = None;
         if t[0] == b'{' || t[0] == b'}' {
@@ -1337,8 +1420,14 @@ impl Lexer {
                 0
             };
             if p + skip < t.len() {
-                let mut rest = w.clone();
-                rest.drain_front(p + skip);
+                let mut rest = self.take_work();
+                rest.text.extend_from_slice(&w.text[p + skip..]);
+                if w.explicit {
+                    rest.explicit = true;
+                    rest.cols.extend_from_slice(&w.cols[p + skip..]);
+                } else {
+                    rest.base = w.base + (p + skip) as u32;
+                }
                 rest.trim_end();
                 w.truncate(p + skip);
                 self.residue = Some(Pending {
@@ -1409,12 +1498,13 @@ impl Lexer {
                 Ok(st) => self.text.push_str(st),
                 Err(_) => self.text.push_str(&String::from_utf8_lossy(&t[s..e])),
             }
-            self.toks.push(Tok {
+            let len = self.text.len() - start as usize;
+            self.toks.push(Tok::new(
                 start,
-                len: self.text.len() as u32 - start,
-                col: w.col_at(if quoted { s - 1 } else { s }),
+                len,
+                w.col_at(if quoted { s - 1 } else { s }),
                 quoted,
-            });
+            ));
             i = next;
         }
         let tok_end = self.toks.len() as u32;

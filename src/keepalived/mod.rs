@@ -83,8 +83,12 @@ pub fn finding_at(
 ) -> Finding {
     let node = &doc.nodes[n];
     let t = &doc.toks[node.tok as usize];
-    let mut loc = Location::new(doc.path(node.file).display().to_string(), node.line, t.col);
-    loc.length = t.len.max(1);
+    let mut loc = Location::new(
+        doc.path(node.file).display().to_string(),
+        node.line,
+        t.col(),
+    );
+    loc.length = t.byte_len().max(1);
     Finding::new(id, subject, message).at(loc)
 }
 
@@ -102,8 +106,8 @@ pub fn finding_line(
     let mut f = finding_at(doc, id, n, subject, message);
     if let Some(l) = &mut f.location {
         // quoted tokens add their two quotes
-        let end = last.col + last.len + if last.quoted { 2 } else { 0 };
-        l.length = end.saturating_sub(first.col).max(1);
+        let end = last.col() + last.byte_len() + if last.quoted() { 2 } else { 0 };
+        l.length = end.saturating_sub(first.col()).max(1);
     }
     f
 }
@@ -228,5 +232,22 @@ mod tests {
             &LoadOptions::default(),
         );
         assert!(e.is_err());
+    }
+}
+#[cfg(test)]
+mod size_probe {
+    #[test]
+    fn sizes() {
+        use super::model::*;
+        eprintln!(
+            "Node {} Tok {} RealServer {} Checker {} VS {} Setting<f64> {} Span {}",
+            std::mem::size_of::<super::parser::Node>(),
+            std::mem::size_of::<super::lexer::Tok>(),
+            std::mem::size_of::<RealServer>(),
+            std::mem::size_of::<Checker>(),
+            std::mem::size_of::<VirtualServer>(),
+            std::mem::size_of::<Setting<f64>>(),
+            std::mem::size_of::<Span>()
+        );
     }
 }

@@ -59,7 +59,7 @@ pub struct Document {
 impl Document {
     pub fn tok(&self, i: u32) -> &str {
         let t = &self.toks[i as usize];
-        &self.text[t.start as usize..(t.start + t.len) as usize]
+        &self.text[t.start as usize..t.end()]
     }
     pub fn kw(&self, n: usize) -> &str {
         self.tok(self.nodes[n].tok)
@@ -113,14 +113,14 @@ impl Document {
         Span {
             file: self.path(node.file).to_path_buf(),
             line: node.line,
-            column: self.toks[node.tok as usize].col,
+            column: self.toks[node.tok as usize].col(),
         }
     }
     pub fn arg_span(&self, n: usize, i: usize) -> Span {
         let node = &self.nodes[n];
         let col = self
             .arg_tok(n, i)
-            .map_or(self.toks[node.tok as usize].col, |t| t.col);
+            .map_or(self.toks[node.tok as usize].col(), |t| t.col());
         Span {
             file: self.path(node.file).to_path_buf(),
             line: node.line,
@@ -633,8 +633,8 @@ fn diag_at(lx: &Lexer, l: &Line, id: &'static str, message: String) -> Diag {
         id,
         file: l.file,
         line: l.line,
-        col: t.col,
-        len: t.len.max(1),
+        col: t.col(),
+        len: t.byte_len().max(1),
         message,
         evidence: Vec::new(),
         fix: None,
@@ -647,8 +647,8 @@ fn diag_node(lx: &Lexer, n: &Node, id: &'static str, message: String) -> Diag {
         id,
         file: n.file,
         line: n.line,
-        col: t.col,
-        len: t.len.max(1),
+        col: t.col(),
+        len: t.byte_len().max(1),
         message,
         evidence: Vec::new(),
         fix: None,
