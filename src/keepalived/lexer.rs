@@ -98,7 +98,12 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// (file index, line) of the include line that pulled this file in.
     pub included_from: Option<(u32, u32)>,
+    /// Byte offset of lines 1, 1 + LINE_INDEX_STEP, ...: snippets are read back from there.
+    pub line_index: Vec<u64>,
 }
+
+/// One offset per this many lines in SourceFile::line_index.
+pub const LINE_INDEX_STEP: u32 = 64;
 
 /// A `# lbdoctor: ignore IDS` comment. No ids = every check.
 #[derive(Clone, Debug)]
@@ -203,6 +208,8 @@ struct Frame {
     canon: PathBuf,
     dir: PathBuf,
     nul_lines: u32,
+    /// Bytes read so far.
+    offset: u64,
     /// Further files matched by the same include, opened when this one ends (as keepalived's
     /// get_next_file() does), so cycles are checked against the stack at that moment.
     siblings: VecDeque<PendingInclude>,
@@ -260,7 +267,6 @@ pub struct Lexer {
     token_limit_hit: bool,
     /// Lexical `{`/`}` depth, as keepalived's block_depth counts it.
     pub block_depth: i64,
-    chunk: Vec<u8>,
 }
 
 fn is_ws(c: u8) -> bool {
@@ -290,7 +296,6 @@ impl Lexer {
             generated_lines: 0,
             token_limit_hit: false,
             block_depth: 0,
-            chunk: Vec::with_capacity(MAXBUF),
         }
     }
 
@@ -333,6 +338,7 @@ impl Lexer {
         self.files.push(SourceFile {
             path: path.to_path_buf(),
             included_from: None,
+            line_index: Vec::new(),
         });
         if meta.len() > self.limits.max_file_bytes {
             self.diag(
@@ -392,6 +398,7 @@ impl Lexer {
             canon,
             dir,
             nul_lines: 0,
+            offset: 0,
             siblings: VecDeque::new(),
         });
         true
@@ -408,20 +415,24 @@ impl Lexer {
 
     /// Read the next physical line (keepalived's fgets loop), applying its 1023-byte chunk
     /// and NUL rules. Returns (file, line, bytes without the line end).
-    fn read_physical(&mut self) -> Option<(u32, u32)> {
+    fn read_physical(&mut self, buf: &mut Vec<u8>) -> Option<(u32, u32)> {
         loop {
             let top = self.stack.len().checked_sub(1)?;
             let file = self.stack[top].file;
             let line_no = self.stack[top].line + 1;
+            if (line_no - 1) % LINE_INDEX_STEP == 0 {
+                let off = self.stack[top].offset;
+                self.files[file as usize].line_index.push(off);
+            }
             let mut dropped_chunks = 0usize;
             let mut dropped_head: Vec<u8> = Vec::new();
             let mut eof = false;
             let mut error = None;
             loop {
-                self.chunk.clear();
+                buf.clear();
                 let r = (&mut self.stack[top].reader)
                     .take((MAXBUF - 1) as u64)
-                    .read_until(b'\n', &mut self.chunk);
+                    .read_until(b'\n', buf);
                 match r {
                     Err(e) => {
                         error = Some(e);
@@ -432,11 +443,12 @@ impl Lexer {
                         break;
                     }
                     Ok(n) => {
-                        if self.chunk.last() != Some(&b'\n') && n == MAXBUF - 1 {
+                        self.stack[top].offset += n as u64;
+                        if buf.last() != Some(&b'\n') && n == MAXBUF - 1 {
                             // A full buffer without a line end: keepalived drops it ("line too long").
                             dropped_chunks += 1;
                             if dropped_head.is_empty() {
-                                dropped_head = self.chunk[..self.chunk.len().min(60)].to_vec();
+                                dropped_head = buf[..buf.len().min(60)].to_vec();
                             }
                             continue;
                         }
@@ -464,10 +476,10 @@ impl Lexer {
                 continue;
             }
             self.stack[top].line = line_no;
-            if self.chunk.last() == Some(&b'\n') {
-                self.chunk.pop();
+            if buf.last() == Some(&b'\n') {
+                buf.pop();
             }
-            if self.chunk.contains(&0) {
+            if buf.contains(&0) {
                 self.stack[top].nul_lines += 1;
                 if self.stack[top].nul_lines > 20 {
                     self.end_frame();
@@ -491,11 +503,11 @@ impl Lexer {
                 }
                 continue;
             }
-            while self.chunk.last() == Some(&b'\r') {
-                self.chunk.pop();
+            while buf.last() == Some(&b'\r') {
+                buf.pop();
             }
             if dropped_chunks > 0 {
-                let tail = self.chunk.clone();
+                let tail = buf.clone();
                 self.report_long_line(file, line_no, dropped_chunks, &dropped_head, &tail);
             }
             return Some((file, line_no));
@@ -538,6 +550,15 @@ impl Lexer {
             .take_while(|c| **c == b' ' || **c == b'\t')
             .count();
         w.drain_front(lead);
+        // most lines have nothing for decomment to do beyond trimming
+        if !w
+            .text
+            .iter()
+            .any(|&c| matches!(c, b'#' | b'!' | b'"' | b'\\'))
+        {
+            w.trim_end();
+            return true;
+        }
         let mut quote = false;
         let mut cont = false;
         let mut skip: Option<usize> = None;
@@ -674,9 +695,8 @@ impl Lexer {
             } else if let Some(p) = self.next_generated() {
                 (p.work, p.file, p.line, true, false)
             } else {
-                let (file, line) = self.read_physical()?;
                 let mut w = self.take_work();
-                w.text.extend_from_slice(&self.chunk);
+                let (file, line) = self.read_physical(&mut w.text)?;
                 (w, file, line, false, true)
             };
             if fresh {
@@ -1312,6 +1332,7 @@ impl Lexer {
             self.files.push(SourceFile {
                 path: path.clone(),
                 included_from: Some((file, line)),
+                line_index: Vec::new(),
             });
             if pi.size > self.limits.max_file_bytes
                 || self.total_bytes + pi.size > self.limits.max_total_bytes
@@ -1470,6 +1491,7 @@ impl Lexer {
         }
         let tok_start = self.toks.len() as u32;
         let t = &w.text;
+        let line_str = std::str::from_utf8(t).ok();
         let mut i = 0;
         while i < t.len() {
             while i < t.len() && is_ws(t[i]) {
@@ -1494,9 +1516,10 @@ impl Lexer {
                 (i, e, e, false)
             };
             let start = self.text.len() as u32;
-            match std::str::from_utf8(&t[s..e]) {
-                Ok(st) => self.text.push_str(st),
-                Err(_) => self.text.push_str(&String::from_utf8_lossy(&t[s..e])),
+            match line_str {
+                // token bounds are ASCII bytes, so they are char boundaries
+                Some(ls) => self.text.push_str(&ls[s..e]),
+                None => self.text.push_str(&String::from_utf8_lossy(&t[s..e])),
             }
             let len = self.text.len() - start as usize;
             self.toks.push(Tok::new(

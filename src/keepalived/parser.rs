@@ -177,10 +177,13 @@ pub fn parse(mut lx: Lexer) -> Document {
     let mut cascade: Option<Cascade> = None;
     let mut vrrp_names: HashSet<String> = HashSet::new();
     let mut last_line: (u32, u32) = (0, 0);
+    // the line's keyword, in a buffer reused across lines
+    let mut first = String::new();
 
     while let Some(l) = lx.next_line() {
         last_line = (l.file, l.line);
-        let first = lx.tok_str(&lx.toks[l.tok_start as usize]).to_string();
+        first.clear();
+        first.push_str(lx.tok_str(&lx.toks[l.tok_start as usize]));
         let is_bob = first == "{" && l.tok_end - l.tok_start == 1;
         let is_eob = first == "}" && l.tok_end - l.tok_start == 1;
         let prev_unknown = last_unknown.take();
