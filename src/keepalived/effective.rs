@@ -360,7 +360,17 @@ impl<'a> Builder<'a> {
                     // no value means keepalived's default of 360 s
                     match v.map(|x| x.parse::<u32>()) {
                         None => set(&mut vs.persistence_timeout, 360, kw, span()),
-                        Some(Ok(t)) => set(&mut vs.persistence_timeout, t, kw, span()),
+                        Some(Ok(t)) if (1..=2_678_400).contains(&t) => {
+                            set(&mut vs.persistence_timeout, t, kw, span())
+                        }
+                        Some(Ok(t)) => self.invalid(
+                            c,
+                            &subject,
+                            format!(
+                                "`persistence_timeout {t}` is outside 1..2678400 seconds; keepalived rejects it (\"persistence_timeout invalid\") and the service is {}",
+                                vs.persistence_timeout.as_ref().map_or("not persistent".to_string(), |p| format!("persistent for {}s (line {})", p.value, p.span.line))
+                            ),
+                        ),
                         Some(Err(_)) => self.invalid(
                             c,
                             &subject,
