@@ -5,7 +5,11 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 fn schema() -> jsonschema::JSONSchema {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/lint/sarif-schema-2.1.0.json")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/lint/sarif-schema-2.1.0.json"
+    ))
+    .unwrap();
     let schema: Value = serde_json::from_str(&text).unwrap();
     jsonschema::JSONSchema::options()
         .with_draft(jsonschema::Draft::Draft4)
@@ -21,16 +25,23 @@ fn sarif(args: &[&str]) -> Value {
         .args(args)
         .output()
         .unwrap();
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 fn assert_valid(v: &Value) {
     let schema = schema();
     let msgs: Vec<String> = match schema.validate(v) {
         Ok(()) => Vec::new(),
-        Err(errors) => errors.map(|e| format!("{} at {}", e, e.instance_path)).collect(),
+        Err(errors) => errors
+            .map(|e| format!("{} at {}", e, e.instance_path))
+            .collect(),
     };
-    assert!(msgs.is_empty(), "SARIF output is not valid SARIF 2.1.0:\n{}", msgs.join("\n"));
+    assert!(
+        msgs.is_empty(),
+        "SARIF output is not valid SARIF 2.1.0:\n{}",
+        msgs.join("\n")
+    );
 }
 
 #[test]
@@ -46,10 +57,15 @@ fn incident_findings_are_valid_sarif() {
     let results = v["runs"][0]["results"].as_array().unwrap();
     assert!(results.len() > 10);
     let lb001 = results.iter().find(|r| r["ruleId"] == "LB001").unwrap();
-    assert_eq!(lb001["locations"][0]["physicalLocation"]["region"]["startLine"], 21);
+    assert_eq!(
+        lb001["locations"][0]["physicalLocation"]["region"]["startLine"],
+        21
+    );
     assert_eq!(lb001["level"], "warning");
     let rules = v["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
-    assert!(rules.iter().any(|r| r["id"] == "LB004" && r["name"] == "misspelt-block"));
+    assert!(rules
+        .iter()
+        .any(|r| r["id"] == "LB004" && r["name"] == "misspelt-block"));
 }
 
 #[test]
