@@ -634,7 +634,7 @@ impl Lexer {
         // 2.4 stops at the comment.
         if let Some(s) = skip {
             if report {
-                self.note_suppression(&w, s, file, line);
+                self.note_suppression(w, s, file, line);
             }
             w.truncate(s);
         }
