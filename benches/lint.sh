@@ -41,7 +41,7 @@ fi
 # run NAME CMD...: append "wall_seconds max_rss_kb" to $work/NAME
 run() {
     local name=$1; shift
-    "$TIME" -f "%e %M" -o "$work/$name.one" "$@" > /dev/null 2>&1 || true
+    "$TIME" -f "%e %M %U %S" -o "$work/$name.one" "$@" > /dev/null 2>&1 || true
     cat "$work/$name.one" >> "$work/$name"
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -53,17 +53,20 @@ done
 
 lb_wall=$(cut -d' ' -f1 "$work/lbdoctor" | median)
 lb_rss=$(cut -d' ' -f2 "$work/lbdoctor" | median)
+lb_cpu=$(awk '{printf "%.2f\n", $3 + $4}' "$work/lbdoctor" | median)
 echo "input: $VS virtual servers x $RS real servers, $lines lines, $((bytes / 1024 / 1024)) MB; $RUNS runs each, medians"
 echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-34s %10s %14s\n' "tool" "wall (s)" "peak RSS (MB)"
-printf '%-34s %10s %14s\n' "lbdoctor lint" "$lb_wall" "$((lb_rss / 1024))"
+printf '%-48s %9s %12s %14s\n' "tool" "wall (s)" "CPU (s)" "peak RSS (MB)"
+printf '%-48s %9s %12s %14s\n' "lbdoctor lint" "$lb_wall" "$lb_cpu" "$((lb_rss / 1024))"
 status=0
 if [ $have_ka = 1 ]; then
     ka_wall=$(cut -d' ' -f1 "$work/keepalived" | median)
     ka_rss=$(cut -d' ' -f2 "$work/keepalived" | median)
-    printf '%-34s %10s %14s\n' "keepalived -t ($ka_version)" "$ka_wall" "$((ka_rss / 1024))"
+    ka_cpu=$(awk '{printf "%.2f\n", $3 + $4}' "$work/keepalived" | median)
+    printf '%-48s %9s %12s %14s\n' "keepalived -t ($ka_version)" "$ka_wall" "$ka_cpu" "$((ka_rss / 1024))"
     ratio=$(awk -v a="$lb_wall" -v b="$ka_wall" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
-    echo "ratio lbdoctor/keepalived wall time: $ratio (target <= 0.25)"
+    cpu_ratio=$(awk -v a="$lb_cpu" -v b="$ka_cpu" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
+    echo "ratio lbdoctor/keepalived wall time: $ratio (target <= 0.25); CPU time: $cpu_ratio"
     awk -v r="$ratio" 'BEGIN {exit !(r <= 0.25)}' || { echo "MISSED: wall-time target"; status=1; }
 else
     echo "keepalived not installed: no ratio (apt-get install keepalived)"

@@ -241,6 +241,8 @@ struct Seq {
 }
 
 pub struct Lexer {
+    /// Bytes of the top file, for capacity estimates.
+    pub top_size: u64,
     pub files: Vec<SourceFile>,
     pub text: String,
     pub toks: Vec<Tok>,
@@ -276,6 +278,7 @@ fn is_ws(c: u8) -> bool {
 impl Lexer {
     pub fn new(limits: Limits, config_id: Option<String>, include_root: Option<PathBuf>) -> Lexer {
         Lexer {
+            top_size: 0,
             files: Vec::new(),
             text: String::new(),
             toks: Vec::new(),
@@ -356,6 +359,11 @@ impl Lexer {
             return Ok(());
         }
         self.total_bytes += meta.len();
+        // Untouched capacity costs no memory; growing by doubling costs copies.
+        let size = meta.len() as usize;
+        self.top_size = meta.len();
+        self.toks.reserve(size / 8);
+        self.text.reserve(size / 2);
         let canon = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         let dir = path
             .parent()

@@ -168,7 +168,7 @@ struct Cascade {
 
 pub fn parse(mut lx: Lexer) -> Document {
     let table = keywords::table();
-    let mut nodes: Vec<Node> = Vec::new();
+    let mut nodes: Vec<Node> = Vec::with_capacity((lx.top_size / 16) as usize);
     let mut stack: Vec<Frame> = Vec::new();
     let mut diags: Vec<Diag> = Vec::new();
     // keepalived's skip_sublevel: -1 = a `{` may follow, >0 = depth inside a skipped block
