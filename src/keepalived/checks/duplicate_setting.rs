@@ -132,7 +132,8 @@ fn report(
         )
     } else {
         let kws: Vec<String> = lines.iter().map(|&n| format!("`{}`", doc.kw(n))).collect();
-        format!("{} all set {}", kws.join(" and "), describe(field))
+        let all = if kws.len() == 2 { "both" } else { "all" };
+        format!("{} {all} set {}", kws.join(" and "), describe(field))
     };
     let effective = match doc.arg(winner, 0) {
         Some(_) => {
