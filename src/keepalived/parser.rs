@@ -314,7 +314,7 @@ fn parse_lines(
                         let opener = top.node as usize;
                         let kw = lx.tok_str(&lx.toks[nodes[opener].tok as usize]).to_string();
                         diags.push(diag_at(
-                        &lx,
+                        lx,
                         &l,
                         "LB003",
                         format!(
@@ -342,7 +342,7 @@ fn parse_lines(
                     let opener = top.node as usize;
                     let kw = lx.tok_str(&lx.toks[nodes[opener].tok as usize]).to_string();
                     diags.push(diag_at(
-                    &lx,
+                    lx,
                     &l,
                     "LB003",
                     format!(
@@ -401,7 +401,7 @@ fn parse_lines(
                                 );
                             }
                             None => {
-                                let mut d = diag_node(&lx, &nodes[unode], "LB004", msg);
+                                let mut d = diag_node(lx, &nodes[unode], "LB004", msg);
                                 d.fix = fix;
                                 diags.push(d);
                                 cascade = Some(Cascade {
@@ -415,7 +415,7 @@ fn parse_lines(
                         continue;
                     }
                     let d = diag_at(
-                    &lx,
+                    lx,
                     &l,
                     "LB003",
                     "unexpected `{` (\"Unexpected '{' - ignoring\"); keepalived ignores it, and its `}` will close the enclosing block".into(),
@@ -473,7 +473,7 @@ fn parse_lines(
                             );
                         }
                         None => {
-                            diags.push(diag_node(&lx, &nodes[unode], "LB004", msg));
+                            diags.push(diag_node(lx, &nodes[unode], "LB004", msg));
                             cascade = Some(Cascade {
                                 diag: diags.len() - 1,
                                 levels: 1,
@@ -483,7 +483,7 @@ fn parse_lines(
                     }
                 } else {
                     diags.push(diag_at(
-                        &lx,
+                        lx,
                         &l,
                         "LB003",
                         "unexpected `{` at top level (\"Unexpected '{' - ignoring\")".into(),
@@ -515,7 +515,7 @@ fn parse_lines(
                     }
                 }
                 None => diags.push(diag_at(
-                    &lx,
+                    lx,
                     &l,
                     "LB003",
                     "extra `}` with no block to close (\"Extra '}' found\"); keepalived ignores it"
@@ -532,11 +532,11 @@ fn parse_lines(
                 Some(Kind::Block(child)) => {
                     let idx = nodes.len() as u32;
                     let path = &table.block(child).path;
-                    if let Some(reason) = skip_reason(&lx, &l, path, &mut vrrp_names) {
+                    if let Some(reason) = skip_reason(lx, &l, path, &mut vrrp_names) {
                         push_node(nodes, &l, NodeKind::Skipped, block, flags);
                         let n = nodes.len() - 1;
                         diags.push(diag_node(
-                            &lx,
+                            lx,
                             &nodes[n],
                             "LB010",
                             format!("{reason}; keepalived skips this whole block"),
@@ -576,7 +576,7 @@ fn parse_lines(
                             .tok_str(&lx.toks[(l.tok_start + 1 + allowed) as usize])
                             .to_string();
                         diags.push(diag_at(
-                        &lx,
+                        lx,
                         &l,
                         "LB003",
                         format!("block `{first}` has extra parameters `{extra}` ...; its items belong inside `{{ }}` on the following lines"),
@@ -626,7 +626,7 @@ fn parse_lines(
                         ),
                     );
                     } else {
-                        diags.push(unknown_keyword(&lx, &nodes[n], block, &first));
+                        diags.push(unknown_keyword(lx, &nodes[n], block, &first));
                     }
                 }
             }
