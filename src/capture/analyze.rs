@@ -609,7 +609,7 @@ impl Analyzer {
         // 16th SYN is looked at (a flood's spread sources would otherwise cost a lookup each).
         if self.syn_sources.len() < 4096 {
             *self.syn_sources.entry(client).or_default() += 1;
-        } else if s.syns % 16 == 0 {
+        } else if s.syns.is_multiple_of(16) {
             if let Some(c) = self.syn_sources.get_mut(&client) {
                 *c += 16;
             }

@@ -378,7 +378,7 @@ impl FileSource {
                     let big = self.ng_big_endian;
                     let btype = rd32(&h[0..4], big);
                     let blen = rd32(&h[4..8], big) as usize;
-                    if blen < 12 || blen % 4 != 0 || blen > MAX_RECORD + 64 {
+                    if blen < 12 || !blen.is_multiple_of(4) || blen > MAX_RECORD + 64 {
                         self.stop(format!(
                             "after packet {}: pcapng block of type {btype:#x} claims length {blen} (corrupt file); the {} packets before it were analysed",
                             self.number, self.number

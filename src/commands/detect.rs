@@ -88,7 +88,7 @@ pub fn run(args: &DetectArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             let Some(p) = src.next_packet() else { break };
             an.packet(&p);
             n += 1;
-            if n % 65536 == 0 {
+            if n.is_multiple_of(65536) {
                 if let Some(b) = &bar {
                     b.set_position(src.consumed);
                     b.set_message(format!("{n} packets"));

@@ -275,7 +275,7 @@ pub fn next_pick(s: &Service) -> Option<std::net::SocketAddr> {
     let mut best: Option<(&RealServer, f64)> = None;
     for r in live {
         let c = cost(r)?;
-        if best.map_or(true, |(_, b)| c < b) {
+        if best.is_none_or(|(_, b)| c < b) {
             best = Some((r, c));
         }
     }

@@ -183,9 +183,7 @@ impl Keywords {
         for kw in self.block(block).keywords.keys() {
             let score = strsim::jaro_winkler(&word.to_ascii_lowercase(), &kw.to_ascii_lowercase());
             if score >= 0.85
-                && best.map_or(true, |(b, bk)| {
-                    score > b || (score == b && kw.as_str() < bk)
-                })
+                && best.is_none_or(|(b, bk)| score > b || (score == b && kw.as_str() < bk))
             {
                 best = Some((score, kw));
             }

@@ -441,7 +441,7 @@ impl Lexer {
             let top = self.stack.len().checked_sub(1)?;
             let file = self.stack[top].file;
             let line_no = self.stack[top].line + 1;
-            if (line_no - 1) % LINE_INDEX_STEP == 0 {
+            if (line_no - 1).is_multiple_of(LINE_INDEX_STEP) {
                 let off = self.stack[top].offset;
                 self.files[file as usize].line_index.push(off);
             }
@@ -960,7 +960,7 @@ impl Lexer {
             w.materialize();
             w.text.splice(cur..end, value.iter().copied());
             w.cols
-                .splice(cur..end, std::iter::repeat(col).take(value.len()));
+                .splice(cur..end, std::iter::repeat_n(col, value.len()));
             if w.text.len() >= MAXBUF {
                 self.diag(
                     "LB006",

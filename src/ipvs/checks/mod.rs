@@ -114,7 +114,7 @@ pub fn pairs<'a>(
 pub fn expected_real<'a>(es: &'a ExpectedService, rs: &RealServer) -> Option<&'a ExpectedReal> {
     es.real_servers
         .iter()
-        .find(|e| e.ip == rs.addr.ip() && e.port.map_or(true, |p| p == rs.addr.port()))
+        .find(|e| e.ip == rs.addr.ip() && e.port.is_none_or(|p| p == rs.addr.port()))
 }
 
 /// The config service and real server for a kernel real server, if --config was given.

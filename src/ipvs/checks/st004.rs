@@ -57,7 +57,7 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
     }
     // Suggest only the defences that are not on already (unknown: suggest).
     for k in ["drop_entry", "secure_tcp"] {
-        if st.sysctl(k).map_or(true, |v| v == 0) {
+        if st.sysctl(k).is_none_or(|v| v == 0) {
             f = f.fix_command(format!("sysctl -w net.ipv4.vs.{k}=1"));
         }
     }

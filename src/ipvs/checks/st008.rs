@@ -41,7 +41,7 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
             let now = rs.inactive.unwrap_or(0);
             evidence.push(format!("{}: InActConn {before} -> {now}", rs.addr));
             let grew = now.saturating_sub(before);
-            if worst.map_or(true, |(_, w)| grew > w) {
+            if worst.is_none_or(|(_, w)| grew > w) {
                 worst = Some((rs, grew));
             }
         }
