@@ -9,12 +9,9 @@ use std::path::PathBuf;
     version,
     about = "Diagnose and repair LVS/IPVS + keepalived load balancers (DSR first)",
     long_about = "lbdoctor diagnoses and repairs Linux load-balancer clusters built from LVS/IPVS and \
-keepalived, above all in Direct Server Return (lvs_method DR) mode.\n\n\
-detect  tells DSR from NAT from a proxy, from the wire\n\
-lint    reads keepalived.conf exactly as keepalived does and finds what `keepalived -t` misses\n\
-state   reads the IPVS table (the `ipvsadm -Ln` view) and checks it against keepalived.conf\n\
-audit   checks real servers and directors over SSH, and with --fix repairs and persists them\n\
-explain prints what a check means and how to fix it",
+keepalived, above all in Direct Server Return (lvs_method DR) mode: `detect` tells DSR from NAT from \
+a proxy on the wire, `lint` reads keepalived.conf as keepalived does, `state` explains the IPVS \
+table, `audit` checks and repairs real servers and directors, `explain` documents every check.",
     after_help = "EXIT STATUS:\n  0  no finding at or above --fail-on (default: warning)\n  1  findings at or above --fail-on\n  2  usage or runtime error (unreadable file, unreachable host, missing permission)"
 )]
 pub struct Cli {

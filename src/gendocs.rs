@@ -29,9 +29,7 @@ pub fn files() -> Vec<(String, Vec<u8>)> {
         out.push((format!("completions/{name}"), buf));
     }
     let cmd = Cli::command();
-    let mut buf = Vec::new();
-    let _ = clap_mangen::Man::new(cmd.clone()).render(&mut buf);
-    out.push(("man/lbdoctor.1".into(), buf));
+    out.push(("man/lbdoctor.1".into(), top_man_page(&cmd)));
     for sub in cmd.get_subcommands() {
         let name: &'static str = Box::leak(format!("lbdoctor-{}", sub.get_name()).into_boxed_str());
         let sub = sub.clone().name(name).version(env!("CARGO_PKG_VERSION"));
@@ -40,6 +38,29 @@ pub fn files() -> Vec<(String, Vec<u8>)> {
         out.push((format!("man/{name}.1"), buf));
     }
     out
+}
+
+/// The top-level page: clap_mangen's sections, with the exit codes as a real EXIT STATUS
+/// section instead of the reflowed --help epilogue.
+fn top_man_page(cmd: &clap::Command) -> Vec<u8> {
+    let man = clap_mangen::Man::new(cmd.clone().after_help(None::<&str>));
+    let mut buf = Vec::new();
+    let _ = man.render_title(&mut buf);
+    let _ = man.render_name_section(&mut buf);
+    let _ = man.render_synopsis_section(&mut buf);
+    let _ = man.render_description_section(&mut buf);
+    let _ = man.render_options_section(&mut buf);
+    let _ = man.render_subcommands_section(&mut buf);
+    buf.extend_from_slice(
+        b".SH \"EXIT STATUS\"\n\
+.TP\n0\nNo finding at or above \\fB--fail-on\\fR (default: warning).\n\
+.TP\n1\nAt least one finding at or above \\fB--fail-on\\fR.\n\
+.TP\n2\nUsage or runtime error: unreadable file, unreachable host, missing permission, \
+a host key that is unknown or changed.\n\
+.SH ENVIRONMENT\n.TP\nNO_COLOR\nWhen set and not empty, \\fB--color auto\\fR prints no color.\n",
+    );
+    let _ = man.render_version_section(&mut buf);
+    buf
 }
 
 pub const README_START: &str =

@@ -44,3 +44,40 @@ fn readme_check_table_is_current() {
         "README's check table is stale (run `make generate`)"
     );
 }
+
+#[test]
+fn man_pages_render_with_man() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if std::process::Command::new("man")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: man is not installed (apt-get install man-db)");
+        return;
+    }
+    for (rel, _) in lbdoctor::gendocs::files() {
+        if !rel.starts_with("man/") {
+            continue;
+        }
+        let out = std::process::Command::new("man")
+            .args(["-l", "-P", "cat"])
+            .arg(root.join(&rel))
+            .env("MANWIDTH", "100")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "man -l {rel} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains("SYNOPSIS"),
+            "man -l {rel} rendered no SYNOPSIS:\n{text}"
+        );
+        if rel == "man/lbdoctor.1" {
+            assert!(text.contains("EXIT STATUS"), "{text}");
+        }
+    }
+}
