@@ -134,3 +134,61 @@ fn explain_json_matches_the_documented_schema() {
     let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_matches_report_schema(&v);
 }
+
+fn json_of(args: &[&str]) -> serde_json::Value {
+    let out = lbdoctor()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code() == Some(0) || out.status.code() == Some(1),
+        "{args:?} exited {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn every_command_prints_the_documented_envelope_and_its_contract_keys() {
+    let detect = json_of(&[
+        "detect",
+        "192.168.21.20",
+        "-r",
+        "fixtures/detect/lab/incident.pcap",
+    ]);
+    assert_matches_report_schema(&detect);
+    let v = &detect["verdict"];
+    assert_eq!(v["mode"], "dsr");
+    for key in ["confidence", "vip", "port", "lb_mac", "backends", "flows"] {
+        assert!(!v[key].is_null(), "verdict.{key} missing");
+    }
+    for key in ["attempted", "completed", "unanswered", "reset"] {
+        assert!(v["flows"][key].is_u64(), "verdict.flows.{key} missing");
+    }
+    assert!(detect["vrrp"].is_array());
+
+    let lint = json_of(&["lint", "fixtures/incidents/seed-keepalived.conf"]);
+    assert_matches_report_schema(&lint);
+    assert!(lint["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["id"] == "LB001"));
+
+    let state = json_of(&["state", "--from", "fixtures/incidents/seed-ipvsadm-Ln.txt"]);
+    assert_matches_report_schema(&state);
+    assert!(state["services"].is_array());
+
+    let audit = json_of(&[
+        "audit",
+        "--facts",
+        "fixtures/audit/lab-incident-apps.json",
+        "--vip",
+        "192.168.21.20:80",
+    ]);
+    assert_matches_report_schema(&audit);
+    assert!(audit["hosts"].as_array().unwrap().len() >= 2);
+}
