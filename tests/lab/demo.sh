@@ -111,7 +111,6 @@ cat <<EOF
   after audit --fix:                       $(summ "$after")
   after a simulated reboot of both apps:   $(summ "$rebooted")
   exit codes: detect=${RCS[detect1]} lint=${RCS[lint]} state=${RCS[state]} audit=${RCS[audit]} fix=${RCS[fix]} detect-after=${RCS[detect2]}
-  (exit 2 with "is not implemented yet" means that subcommand has not landed on this branch)
 EOF
 echo
 echo "demo: tearing the lab down"
