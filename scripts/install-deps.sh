@@ -7,6 +7,7 @@ PKGS=(
   build-essential pkg-config libpcap-dev libssl-dev libssh2-1-dev   # build
   tcpdump tshark iproute2 iptables nftables bridge-utils             # capture, netfilter, lab
   keepalived ipvsadm openssh-server openssh-client socat curl        # lab hosts and tools
+  iptables-persistent                                                # audit --fix persistence (Debian layout)
   python3 man-db time procps util-linux                              # scripts, man -l, benches
 )
 
@@ -25,6 +26,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   # tshark asks whether non-root users may capture; answer no without a prompt.
   echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
+  # iptables-persistent must not snapshot the build machine's rules at install time.
+  printf '%s\n' "iptables-persistent iptables-persistent/autosave_v4 boolean false" \
+    "iptables-persistent iptables-persistent/autosave_v6 boolean false" | $SUDO debconf-set-selections
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

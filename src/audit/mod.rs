@@ -1,1 +1,346 @@
-//! Host facts (gathered in one round trip), their parsers, and real-server/director checks.
+//! Auditing real servers and directors from a typed facts snapshot.
+//!
+//! facts (one script per host) -> Analysis (what the kernel does now, what a reboot would do)
+//! -> checks (one file each, RSxxx / DRxxx) -> findings.
+
+pub mod checks;
+pub mod facts;
+pub mod parse;
+
+use facts::HostFacts;
+use ipnet::Ipv4Net;
+use parse::iptables::{Packet, Ruleset, Verdict};
+use parse::sysctl::BootValue;
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Real,
+    Director,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Real => "real",
+            Role::Director => "director",
+        }
+    }
+}
+
+/// What the user told us about the service (from flags or keepalived.conf).
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    pub vip: Option<Ipv4Addr>,
+    pub port: u16,
+    pub deny_direct: Option<Ipv4Net>,
+    /// lvs_method from the config: "DR", "NAT", "TUN".
+    pub method: Option<String>,
+    /// fwmarks the config's virtual servers use.
+    pub fwmarks: Vec<u32>,
+    /// keepalived.conf findings from lint (director role), already computed.
+    pub config_findings: Vec<crate::Finding>,
+}
+
+/// How a real server accepts packets addressed to the VIP.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Acceptance {
+    /// iptables REDIRECT/DNAT in nat PREROUTING: the deciding rule.
+    Nat(String),
+    /// nftables redirect/dnat: the ruleset line.
+    Nft(String),
+    /// The VIP is a local address on this interface with this prefix.
+    Address { iface: String, prefix: u8 },
+}
+
+pub struct Analysis<'a> {
+    pub f: &'a HostFacts,
+    pub t: &'a Target,
+    pub role: Role,
+    pub ipt: Ruleset,
+    /// The rules a reboot restores, and from which file (None: nothing restores rules).
+    pub boot_ipt: Option<(String, Ruleset)>,
+    pub boot_nft: Option<String>,
+    pub boot_sysctl: BTreeMap<String, BootValue>,
+    pub acceptance: Vec<Acceptance>,
+}
+
+/// Which file the distribution restores iptables rules from at boot, if any.
+pub fn boot_rules_file(f: &HostFacts) -> Option<&'static str> {
+    let p = &f.packages;
+    if p.netfilter_persistent || p.iptables_persistent {
+        return Some("/etc/iptables/rules.v4");
+    }
+    if p.iptables_services {
+        return Some("/etc/sysconfig/iptables");
+    }
+    None
+}
+
+pub fn first_host(n: &Ipv4Net) -> Ipv4Addr {
+    n.hosts().next().unwrap_or(n.network())
+}
+
+impl<'a> Analysis<'a> {
+    pub fn new(f: &'a HostFacts, t: &'a Target, role: Role) -> Analysis<'a> {
+        let ipt = f.iptables();
+        let boot_ipt = boot_rules_file(f).map(|path| {
+            let text = f.files.get(path).cloned().unwrap_or_default();
+            (path.to_string(), parse::iptables::parse(&text))
+        });
+        let boot_nft = (f.packages.nftables_enabled)
+            .then(|| f.files.get("/etc/nftables.conf").cloned())
+            .flatten();
+        let mut names: Vec<String> = f.interfaces.iter().map(|i| i.name.clone()).collect();
+        names.extend(["all".to_string(), "default".to_string()]);
+        let boot_sysctl = parse::sysctl::boot_values(&f.files, &f.links, &names);
+        let mut a = Analysis {
+            f,
+            t,
+            role,
+            ipt,
+            boot_ipt,
+            boot_nft,
+            boot_sysctl,
+            acceptance: Vec::new(),
+        };
+        if let Some(vip) = t.vip {
+            a.acceptance = a.acceptance_now(vip);
+        }
+        a
+    }
+
+    fn acceptance_now(&self, vip: Ipv4Addr) -> Vec<Acceptance> {
+        let mut v = Vec::new();
+        if let Some(rule) = nat_rule_for(&self.ipt, vip, self.t.port) {
+            v.push(Acceptance::Nat(rule));
+        }
+        if let Some(line) = self
+            .f
+            .nft_ruleset
+            .as_deref()
+            .and_then(|r| nft_nat_for(r, vip))
+        {
+            // iptables-nft rules also show in `nft list ruleset`: count them once.
+            if v.is_empty() {
+                v.push(Acceptance::Nft(line));
+            }
+        }
+        if let Some((i, a)) = self.f.has_address(&vip.to_string()) {
+            v.push(Acceptance::Address {
+                iface: i.name.clone(),
+                prefix: a.prefix,
+            });
+        }
+        v
+    }
+
+    /// Would the boot-time firewall files bring the VIP's REDIRECT/DNAT back?
+    pub fn boot_nat_rule(&self) -> Option<String> {
+        let vip = self.t.vip?;
+        if let Some((_, rs)) = &self.boot_ipt {
+            if let Some(r) = nat_rule_for(rs, vip, self.t.port) {
+                return Some(r);
+            }
+        }
+        self.boot_nft.as_deref().and_then(|r| nft_nat_for(r, vip))
+    }
+
+    /// Segment-facing interfaces (up, IPv4, not lo/dummy).
+    pub fn segment_ifaces(&self) -> Vec<&'a facts::Interface> {
+        self.f.segment_interfaces()
+    }
+
+    /// Interfaces that share an IPv4 subnet with another interface (ARP flux territory).
+    pub fn shared_subnet_ifaces(&self) -> Vec<String> {
+        let nets: Vec<(String, Ipv4Net)> = self
+            .segment_ifaces()
+            .iter()
+            .flat_map(|i| {
+                i.addrs.iter().filter_map(|a| {
+                    let ip: Ipv4Addr = a.ip.parse().ok()?;
+                    Some((i.name.clone(), Ipv4Net::new(ip, a.prefix).ok()?.trunc()))
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for (n, net) in &nets {
+            if nets
+                .iter()
+                .any(|(m, other)| m != n && (other.contains(net) || net.contains(other)))
+                && !out.contains(n)
+            {
+                out.push(n.clone());
+            }
+        }
+        out
+    }
+
+    pub fn vip_is_local(&self) -> bool {
+        self.acceptance
+            .iter()
+            .any(|a| matches!(a, Acceptance::Address { .. }))
+    }
+
+    pub fn vip_is_nat(&self) -> bool {
+        self.acceptance
+            .iter()
+            .any(|a| matches!(a, Acceptance::Nat(_) | Acceptance::Nft(_)))
+    }
+
+    /// The real IPv4 addresses of this host on the segment, with their interface.
+    pub fn real_ips(&self) -> Vec<(String, Ipv4Addr)> {
+        let vip = self.t.vip;
+        self.segment_ifaces()
+            .iter()
+            .flat_map(|i| {
+                i.addrs
+                    .iter()
+                    .filter_map(|a| a.ip.parse::<Ipv4Addr>().ok())
+                    .filter(|ip| Some(*ip) != vip)
+                    .map(|ip| (i.name.clone(), ip))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    pub fn ssh_ports(&self) -> Vec<u16> {
+        let mut v = self.f.ssh_ports.clone();
+        if v.is_empty() {
+            v.push(22);
+        }
+        v
+    }
+
+    /// Walk filter INPUT for a NEW TCP connection.
+    pub fn input_verdict(
+        &self,
+        rs: &Ruleset,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        orig_dst: Ipv4Addr,
+        dport: u16,
+        iface: &str,
+    ) -> parse::iptables::Walk {
+        rs.walk(
+            "filter",
+            "INPUT",
+            &Packet {
+                src,
+                dst,
+                proto: "tcp".into(),
+                sport: 40000,
+                dport,
+                in_iface: Some(iface.to_string()),
+                state: "NEW".into(),
+                orig_dst,
+            },
+        )
+    }
+}
+
+/// The nat PREROUTING rule that REDIRECTs/DNATs a client's packet to vip:port, if any.
+pub fn nat_rule_for(rs: &Ruleset, vip: Ipv4Addr, port: u16) -> Option<String> {
+    let w = rs.walk(
+        "nat",
+        "PREROUTING",
+        &Packet {
+            src: Ipv4Addr::new(198, 51, 100, 7),
+            dst: vip,
+            proto: "tcp".into(),
+            sport: 40000,
+            dport: port,
+            in_iface: None,
+            state: "NEW".into(),
+            orig_dst: vip,
+        },
+    );
+    matches!(w.verdict, Verdict::Nat(_)).then_some(w.decided_by)
+}
+
+/// An nft `redirect`/`dnat` statement for the VIP (text match on `ip daddr VIP`).
+pub fn nft_nat_for(ruleset: &str, vip: Ipv4Addr) -> Option<String> {
+    let v = vip.to_string();
+    ruleset
+        .lines()
+        .map(str::trim)
+        .find(|l| {
+            l.split_whitespace()
+                .collect::<Vec<_>>()
+                .windows(3)
+                .any(|w| w[0] == "ip" && w[1] == "daddr" && w[2].trim_end_matches("/32") == v)
+                && (l.contains("redirect") || l.contains("dnat"))
+        })
+        .map(String::from)
+}
+
+/// Director or real server, when the user said auto: a host holding IPVS virtual services,
+/// or running keepalived with a virtual_server in its config, is a director. (A keepalived
+/// process alone is not enough: containers and namespaces share the process list.)
+pub fn detect_role(f: &HostFacts) -> Role {
+    let has_services = f
+        .ip_vs
+        .as_deref()
+        .map(|t| !parse::ipvs::parse(t).services.is_empty())
+        .unwrap_or(false);
+    let lvs_config = f
+        .files
+        .get("/etc/keepalived/keepalived.conf")
+        .map(|c| c.contains("virtual_server"))
+        .unwrap_or(false);
+    if has_services || (f.keepalived_running && lvs_config) {
+        Role::Director
+    } else {
+        Role::Real
+    }
+}
+
+/// A VIP the host itself suggests: a REDIRECT/DNAT `-d X/32` in nat PREROUTING, or a /32
+/// on lo/dummy. Used only when exactly one candidate exists.
+pub fn infer_vip(f: &HostFacts) -> Option<Ipv4Addr> {
+    let mut c: Vec<Ipv4Addr> = Vec::new();
+    if let Some(ch) = f.iptables().chain("nat", "PREROUTING") {
+        for r in &ch.rules {
+            let a = &r.args;
+            let is_nat = a
+                .windows(2)
+                .any(|w| w[0] == "-j" && (w[1] == "REDIRECT" || w[1] == "DNAT"));
+            if let Some(i) = a.iter().position(|x| x == "-d") {
+                if let Some(ip) = a
+                    .get(i + 1)
+                    .and_then(|d| d.trim_end_matches("/32").parse().ok())
+                {
+                    if is_nat && !c.contains(&ip) {
+                        c.push(ip);
+                    }
+                }
+            }
+        }
+    }
+    for i in &f.interfaces {
+        if i.kind == "loopback" || i.kind == "dummy" {
+            for a in &i.addrs {
+                if a.prefix == 32 {
+                    if let Ok(ip) = a.ip.parse::<Ipv4Addr>() {
+                        if !ip.is_loopback() && !c.contains(&ip) {
+                            c.push(ip);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (c.len() == 1).then(|| c[0])
+}
+
+/// Audit one snapshot.
+pub fn audit(f: &HostFacts, t: &Target, role: Role) -> Vec<crate::Finding> {
+    let a = Analysis::new(f, t, role);
+    let mut out = Vec::new();
+    match role {
+        Role::Real => checks::run_real(&a, &mut out),
+        Role::Director => checks::run_director(&a, &mut out),
+    }
+    out
+}

@@ -1,11 +1,500 @@
-use super::Ctx;
-use crate::cli::AuditArgs;
-use crate::report::Report;
+//! `lbdoctor audit`: gather facts from hosts (or read saved ones), check them, and with --fix
+//! plan, apply, persist and re-audit.
 
-pub fn run(_args: &AuditArgs, _ctx: &Ctx) -> anyhow::Result<Report> {
-    Err(crate::error::Error::NotImplemented {
-        command: "audit",
-        issue: 6,
+use super::Ctx;
+use crate::audit::{self, facts::HostFacts, Role, Target};
+use crate::cli::{self, AuditArgs};
+use crate::error::Error;
+use crate::fix::{self, HostPlan};
+use crate::remote::{self, Transport};
+use crate::report::{Report, Section};
+use crate::{Finding, Severity};
+use serde_json::{json, Value};
+use std::io::{BufRead, IsTerminal, Write};
+use std::net::Ipv4Addr;
+use std::sync::{Arc, Mutex};
+
+/// `VIP[:PORT]`, port 80 by default.
+pub fn parse_vip(s: &str) -> anyhow::Result<(Ipv4Addr, u16)> {
+    let (ip, port) = match s.rsplit_once(':') {
+        Some((ip, p)) => (
+            ip,
+            p.parse::<u16>()
+                .map_err(|_| Error::Usage(format!("--vip {s}: bad port {p:?}")))?,
+        ),
+        None => (s, 80),
+    };
+    let ip = ip
+        .parse()
+        .map_err(|_| Error::Usage(format!("--vip {s}: not an IPv4 address (VIP[:PORT])")))?;
+    Ok((ip, port))
+}
+
+struct HostRun {
+    facts: HostFacts,
+    transport: Option<Box<dyn Transport>>,
+}
+
+fn ssh_port(host: &str, ssh: &cli::SshArgs) -> Option<u16> {
+    if remote::is_local(host) {
+        return None;
     }
-    .into())
+    remote::resolve(host, ssh).ok().map(|h| h.port)
+}
+
+/// Gather facts from every host, `jobs` at a time, with one progress bar when interactive.
+fn gather_all(hosts: &[String], args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Vec<HostRun>> {
+    let bar = (ctx.interactive && !ctx.quiet && hosts.len() > 1).then(|| {
+        let b = indicatif::ProgressBar::new(hosts.len() as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} auditing {pos}/{len} hosts {wide_msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let queue = Arc::new(Mutex::new(
+        hosts.iter().cloned().enumerate().collect::<Vec<_>>(),
+    ));
+    type Results = Vec<(usize, anyhow::Result<HostRun>)>;
+    let results: Arc<Mutex<Results>> = Arc::new(Mutex::new(Vec::new()));
+    let jobs = args.jobs.max(1).min(hosts.len().max(1));
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            let queue = Arc::clone(&queue);
+            let results = Arc::clone(&results);
+            let bar = bar.clone();
+            let ssh = &args.ssh;
+            s.spawn(move || loop {
+                let next = queue.lock().map(|mut q| q.pop()).unwrap_or(None);
+                let Some((i, host)) = next else { break };
+                if let Some(b) = &bar {
+                    b.set_message(host.clone());
+                }
+                let r = (|| {
+                    let mut t = remote::connect(&host, ssh)?;
+                    let facts = audit::facts::gather(t.as_mut(), ssh_port(&host, ssh))?;
+                    Ok(HostRun {
+                        facts,
+                        transport: Some(t),
+                    })
+                })();
+                if let Some(b) = &bar {
+                    b.inc(1);
+                }
+                if let Ok(mut v) = results.lock() {
+                    v.push((i, r));
+                }
+            });
+        }
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let mut v = std::mem::take(
+        &mut *results
+            .lock()
+            .map_err(|_| anyhow::anyhow!("worker panicked"))?,
+    );
+    v.sort_by_key(|(i, _)| *i);
+    let mut ok = Vec::new();
+    let mut errs = Vec::new();
+    for (_, r) in v {
+        match r {
+            Ok(h) => ok.push(h),
+            Err(e) => errs.push(format!("{e:#}")),
+        }
+    }
+    if !errs.is_empty() {
+        // One clear error naming every host that failed; exit status 2.
+        return Err(anyhow::anyhow!(errs.join("\nlbdoctor: error: ")));
+    }
+    Ok(ok)
+}
+
+/// Real servers named by keepalived.conf, each with its virtual server's VIP, port and
+/// method; and the director's target (method, fwmarks, the config's own findings).
+/// A real server is reached by the ssh_config alias whose HostName is its IP, else the IP.
+fn config_targets(
+    path: &std::path::Path,
+    base: &Target,
+    args: &AuditArgs,
+) -> anyhow::Result<(Vec<(String, Target)>, Target)> {
+    let loaded = crate::keepalived::load(path, &crate::keepalived::LoadOptions::default())?;
+    let mut reals: Vec<(String, Target)> = Vec::new();
+    let mut director = base.clone();
+    director.config_findings = loaded.findings.clone();
+    for vs in &loaded.config.virtual_servers {
+        director.fwmarks.extend(vs.fwmarks.iter().copied());
+        let method = vs.method.as_ref().map(|m| m.value.clone());
+        if director.method.is_none() {
+            director.method = method.clone();
+        }
+        let Some((std::net::IpAddr::V4(vip), port)) = vs.addresses.first().copied() else {
+            continue;
+        };
+        if director.vip.is_none() {
+            director.vip = Some(vip);
+            director.port = port;
+        }
+        for rs in &vs.real_servers {
+            let ip = rs.ip.to_string();
+            let host =
+                remote::ssh_config::alias_for(&ip, args.ssh.ssh_config.as_deref()).unwrap_or(ip);
+            if reals.iter().any(|(h, _)| *h == host) {
+                continue;
+            }
+            let mut t = base.clone();
+            t.vip = Some(vip);
+            t.port = port;
+            t.method = method.clone();
+            reals.push((host, t));
+        }
+    }
+    if reals.is_empty() && director.vip.is_none() {
+        return Err(Error::file(
+            path,
+            "no IPv4 virtual_server with real servers found in this config",
+        )
+        .into());
+    }
+    Ok((reals, director))
+}
+
+struct Audited {
+    role: Role,
+    target: Target,
+    findings: Vec<Finding>,
+}
+
+fn audit_one(
+    f: &HostFacts,
+    args: &AuditArgs,
+    base: &Target,
+    forced: Option<Role>,
+) -> anyhow::Result<Audited> {
+    let role = match (forced, args.role) {
+        (Some(r), _) => r,
+        (None, cli::Role::Real) => Role::Real,
+        (None, cli::Role::Director) => Role::Director,
+        (None, cli::Role::Auto) => audit::detect_role(f),
+    };
+    let mut target = base.clone();
+    if target.vip.is_none() {
+        target.vip = audit::infer_vip(f);
+    }
+    if role == Role::Real && target.vip.is_none() {
+        return Err(Error::Usage(format!(
+            "host {}: cannot tell which VIP this real server serves (no REDIRECT or /32 on lo to infer it from); pass --vip VIP[:PORT]",
+            f.host
+        ))
+        .into());
+    }
+    let findings = audit::audit(f, &target, role);
+    Ok(Audited {
+        role,
+        target,
+        findings,
+    })
+}
+
+fn host_ok(findings: &[Finding], host: &str) -> bool {
+    !findings
+        .iter()
+        .any(|f| f.subject == host && f.severity >= Severity::Warning)
+}
+
+fn plan_text(plans: &[HostPlan]) -> String {
+    let mut s = String::new();
+    for p in plans {
+        s.push_str(&format!(
+            "== {} ({} change{})\n",
+            p.host,
+            p.changes.len(),
+            if p.changes.len() == 1 { "" } else { "s" }
+        ));
+        for c in &p.changes {
+            s.push_str(&format!("* [{}] {}\n", c.kind, c.description));
+            for cmd in &c.commands {
+                s.push_str(&format!("    $ {cmd}\n"));
+            }
+            if let Some(d) = &c.diff {
+                for l in d.lines() {
+                    s.push_str(&format!("    {l}\n"));
+                }
+            }
+        }
+        for n in &p.notes {
+            s.push_str(&format!("note: {n}\n"));
+        }
+    }
+    s
+}
+
+fn confirm(args: &AuditArgs, plans: &[HostPlan]) -> anyhow::Result<bool> {
+    if args.yes {
+        return Ok(true);
+    }
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(Error::Usage(
+            "refusing to change hosts without confirmation: not a terminal. Review with --fix --dry-run, then pass --yes".into(),
+        )
+        .into());
+    }
+    let mut e = std::io::stderr().lock();
+    let _ = write!(e, "{}\nApply these changes? [y/N] ", plan_text(plans));
+    let _ = e.flush();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
+pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
+    let mut base = Target {
+        port: 80,
+        ..Default::default()
+    };
+    if let Some(v) = &args.vip {
+        let (ip, port) = parse_vip(v)?;
+        base.vip = Some(ip);
+        base.port = port;
+    }
+    if let Some(c) = &args.deny_direct {
+        base.deny_direct = Some(
+            c.parse::<ipnet::Ipv4Net>()
+                .map_err(|_| {
+                    Error::Usage(format!(
+                        "--deny-direct {c}: not an IPv4 CIDR (e.g. 192.168.21.0/26)"
+                    ))
+                })?
+                .trunc(),
+        );
+    }
+    let mut hosts = args.hosts.clone();
+    if args.local && !hosts.iter().any(|h| remote::is_local(h)) {
+        hosts.push("localhost".into());
+    }
+    // Per-host target and role, from keepalived.conf.
+    let mut per_host: std::collections::HashMap<String, (Target, Option<Role>)> =
+        Default::default();
+    if let Some(cfg) = &args.config {
+        let (real, director_target) = config_targets(cfg, &base, args)?;
+        // --host together with --config names the director(s); the real servers come from
+        // the config. `--role director` alone audits this machine as the director.
+        let directors: Vec<String> = if hosts.is_empty() && args.role == cli::Role::Director {
+            vec!["localhost".into()]
+        } else {
+            std::mem::take(&mut hosts)
+        };
+        for d in directors {
+            per_host.insert(d.clone(), (director_target.clone(), Some(Role::Director)));
+            hosts.push(d);
+        }
+        if args.role != cli::Role::Director {
+            for (h, t) in real {
+                if !hosts.contains(&h) {
+                    hosts.push(h.clone());
+                }
+                per_host.entry(h).or_insert((t, Some(Role::Real)));
+            }
+        }
+    }
+    let mut runs: Vec<HostRun> = if !args.facts.is_empty() {
+        if args.fix && !args.dry_run {
+            return Err(Error::Usage("--facts audits saved snapshots; --fix needs live hosts (use --fix --dry-run to see the plan)".into()).into());
+        }
+        let mut v = Vec::new();
+        for p in &args.facts {
+            for f in HostFacts::load(p)? {
+                v.push(HostRun {
+                    facts: f,
+                    transport: None,
+                });
+            }
+        }
+        v
+    } else {
+        if hosts.is_empty() {
+            return Err(Error::Usage(
+                "nothing to audit: pass --host HOST (repeatable), --local, or --facts FILE".into(),
+            )
+            .into());
+        }
+        gather_all(&hosts, args, ctx)?
+    };
+    if let Some(path) = &args.save_facts {
+        let v: Vec<&HostFacts> = runs.iter().map(|r| &r.facts).collect();
+        let json = if v.len() == 1 {
+            serde_json::to_string_pretty(v[0])
+        } else {
+            serde_json::to_string_pretty(&v)
+        }?;
+        std::fs::write(path, json + "\n")
+            .map_err(|e| Error::file(path, format!("cannot write facts: {e}")))?;
+    }
+
+    let mut report = Report::new("audit");
+    let mut audited = Vec::new();
+    for r in &runs {
+        let (t, role) = per_host
+            .get(&r.facts.host)
+            .cloned()
+            .unwrap_or((base.clone(), None));
+        audited.push(audit_one(&r.facts, args, &t, role)?);
+    }
+    let mut hosts_json = Vec::new();
+    let mut rows = Vec::new();
+    for (r, a) in runs.iter().zip(&audited) {
+        let ok = host_ok(&a.findings, &r.facts.host);
+        hosts_json.push(json!({"host": r.facts.host, "role": a.role.as_str(), "ok": ok}));
+        rows.push(vec![
+            r.facts.host.clone(),
+            a.role.as_str().into(),
+            a.target
+                .vip
+                .map(|v| format!("{v}:{}", a.target.port))
+                .unwrap_or_else(|| "-".into()),
+            format!("{} {}", r.facts.kernel, r.facts.arch),
+            if ok {
+                "ok".into()
+            } else {
+                format!("{} finding(s)", a.findings.len())
+            },
+        ]);
+        report.findings.extend(a.findings.iter().cloned());
+    }
+    report.sections.push(Section::Table {
+        title: "Hosts".into(),
+        header: ["host", "role", "VIP", "kernel", "result"]
+            .map(String::from)
+            .to_vec(),
+        rows,
+    });
+
+    if args.fix {
+        let plans: Vec<HostPlan> = runs
+            .iter()
+            .zip(&audited)
+            .map(|(r, a)| fix::plan(&audit::Analysis::new(&r.facts, &a.target, a.role)))
+            .collect();
+        report
+            .data
+            .insert("plan".into(), serde_json::to_value(&plans)?);
+        report.sections.push(Section::Text {
+            title: "Plan".into(),
+            body: plan_text(&plans),
+        });
+        let nothing = plans.iter().all(|p| p.changes.is_empty());
+        let go = !args.dry_run && !nothing && confirm(args, &plans)?;
+        report.data.insert("applied".into(), Value::Bool(go));
+        if go {
+            let before = std::mem::take(&mut report.findings);
+            let mut outcomes = Vec::new();
+            let mut failures: Vec<String> = Vec::new();
+            for (r, p) in runs.iter_mut().zip(&plans) {
+                if p.changes.is_empty() {
+                    continue;
+                }
+                let Some(t) = r.transport.as_mut() else {
+                    continue;
+                };
+                // A brand-new connection, as a user would open after the change.
+                let host = r.facts.host.clone();
+                let mut ssh = args.ssh.clone();
+                ssh.accept_new = false;
+                let mut fresh = move || remote::connect(&host, &ssh);
+                // One host failing does not stop the others; the error names every host.
+                match fix::apply::apply(t.as_mut(), p, args.rollback_timeout, &mut fresh) {
+                    Ok(o) => outcomes.push(o),
+                    Err(e) => failures.push(format!("{e:#}")),
+                }
+            }
+            if !failures.is_empty() {
+                let done: Vec<String> = outcomes.iter().map(|o| o.host.clone()).collect();
+                return Err(anyhow::anyhow!(
+                    "the fix failed on {} host(s){}:\n  {}",
+                    failures.len(),
+                    if done.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (applied on {})", done.join(", "))
+                    },
+                    failures.join("\n  ")
+                ));
+            }
+            // Re-audit from fresh facts.
+            let mut after = Vec::new();
+            let mut rows = Vec::new();
+            let mut hosts_json2 = Vec::new();
+            for (r, a_before) in runs.iter_mut().zip(&audited) {
+                let port = ssh_port(&r.facts.host, &args.ssh);
+                if let Some(t) = r.transport.as_mut() {
+                    r.facts = audit::facts::gather(t.as_mut(), port)?;
+                }
+                let f2 = audit::audit(&r.facts, &a_before.target, a_before.role);
+                let ok = host_ok(&f2, &r.facts.host);
+                rows.push(vec![
+                    r.facts.host.clone(),
+                    before
+                        .iter()
+                        .filter(|f| f.subject == r.facts.host)
+                        .count()
+                        .to_string(),
+                    f2.len().to_string(),
+                ]);
+                hosts_json2
+                    .push(json!({"host": r.facts.host, "role": a_before.role.as_str(), "ok": ok}));
+                after.extend(f2);
+            }
+            hosts_json = hosts_json2;
+            // The Hosts table shows the state after the fix.
+            if let Some(Section::Table {
+                rows: host_rows, ..
+            }) = report.sections.first_mut()
+            {
+                for (row, h) in host_rows.iter_mut().zip(&hosts_json) {
+                    let n = after.iter().filter(|f| f.subject == row[0]).count();
+                    row[4] = if h["ok"] == Value::Bool(true) {
+                        "ok (after fix)".into()
+                    } else {
+                        format!("{n} finding(s) after fix")
+                    };
+                }
+            }
+            report.sections.push(Section::Table {
+                title: "Before / after the fix".into(),
+                header: ["host", "findings before", "findings after"]
+                    .map(String::from)
+                    .to_vec(),
+                rows,
+            });
+            let mut text = String::new();
+            for o in &outcomes {
+                for a in &o.applied {
+                    text.push_str(&format!("{}: {a}\n", o.host));
+                }
+                for b in &o.backups {
+                    text.push_str(&format!("{}: backup {b}\n", o.host));
+                }
+                if let Some(rb) = &o.rolled_back {
+                    text.push_str(&format!("{}: ROLLED BACK: {rb}\n", o.host));
+                }
+            }
+            report.sections.push(Section::Text {
+                title: "Applied".into(),
+                body: text,
+            });
+            report
+                .data
+                .insert("outcomes".into(), serde_json::to_value(&outcomes)?);
+            report
+                .data
+                .insert("findings_before".into(), serde_json::to_value(&before)?);
+            report.findings = after;
+        }
+    }
+    report.data.insert("hosts".into(), Value::Array(hosts_json));
+    crate::finding::sort_findings(&mut report.findings);
+    Ok(report)
 }

@@ -1,1 +1,603 @@
-//! Repair plans: commands and file diffs, applied atomically under a rollback guard.
+//! Repair plans for real servers: each change with its exact commands and a unified diff of
+//! every file it writes; applied at runtime and persisted where the distribution restores it
+//! at boot; firewall changes under a rollback guard like iptables-apply's.
+
+pub mod apply;
+
+use crate::audit::checks::{knob_ok, sysctl_requirements, SysctlReq};
+use crate::audit::{Acceptance, Analysis};
+use serde::Serialize;
+use std::net::Ipv4Addr;
+
+/// Our sysctl.d file. "90-" sorts after distribution defaults (50-*, 60-*); it is renamed to
+/// sort later still when a later file would override a value we set.
+pub const SYSCTL_FILE: &str = "/etc/sysctl.d/90-lbdoctor-lvs-dr.conf";
+const SYSCTL_FILE_LATE: &str = "/etc/sysctl.d/zz-lbdoctor-lvs-dr.conf";
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Change {
+    pub kind: String,
+    pub description: String,
+    pub commands: Vec<String>,
+    pub file: Option<String>,
+    pub diff: Option<String>,
+    /// New full content of `file` (not shown; the diff is).
+    #[serde(skip)]
+    pub content: Option<String>,
+    /// Current content of `file` when planned (None: absent), to refuse to clobber edits
+    /// made since the facts were gathered.
+    #[serde(skip)]
+    pub old: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct HostPlan {
+    pub host: String,
+    pub changes: Vec<Change>,
+    /// Notes on what the plan cannot do (shown, not applied).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl HostPlan {
+    pub fn has_firewall_runtime(&self) -> bool {
+        self.changes.iter().any(|c| c.kind == "firewall-runtime")
+    }
+}
+
+/// sysctl name for an interface: dots inside an interface name are written as '/'.
+fn key(scope: &str, knob: &str) -> String {
+    format!("net.ipv4.conf.{}.{knob}", scope.replace('.', "/"))
+}
+
+/// The runtime commands for one requirement. arp_ignore/arp_announce: `all` is enough, since
+/// the kernel uses max(all, iface). rp_filter must be low on both `all` and the interface.
+pub fn sysctl_commands(r: &SysctlReq) -> Vec<String> {
+    let mut v = vec![format!("sysctl -w {}={}", key("all", r.knob), r.want)];
+    if r.knob == "rp_filter" {
+        v.push(format!("sysctl -w {}={}", key(&r.iface, r.knob), r.want));
+    }
+    v
+}
+
+pub fn redirect_spec(vip: Ipv4Addr) -> String {
+    format!("-d {vip}/32 -j REDIRECT")
+}
+
+pub fn redirect_commands(vip: Ipv4Addr) -> Vec<String> {
+    vec![format!(
+        "iptables -t nat -A PREROUTING {}",
+        redirect_spec(vip)
+    )]
+}
+
+pub fn unified_diff(path: &str, old: &str, new: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(path, path)
+        .to_string()
+}
+
+/// (key, value) pairs to set, runtime commands, for the unmet requirements.
+type KeyValues = Vec<(String, u32)>;
+
+fn sysctl_targets(a: &Analysis) -> (KeyValues, Vec<String>, KeyValues) {
+    let mut runtime_keys: Vec<(String, u32)> = Vec::new();
+    let mut boot_keys: Vec<(String, u32)> = Vec::new();
+    let mut cmds = Vec::new();
+    for r in sysctl_requirements(a) {
+        let now = crate::audit::checks::runtime_effective(a, &r);
+        let boot = crate::audit::checks::boot_effective(a, &r);
+        let mut keys = vec![key("all", r.knob)];
+        if r.knob == "rp_filter" {
+            keys.push(key(&r.iface, r.knob));
+        }
+        if !knob_ok(r.knob, now) {
+            for k in &keys {
+                if !runtime_keys.iter().any(|(x, _)| x == k) {
+                    runtime_keys.push((k.clone(), r.want));
+                    cmds.push(format!("sysctl -w {k}={}", r.want));
+                }
+            }
+        }
+        if !knob_ok(r.knob, boot) {
+            for k in keys {
+                if !boot_keys.iter().any(|(x, _)| *x == k) {
+                    boot_keys.push((k, r.want));
+                }
+            }
+        }
+    }
+    (runtime_keys, cmds, boot_keys)
+}
+
+fn sysctl_file_change(a: &Analysis, boot_keys: &[(String, u32)]) -> Option<Change> {
+    if boot_keys.is_empty() {
+        return None;
+    }
+    // A later file that sets one of our keys would win at boot: sort after it.
+    let order = crate::audit::parse::sysctl::boot_order(&a.f.files, &a.f.links);
+    let name_of = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+    let ours = name_of(SYSCTL_FILE);
+    let conflict_later = order.iter().any(|p| {
+        p.starts_with("/etc/sysctl.d/")
+            || p.starts_with("/run/")
+            || p.starts_with("/usr/")
+            || p.starts_with("/lib/")
+    } && name_of(p) > ours
+        && !p.ends_with(&ours)
+        && a.f.files.get(p).map(|t| {
+            crate::audit::parse::sysctl::parse_file(t)
+                .iter()
+                .any(|s| boot_keys.iter().any(|(k, _)| crate::audit::parse::sysctl::normalize_key(k) == s.key || s.key.contains('*')))
+        }).unwrap_or(false));
+    let existing_late = a.f.files.contains_key(SYSCTL_FILE_LATE);
+    let path = if conflict_later || existing_late {
+        SYSCTL_FILE_LATE
+    } else {
+        SYSCTL_FILE
+    };
+    let old = a.f.files.get(path).cloned();
+    let mut lines: Vec<String> = match &old {
+        Some(t) => t.lines().map(String::from).collect(),
+        None => vec![
+            "# Written by lbdoctor audit --fix: LVS-DR real-server settings.".into(),
+            "# The kernel uses max(all, <iface>) for arp_ignore, arp_announce and rp_filter."
+                .into(),
+        ],
+    };
+    for (k, v) in boot_keys {
+        let norm = crate::audit::parse::sysctl::normalize_key(k);
+        let line = format!("{k} = {v}");
+        match lines.iter().position(|l| {
+            l.split_once('=')
+                .map(|(lk, _)| {
+                    crate::audit::parse::sysctl::normalize_key(lk.trim_start_matches('-')) == norm
+                })
+                .unwrap_or(false)
+        }) {
+            Some(i) => lines[i] = line,
+            None => lines.push(line),
+        }
+    }
+    let mut new = lines.join("\n");
+    new.push('\n');
+    let mut commands = vec![format!("write {path}")];
+    // /etc/sysctl.conf is applied after sysctl.d when nothing links to it: a conflicting
+    // line there would still win; report it rather than edit the admin's file silently.
+    let mut desc = format!(
+        "persist {} in {path} so a reboot restores them",
+        boot_keys
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if let Some(last) = order.last().filter(|p| p.as_str() == "/etc/sysctl.conf") {
+        let conflicts: Vec<String> =
+            a.f.files
+                .get(last)
+                .map(|t| crate::audit::parse::sysctl::parse_file(t))
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|s| {
+                    boot_keys
+                        .iter()
+                        .any(|(k, _)| crate::audit::parse::sysctl::normalize_key(k) == s.key)
+                })
+                .map(|s| format!("/etc/sysctl.conf:{} sets {} = {}", s.line, s.key, s.value))
+                .collect();
+        if !conflicts.is_empty() {
+            desc.push_str(&format!(
+                " (warning: {} and is read last)",
+                conflicts.join("; ")
+            ));
+        }
+    }
+    commands.push(format!("sysctl -p {path}"));
+    Some(Change {
+        kind: "sysctl-persist".into(),
+        description: desc,
+        commands,
+        file: Some(path.into()),
+        diff: Some(unified_diff(path, old.as_deref().unwrap_or(""), &new)),
+        content: Some(new),
+        old,
+    })
+}
+
+/// One iptables rule we want: table, chain, spec (as iptables-save prints it), and whether it
+/// goes at the top of the chain (firewall accepts must precede any DROP).
+#[derive(Debug, Clone)]
+struct WantRule {
+    table: &'static str,
+    chain: &'static str,
+    spec: String,
+    top: bool,
+}
+
+fn wanted_rules(a: &Analysis) -> (Vec<WantRule>, Vec<String>) {
+    let mut v = Vec::new();
+    let mut notes = Vec::new();
+    let Some(vip) = a.t.vip else {
+        return (v, notes);
+    };
+    if a.acceptance.is_empty() {
+        v.push(WantRule {
+            table: "nat",
+            chain: "PREROUTING",
+            spec: redirect_spec(vip),
+            top: false,
+        });
+    } else if let Some(r) = a.acceptance.iter().find_map(|x| match x {
+        Acceptance::Nat(r) => Some(r.clone()),
+        _ => None,
+    }) {
+        // Keep the existing rule: persist the same one (spec without "-A CHAIN").
+        let spec = r
+            .split_once(' ')
+            .map(|x| x.1)
+            .unwrap_or("")
+            .split_once(' ')
+            .map(|x| x.1)
+            .unwrap_or("")
+            .to_string();
+        v.push(WantRule {
+            table: "nat",
+            chain: "PREROUTING",
+            spec,
+            top: false,
+        });
+    }
+    if let Some(net) = a.t.deny_direct {
+        let port = a.t.port;
+        v.push(WantRule {
+            table: "filter",
+            chain: "INPUT",
+            spec: "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT".into(),
+            top: true,
+        });
+        for p in a.ssh_ports() {
+            v.push(WantRule {
+                table: "filter",
+                chain: "INPUT",
+                spec: format!("-p tcp -m tcp --dport {p} -j ACCEPT"),
+                top: true,
+            });
+        }
+        // After REDIRECT, INPUT sees dst = the real IP: tell VIP traffic apart by the
+        // connection's original destination. With the VIP on lo, dst is the VIP itself.
+        let vip_accept = if a.vip_is_local() && !a.vip_is_nat() {
+            format!("-s {net} -d {vip}/32 -p tcp -m tcp --dport {port} -j ACCEPT")
+        } else {
+            format!(
+                "-s {net} -p tcp -m conntrack --ctorigdst {vip} -m tcp --dport {port} -j ACCEPT"
+            )
+        };
+        v.push(WantRule {
+            table: "filter",
+            chain: "INPUT",
+            spec: vip_accept,
+            top: true,
+        });
+        v.push(WantRule {
+            table: "filter",
+            chain: "INPUT",
+            spec: format!("-s {net} -p tcp -m tcp --dport {port} -j DROP"),
+            top: true,
+        });
+        if a.f.iptables_save.is_none() {
+            notes.push("iptables is not installed; --deny-direct needs it".into());
+        }
+    }
+    (v, notes)
+}
+
+fn rule_present(rs: &crate::audit::parse::iptables::Ruleset, w: &WantRule) -> bool {
+    rs.has_rule(w.table, w.chain, &w.spec)
+}
+
+/// Insert the rules into iptables-save text: top rules before the chain's first rule (in
+/// order), others after its last rule; a missing table section is appended.
+pub fn merge_rules_text(text: &str, rules: &[(String, String, String, bool)]) -> String {
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    for (table, chain, spec, top) in rules {
+        let start = lines.iter().position(|l| l.trim() == format!("*{table}"));
+        let Some(start) = start else {
+            let builtin: &[&str] = match table.as_str() {
+                "nat" => &["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"],
+                "mangle" => &["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
+                _ => &["INPUT", "FORWARD", "OUTPUT"],
+            };
+            lines.push(format!("*{table}"));
+            for c in builtin {
+                lines.push(format!(":{c} ACCEPT [0:0]"));
+            }
+            lines.push(format!("-A {chain} {spec}"));
+            lines.push("COMMIT".into());
+            continue;
+        };
+        let end = lines[start..]
+            .iter()
+            .position(|l| l.trim() == "COMMIT")
+            .map(|i| start + i)
+            .unwrap_or(lines.len());
+        let prefix = format!("-A {chain} ");
+        let chain_lines: Vec<usize> = (start..end)
+            .filter(|&i| lines[i].starts_with(&prefix))
+            .collect();
+        let decl = (start..end).rfind(|&i| lines[i].starts_with(':'));
+        if decl.is_none() || !(start..end).any(|i| lines[i].starts_with(&format!(":{chain} "))) {
+            lines.insert(start + 1, format!(":{chain} ACCEPT [0:0]"));
+            return merge_rules_text(&(lines.join("\n") + "\n"), rules);
+        }
+        let at = if *top {
+            // Keep our top rules in the order given: after any of ours already placed.
+            let first = chain_lines.first().copied().unwrap_or(end);
+            let mut at = first;
+            while at < end
+                && rules.iter().any(|(t, c, s, tp)| {
+                    *tp && t == table && c == chain && lines[at] == format!("-A {c} {s}")
+                })
+            {
+                at += 1;
+            }
+            at
+        } else {
+            chain_lines
+                .last()
+                .map(|i| i + 1)
+                .unwrap_or(decl.unwrap() + 1)
+        };
+        lines.insert(at, format!("-A {chain} {spec}"));
+    }
+    let mut s = lines.join("\n");
+    s.push('\n');
+    s
+}
+
+fn firewall_changes(a: &Analysis, plan: &mut HostPlan) {
+    let (want, notes) = wanted_rules(a);
+    plan.notes.extend(notes);
+    if !want.is_empty() && a.f.iptables_save.is_none() {
+        plan.notes.push("iptables is not installed: lbdoctor cannot add the VIP's REDIRECT or firewall rules (install iptables, or put the VIP on lo as /32); native nftables rulesets are audited but not edited".into());
+    }
+    if want.is_empty() || a.f.iptables_save.is_none() {
+        return;
+    }
+    if a.f.packages.nftables_enabled {
+        plan.notes.push("nftables.service is enabled: if /etc/nftables.conf starts with `flush ruleset`, it can remove the rules netfilter-persistent restores at boot; check the order of the two services".into());
+    }
+    // Runtime: the missing ones. Top rules are inserted in reverse at position 1 so they end
+    // up in the listed order.
+    let missing: Vec<&WantRule> = want.iter().filter(|w| !rule_present(&a.ipt, w)).collect();
+    // A VIP REDIRECT that already exists in another form counts as present.
+    let missing: Vec<&WantRule> = missing
+        .into_iter()
+        .filter(|w| !(w.table == "nat" && a.vip_is_nat()))
+        .collect();
+    if !missing.is_empty() {
+        let mut cmds = Vec::new();
+        for w in missing.iter().filter(|w| !w.top) {
+            cmds.push(format!("iptables -t {} -A {} {}", w.table, w.chain, w.spec));
+        }
+        let tops: Vec<&&WantRule> = missing.iter().filter(|w| w.top).collect();
+        for (i, w) in tops.iter().enumerate() {
+            cmds.push(format!(
+                "iptables -t {} -I {} {} {}",
+                w.table,
+                w.chain,
+                i + 1,
+                w.spec
+            ));
+        }
+        plan.changes.push(Change {
+            kind: "firewall-runtime".into(),
+            description: format!(
+                "add {} iptables rule(s) now, under a rollback guard (restored unless a fresh SSH session confirms)",
+                missing.len()
+            ),
+            commands: cmds,
+            file: None,
+            diff: None,
+            content: None,
+            old: None,
+        });
+    }
+    // Boot: the rules file the distribution restores.
+    let path = match crate::audit::boot_rules_file(a.f) {
+        Some(p) => p.to_string(),
+        None if a.f.is_rhel_like() => {
+            plan.notes.push("iptables-services is not installed: nothing restores /etc/sysconfig/iptables at boot (dnf install iptables-services; systemctl enable iptables)".into());
+            "/etc/sysconfig/iptables".into()
+        }
+        None => {
+            plan.changes.push(Change {
+                kind: "package".into(),
+                description:
+                    "install iptables-persistent so /etc/iptables/rules.v4 is restored at boot"
+                        .into(),
+                commands: vec![
+                    "DEBIAN_FRONTEND=noninteractive apt-get install -y -q iptables-persistent"
+                        .into(),
+                ],
+                file: None,
+                diff: None,
+                content: None,
+                old: None,
+            });
+            "/etc/iptables/rules.v4".into()
+        }
+    };
+    let boot_rs = a
+        .boot_ipt
+        .as_ref()
+        .map(|(_, r)| r.clone())
+        .unwrap_or_else(|| {
+            crate::audit::parse::iptables::parse(
+                a.f.files.get(&path).map(|s| s.as_str()).unwrap_or(""),
+            )
+        });
+    let old = a.f.files.get(&path).cloned();
+    let boot_has_nat =
+        a.t.vip
+            .and_then(|v| crate::audit::nat_rule_for(&boot_rs, v, a.t.port))
+            .is_some();
+    let to_persist: Vec<(String, String, String, bool)> = want
+        .iter()
+        .filter(|w| !(rule_present(&boot_rs, w) || (w.table == "nat" && boot_has_nat)))
+        .map(|w| {
+            (
+                w.table.to_string(),
+                w.chain.to_string(),
+                w.spec.clone(),
+                w.top,
+            )
+        })
+        .collect();
+    if to_persist.is_empty() {
+        return;
+    }
+    // No boot file yet: start from the current rules, as `netfilter-persistent save` would,
+    // so rules already active here are kept too.
+    let base = match &old {
+        Some(t) => t.clone(),
+        None => strip_counters(a.f.iptables_save.as_deref().unwrap_or("")),
+    };
+    let base_rs = crate::audit::parse::iptables::parse(&base);
+    let to_persist: Vec<_> = to_persist
+        .into_iter()
+        .filter(|(t, c, s, _)| {
+            let base_nat =
+                a.t.vip
+                    .and_then(|v| crate::audit::nat_rule_for(&base_rs, v, a.t.port))
+                    .is_some();
+            !(base_rs.has_rule(t, c, s) || (t == "nat" && base_nat))
+        })
+        .collect();
+    let new = if to_persist.is_empty() {
+        base.clone()
+    } else {
+        merge_rules_text(&base, &to_persist)
+    };
+    plan.changes.push(Change {
+        kind: "firewall-persist".into(),
+        description: format!("save the rules in {path}, which the distribution restores at boot"),
+        commands: vec![
+            format!("iptables-restore --test < {path}"),
+            format!("write {path}"),
+        ],
+        diff: Some(unified_diff(&path, old.as_deref().unwrap_or(""), &new)),
+        file: Some(path),
+        content: Some(new),
+        old,
+    });
+}
+
+/// iptables-save output without the `# Generated` comments and packet counters, so saved
+/// files are stable from run to run.
+pub fn strip_counters(text: &str) -> String {
+    let mut out = String::new();
+    for l in text.lines() {
+        if l.starts_with('#') {
+            continue;
+        }
+        if let Some(rest) = l.strip_prefix(':') {
+            let mut f = rest.split_whitespace();
+            let (c, p) = (f.next().unwrap_or(""), f.next().unwrap_or("-"));
+            out.push_str(&format!(":{c} {p} [0:0]\n"));
+        } else {
+            out.push_str(l);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The repair for one real server. Empty when nothing is needed (idempotence).
+pub fn plan(a: &Analysis) -> HostPlan {
+    let mut p = HostPlan {
+        host: a.f.host.clone(),
+        ..Default::default()
+    };
+    if a.role != crate::audit::Role::Real || a.t.vip.is_none() {
+        if a.role == crate::audit::Role::Director {
+            p.notes
+                .push("director findings are reported, not repaired automatically".into());
+        }
+        return p;
+    }
+    let (_, cmds, boot_keys) = sysctl_targets(a);
+    if !cmds.is_empty() {
+        p.changes.push(Change {
+            kind: "sysctl-runtime".into(),
+            description: "set the LVS-DR sysctls now".into(),
+            commands: cmds,
+            file: None,
+            diff: None,
+            content: None,
+            old: None,
+        });
+    }
+    if let Some(c) = sysctl_file_change(a, &boot_keys) {
+        p.changes.push(c);
+    }
+    firewall_changes(a, &mut p);
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_places_top_rules_first_in_order_and_appends_others() {
+        let base = "*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n";
+        let r = merge_rules_text(
+            base,
+            &[
+                (
+                    "nat".into(),
+                    "PREROUTING".into(),
+                    "-d 10.0.0.1/32 -j REDIRECT".into(),
+                    false,
+                ),
+                (
+                    "filter".into(),
+                    "INPUT".into(),
+                    "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT".into(),
+                    true,
+                ),
+                (
+                    "filter".into(),
+                    "INPUT".into(),
+                    "-p tcp -m tcp --dport 22 -j ACCEPT".into(),
+                    true,
+                ),
+            ],
+        );
+        let want = "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -d 10.0.0.1/32 -j REDIRECT\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n";
+        assert_eq!(r, want);
+        let r2 = merge_rules_text(
+            "",
+            &[(
+                "nat".into(),
+                "PREROUTING".into(),
+                "-d 10.0.0.1/32 -j REDIRECT".into(),
+                false,
+            )],
+        );
+        assert!(r2.starts_with("*nat\n:PREROUTING ACCEPT [0:0]\n"));
+        assert!(r2.contains("-A PREROUTING -d 10.0.0.1/32 -j REDIRECT\nCOMMIT\n"));
+    }
+
+    #[test]
+    fn strip_counters_is_stable() {
+        let s = strip_counters("# Generated by x\n*filter\n:INPUT ACCEPT [12:345]\n-A INPUT -j ACCEPT\nCOMMIT\n# Completed\n");
+        assert_eq!(
+            s,
+            "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n"
+        );
+    }
+}

@@ -1,0 +1,22 @@
+//! RS001: the real server accepts packets for the VIP in no way (no REDIRECT/DNAT, no VIP on lo).
+use crate::audit::Analysis;
+use crate::Finding;
+
+pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
+    let Some(vip) = a.t.vip else { return };
+    if !a.acceptance.is_empty() {
+        return;
+    }
+    let mut f = Finding::new(
+        "RS001",
+        &a.f.host,
+        format!("packets for VIP {vip} are not accepted: no iptables/nftables REDIRECT or DNAT for it, and it is not a local address; under DSR the director forwards them here unchanged and the kernel drops them, so clients hang"),
+    )
+    .evidence(format!("iptables nat PREROUTING has no rule matching dst {vip} port {}", a.t.port))
+    .evidence(format!("no interface holds {vip}"))
+    .fix_text("add a REDIRECT for the VIP (or put the VIP on lo as /32 with arp_ignore/arp_announce)");
+    for c in crate::fix::redirect_commands(vip) {
+        f = f.fix_command(c);
+    }
+    out.push(f);
+}

@@ -1,0 +1,419 @@
+//! Everything the checks need from one host, gathered by ONE shell script (one round trip)
+//! and parsed here into a typed snapshot that can be saved and audited offline.
+
+use super::parse;
+use crate::remote::Transport;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const FACTS_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Addr {
+    pub ip: String,
+    pub prefix: u8,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Interface {
+    pub name: String,
+    /// "loopback", "ether", "dummy" (from link_type / kind), as far as ip tells.
+    pub kind: String,
+    pub up: bool,
+    pub addrs: Vec<Addr>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Listener {
+    pub proto: String,
+    pub addr: String,
+    pub port: u16,
+    pub process: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Packages {
+    pub iptables_persistent: bool,
+    pub netfilter_persistent: bool,
+    pub iptables_services: bool,
+    pub nftables: bool,
+    pub nftables_enabled: bool,
+    pub netfilter_persistent_enabled: bool,
+    pub iptables_service_enabled: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct HostFacts {
+    pub facts_version: u32,
+    pub host: String,
+    pub hostname: String,
+    pub kernel: String,
+    pub arch: String,
+    /// os-release ID and ID_LIKE, e.g. "debian" / "rhel fedora".
+    pub os_id: String,
+    pub os_like: String,
+    pub mem_total_kb: u64,
+    /// Runtime sysctls, dotted names: "net.ipv4.conf.all.arp_ignore" -> "1".
+    pub sysctl: BTreeMap<String, String>,
+    pub interfaces: Vec<Interface>,
+    /// `ip -4 route show table all`, one route a line.
+    pub routes: Vec<String>,
+    /// `ip -4 rule show`.
+    pub rules: Vec<String>,
+    /// `iptables-save` output (all tables), None when iptables is absent.
+    pub iptables_save: Option<String>,
+    pub nft_ruleset: Option<String>,
+    pub listeners: Vec<Listener>,
+    /// Boot-time files that decide what a reboot restores: path -> content.
+    pub files: BTreeMap<String, String>,
+    /// path -> symlink target, for sysctl.d entries like 99-sysctl.conf -> ../sysctl.conf.
+    pub links: BTreeMap<String, String>,
+    pub packages: Packages,
+    pub ip_vs_loaded: bool,
+    /// /proc/net/ip_vs content when loaded.
+    pub ip_vs: Option<String>,
+    pub ip_vs_conn_count: Option<u64>,
+    pub keepalived_installed: bool,
+    pub keepalived_running: bool,
+    pub ipvsadm_installed: bool,
+    /// `keepalived -t` exit status and output, when keepalived is installed.
+    pub keepalived_test: Option<(i32, String)>,
+    /// The port our SSH session came in on (always kept open by firewall fixes).
+    pub ssh_ports: Vec<u16>,
+    /// Commands that failed while gathering, with their stderr, for the report.
+    pub gather_errors: Vec<String>,
+}
+
+/// Section marker: unlikely in any command output.
+pub const MARK: &str = "@@LBD@@";
+
+/// The gathering script. Every section starts with `@@LBD@@ <name> [arg]`. Bounded: files
+/// are cut at 1 MiB, connection counts use wc. Secrets in network config files (Wi-Fi keys,
+/// passwords) are redacted on the host before they are sent.
+pub const GATHER_SCRIPT: &str = r#"
+M=@@LBD@@
+export LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+s() { echo "$M $1 $2"; }
+s hostname; hostname 2>/dev/null || cat /proc/sys/kernel/hostname
+s uname; uname -r; uname -m
+s os; cat /etc/os-release 2>/dev/null
+s meminfo; grep MemTotal /proc/meminfo
+s sysctl
+grep -r . /proc/sys/net/ipv4/conf/*/arp_ignore /proc/sys/net/ipv4/conf/*/arp_announce /proc/sys/net/ipv4/conf/*/rp_filter /proc/sys/net/ipv4/conf/*/forwarding /proc/sys/net/ipv4/conf/*/proxy_arp /proc/sys/net/ipv4/conf/*/arp_filter /proc/sys/net/ipv4/conf/*/accept_local /proc/sys/net/ipv4/conf/*/src_valid_mark /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/tcp_syncookies /proc/sys/net/ipv4/tcp_max_syn_backlog 2>/dev/null
+[ -d /proc/sys/net/ipv4/vs ] && grep -r . /proc/sys/net/ipv4/vs 2>/dev/null
+s addr; ip -j addr show 2>/dev/null || { s addr-text; ip -o addr show; }
+s link; ip -o link show 2>/dev/null; ip -d -o link show type dummy 2>/dev/null | sed 's/^/dummy /'
+s route; ip -4 route show table all 2>/dev/null
+s rule; ip -4 rule show 2>/dev/null
+if command -v iptables-save >/dev/null 2>&1; then s iptables; iptables-save 2>&1 || echo "$M error iptables-save failed"; fi
+if command -v nft >/dev/null 2>&1; then s nft; nft list ruleset 2>&1 || echo "$M error nft failed"; fi
+s ss; ss -ltnpH 2>/dev/null || ss -ltnH
+s sshport; echo "${LBD_SSH_PORT:-}"
+for f in /etc/sysctl.conf /etc/sysctl.d/* /run/sysctl.d/* /usr/local/lib/sysctl.d/* /usr/lib/sysctl.d/* /lib/sysctl.d/* \
+         /etc/iptables/rules.v4 /etc/sysconfig/iptables /etc/nftables.conf \
+         /etc/network/interfaces /etc/network/interfaces.d/* /etc/netplan/*.yaml /etc/netplan/*.yml \
+         /etc/NetworkManager/system-connections/* /etc/sysconfig/network-scripts/ifcfg-lo* \
+         /etc/systemd/network/*.netdev /etc/systemd/network/*.network /etc/modules-load.d/* /etc/modules \
+         /etc/keepalived/keepalived.conf; do
+  [ -f "$f" ] || continue
+  if [ -L "$f" ]; then s link-target "$f"; readlink -f "$f"; fi
+  s file "$f"
+  head -c 1048576 "$f" | sed -E 's/^([[:space:]]*[A-Za-z0-9_.-]*(psk|password|passwd|secret|auth_pass)[A-Za-z0-9_-]*[[:space:]]*[=: ][[:space:]]*).*/\1<redacted>/I'
+done
+s packages
+if command -v dpkg-query >/dev/null 2>&1; then dpkg-query -W -f='${Package} ${Status}\n' iptables-persistent netfilter-persistent nftables 2>/dev/null | grep 'install ok installed' | awk '{print $1}'; fi
+if command -v rpm >/dev/null 2>&1; then rpm -q iptables-services nftables 2>/dev/null | grep -v 'not installed' | sed 's/-[0-9].*//'; fi
+for u in netfilter-persistent nftables iptables; do
+  if command -v systemctl >/dev/null 2>&1 && [ "$(systemctl is-enabled "$u" 2>/dev/null)" = enabled ]; then echo "enabled:$u"; fi
+done
+s ipvs
+[ -d /sys/module/ip_vs ] && echo loaded
+if [ -r /proc/net/ip_vs ]; then s ip_vs; head -c 1048576 /proc/net/ip_vs; s ip_vs_conn; tail -n +2 /proc/net/ip_vs_conn 2>/dev/null | wc -l; fi
+s tools
+command -v keepalived >/dev/null 2>&1 && echo keepalived
+command -v ipvsadm >/dev/null 2>&1 && echo ipvsadm
+pidof keepalived >/dev/null 2>&1 && echo keepalived-running
+if command -v keepalived >/dev/null 2>&1 && [ -f /etc/keepalived/keepalived.conf ]; then
+  s keepalived-test; out=$(timeout 10 keepalived -t -f /etc/keepalived/keepalived.conf 2>&1); rc=$?
+  printf '%s\n' "$out" | tail -n 50; echo "rc=$rc"
+fi
+s end
+"#;
+
+/// Run the gathering script on `t` and parse it. `ssh_port` is the port we connected to.
+pub fn gather(t: &mut dyn Transport, ssh_port: Option<u16>) -> anyhow::Result<HostFacts> {
+    let script = match ssh_port {
+        Some(p) => format!("LBD_SSH_PORT={p}\n{GATHER_SCRIPT}"),
+        None => GATHER_SCRIPT.to_string(),
+    };
+    let out = t.run(&script)?;
+    let text = out.stdout_lossy();
+    if !text.contains(&format!("{MARK} end")) {
+        return Err(crate::error::Error::host(
+            t.host(),
+            format!(
+                "the fact-gathering script stopped early (exit {}): {}",
+                out.status,
+                out.stderr_lossy().trim()
+            ),
+        )
+        .into());
+    }
+    let mut f = parse_output(&text);
+    f.host = t.host().to_string();
+    Ok(f)
+}
+
+/// Split the script's output into (section, argument, body) triples.
+pub fn sections(text: &str) -> Vec<(String, String, String)> {
+    let mut out: Vec<(String, String, String)> = Vec::new();
+    for line in text.split_inclusive('\n') {
+        if let Some(rest) = line.strip_prefix(MARK) {
+            let rest = rest.trim();
+            let (name, arg) = rest.split_once(' ').unwrap_or((rest, ""));
+            out.push((name.to_string(), arg.trim().to_string(), String::new()));
+        } else if let Some(last) = out.last_mut() {
+            last.2.push_str(line);
+        }
+    }
+    out
+}
+
+pub fn parse_output(text: &str) -> HostFacts {
+    let mut f = HostFacts {
+        facts_version: FACTS_VERSION,
+        ..Default::default()
+    };
+    for (name, arg, body) in sections(text) {
+        match name.as_str() {
+            "hostname" => f.hostname = body.trim().to_string(),
+            "uname" => {
+                let mut l = body.lines();
+                f.kernel = l.next().unwrap_or("").trim().to_string();
+                f.arch = l.next().unwrap_or("").trim().to_string();
+            }
+            "os" => {
+                for l in body.lines() {
+                    if let Some(v) = l.strip_prefix("ID=") {
+                        f.os_id = v.trim_matches('"').to_string();
+                    } else if let Some(v) = l.strip_prefix("ID_LIKE=") {
+                        f.os_like = v.trim_matches('"').to_string();
+                    }
+                }
+            }
+            "meminfo" => {
+                f.mem_total_kb = body
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0)
+            }
+            "sysctl" => f.sysctl = parse::sysctl::parse_proc_grep(&body),
+            "addr" => match parse::ip::parse_addr_json(&body) {
+                Ok(v) => f.interfaces = v,
+                Err(e) => f.gather_errors.push(format!("ip -j addr: {e}")),
+            },
+            "addr-text" => f.interfaces = parse::ip::parse_addr_text(&body),
+            "link" => parse::ip::apply_link_kinds(&mut f.interfaces, &body),
+            "route" => f.routes = lines(&body),
+            "rule" => f.rules = lines(&body),
+            "iptables" => f.iptables_save = Some(body),
+            "nft" => f.nft_ruleset = Some(body),
+            "ss" => {
+                f.listeners = parse::ss::parse_listeners(&body);
+                // Every port sshd listens on stays open through firewall fixes.
+                for l in &f.listeners {
+                    if l.process.as_deref() == Some("sshd") && !f.ssh_ports.contains(&l.port) {
+                        f.ssh_ports.push(l.port);
+                    }
+                }
+            }
+            "sshport" => {
+                for l in body.lines() {
+                    let p = l.trim().rsplit(':').next().and_then(|p| p.parse().ok());
+                    if let Some(p) = p {
+                        if !f.ssh_ports.contains(&p) {
+                            f.ssh_ports.push(p);
+                        }
+                    }
+                }
+            }
+            "link-target" => {
+                f.links.insert(arg, body.trim().to_string());
+            }
+            "file" => {
+                f.files.insert(arg, body);
+            }
+            "packages" => {
+                for l in body.lines() {
+                    match l.trim() {
+                        "iptables-persistent" => f.packages.iptables_persistent = true,
+                        "netfilter-persistent" => f.packages.netfilter_persistent = true,
+                        "iptables-services" => f.packages.iptables_services = true,
+                        "nftables" => f.packages.nftables = true,
+                        "enabled:nftables" => f.packages.nftables_enabled = true,
+                        "enabled:netfilter-persistent" => {
+                            f.packages.netfilter_persistent_enabled = true
+                        }
+                        "enabled:iptables" => f.packages.iptables_service_enabled = true,
+                        _ => {}
+                    }
+                }
+            }
+            "ipvs" => f.ip_vs_loaded = body.contains("loaded"),
+            "ip_vs" => {
+                f.ip_vs_loaded = true;
+                f.ip_vs = Some(body)
+            }
+            "ip_vs_conn" => f.ip_vs_conn_count = body.trim().parse().ok(),
+            "tools" => {
+                for l in body.lines() {
+                    match l.trim() {
+                        "keepalived" => f.keepalived_installed = true,
+                        "ipvsadm" => f.ipvsadm_installed = true,
+                        "keepalived-running" => f.keepalived_running = true,
+                        _ => {}
+                    }
+                }
+            }
+            "keepalived-test" => {
+                let mut rc = 0;
+                let mut kept = Vec::new();
+                for l in body.lines() {
+                    match l.strip_prefix("rc=") {
+                        Some(v) => rc = v.trim().parse().unwrap_or(0),
+                        None => kept.push(l),
+                    }
+                }
+                f.keepalived_test = Some((rc, kept.join("\n")));
+            }
+            "error" => f.gather_errors.push(format!("{arg} {}", body.trim())),
+            _ => {}
+        }
+    }
+    f
+}
+
+fn lines(s: &str) -> Vec<String> {
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+impl HostFacts {
+    pub fn load(path: &std::path::Path) -> anyhow::Result<Vec<HostFacts>> {
+        let bytes = crate::error::read_file(path)?;
+        // A file holds one snapshot or a list (what --save-facts writes for many hosts).
+        let v: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| crate::error::Error::file(path, format!("not a facts JSON file: {e}")))?;
+        let list = match v {
+            serde_json::Value::Array(a) => a,
+            other => vec![other],
+        };
+        list.into_iter()
+            .map(|v| {
+                serde_json::from_value(v).map_err(|e| {
+                    crate::error::Error::file(path, format!("not a facts snapshot: {e}")).into()
+                })
+            })
+            .collect()
+    }
+
+    pub fn sysctl_u32(&self, key: &str) -> Option<u32> {
+        self.sysctl.get(key).and_then(|v| v.trim().parse().ok())
+    }
+
+    /// The kernel's effective value for arp_ignore/arp_announce/rp_filter on `iface`:
+    /// max(all, iface) (IN_DEV_MAXCONF).
+    pub fn effective(&self, iface: &str, knob: &str) -> Option<u32> {
+        let all = self.sysctl_u32(&format!("net.ipv4.conf.all.{knob}"));
+        let one = self.sysctl_u32(&format!("net.ipv4.conf.{iface}.{knob}"));
+        match (all, one) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Interfaces that carry IPv4 traffic to the segment: up, not loopback, with an address.
+    pub fn segment_interfaces(&self) -> Vec<&Interface> {
+        self.interfaces
+            .iter()
+            .filter(|i| i.kind != "loopback" && i.kind != "dummy" && i.name != "lo")
+            .filter(|i| i.addrs.iter().any(|a| !a.ip.contains(':')))
+            .collect()
+    }
+
+    pub fn has_address(&self, ip: &str) -> Option<(&Interface, &Addr)> {
+        self.interfaces
+            .iter()
+            .find_map(|i| i.addrs.iter().find(|a| a.ip == ip).map(|a| (i, a)))
+    }
+
+    pub fn iptables(&self) -> parse::iptables::Ruleset {
+        parse::iptables::parse(self.iptables_save.as_deref().unwrap_or(""))
+    }
+
+    pub fn is_debian_like(&self) -> bool {
+        self.os_id == "debian"
+            || self.os_id == "ubuntu"
+            || self.os_like.split_whitespace().any(|x| x == "debian")
+    }
+
+    pub fn is_rhel_like(&self) -> bool {
+        ["rhel", "centos", "fedora", "rocky", "almalinux", "ol"].contains(&self.os_id.as_str())
+            || self
+                .os_like
+                .split_whitespace()
+                .any(|x| x == "rhel" || x == "fedora")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remote::local::LocalTransport;
+
+    #[test]
+    fn sections_split_on_markers() {
+        let s = sections("junk\n@@LBD@@ a\nx\ny\n@@LBD@@ file /etc/x\nz\n");
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0], ("a".into(), "".into(), "x\ny\n".into()));
+        assert_eq!(s[1].1, "/etc/x");
+    }
+
+    #[test]
+    fn gathers_this_machine() {
+        // The real script against the real machine: it must finish and find lo.
+        let mut t = LocalTransport::new("localhost");
+        let f = gather(&mut t, None).unwrap();
+        assert!(!f.kernel.is_empty());
+        assert!(
+            f.interfaces.iter().any(|i| i.name == "lo"),
+            "{:?}",
+            f.interfaces
+        );
+        assert!(
+            f.sysctl.contains_key("net.ipv4.conf.all.rp_filter"),
+            "{:?}",
+            f.sysctl.keys().take(5).collect::<Vec<_>>()
+        );
+        assert!(f.sysctl.contains_key("net.ipv4.ip_forward"));
+    }
+
+    #[test]
+    fn effective_is_max_of_all_and_iface() {
+        let mut f = HostFacts::default();
+        f.sysctl
+            .insert("net.ipv4.conf.all.rp_filter".into(), "1".into());
+        f.sysctl
+            .insert("net.ipv4.conf.eth0.rp_filter".into(), "0".into());
+        assert_eq!(f.effective("eth0", "rp_filter"), Some(1));
+        f.sysctl
+            .insert("net.ipv4.conf.all.rp_filter".into(), "0".into());
+        f.sysctl
+            .insert("net.ipv4.conf.eth0.rp_filter".into(), "2".into());
+        assert_eq!(f.effective("eth0", "rp_filter"), Some(2));
+    }
+}

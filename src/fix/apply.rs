@@ -1,0 +1,268 @@
+//! Applying a plan on the host: runtime first, then persistence; atomic file writes with
+//! backups, done by a script on the host; firewall changes under a rollback guard.
+
+use super::{Change, HostPlan};
+use crate::remote::Transport;
+use base64::Engine;
+use sha2::Digest;
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Outcome {
+    pub host: String,
+    pub applied: Vec<String>,
+    pub backups: Vec<String>,
+    /// Set when the firewall change was not confirmed and will be (or was) rolled back.
+    pub rolled_back: Option<String>,
+}
+
+fn q(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// Replace `path` atomically: backup, temp file in the same directory, optional test,
+/// fsync, rename, fsync the directory. Refuses when the file changed since it was read.
+pub fn write_file_script(
+    path: &str,
+    content: &str,
+    old: Option<&str>,
+    test: Option<&str>,
+) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(content.as_bytes());
+    let check = match old {
+        Some(o) => format!(
+            "if [ -e \"$P\" ]; then cur=$(sha256sum < \"$P\" | cut -d' ' -f1); [ \"$cur\" = {h} ] || {{ echo \"lbdoctor: $P changed since the facts were gathered; not overwriting it (run again)\" >&2; exit 3; }}; fi\n",
+            h = q(&hex(&sha2::Sha256::digest(o.as_bytes())))
+        ),
+        None => String::new(),
+    };
+    let test = match test {
+        Some(t) => format!("{t} < \"$T\" || {{ rm -f \"$T\"; echo \"lbdoctor: the new $P does not pass {t}; nothing written\" >&2; exit 4; }}\n"),
+        None => String::new(),
+    };
+    format!(
+        "set -e\nP={p}\nD=$(dirname \"$P\")\nmkdir -p \"$D\"\n{check}T=\"$D/.lbdoctor.$$.tmp\"\n\
+printf '%s' {b} | base64 -d > \"$T\"\n\
+if [ -e \"$P\" ]; then chmod --reference=\"$P\" \"$T\" 2>/dev/null || true; B=\"$P.lbdoctor-$(date +%Y%m%dT%H%M%S).bak\"; cp -p \"$P\" \"$B\"; echo \"backup $B\"; else chmod 644 \"$T\"; fi\n\
+{test}sync \"$T\" 2>/dev/null || sync\nmv -f \"$T\" \"$P\"\nsync \"$D\" 2>/dev/null || sync\necho \"wrote $P\"\n",
+        p = q(path),
+        b = q(&b64),
+    )
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Where the guard keeps its saved rules and its "pending" cookie on the host.
+pub const GUARD_DIR: &str = "/var/lib/lbdoctor";
+
+/// Save the rules, arm a detached timer that restores them after `secs` unless the cookie is
+/// removed first, then run the commands (restoring at once if one fails).
+pub fn guarded_firewall_script(id: &str, secs: u64, commands: &[String]) -> String {
+    let d = GUARD_DIR;
+    // iptables-save omits tables that do not exist yet, and iptables-restore leaves tables
+    // absent from its input alone: empty the tables we touch first, then restore.
+    let mut tables: Vec<&str> = vec!["filter"];
+    for c in commands {
+        let f: Vec<&str> = c.split_whitespace().collect();
+        if let Some(i) = f.iter().position(|x| *x == "-t") {
+            if let Some(t) = f.get(i + 1) {
+                if !tables.contains(t) {
+                    tables.push(t);
+                }
+            }
+        }
+    }
+    // The restore step lives in a file on the host, so the detached timer needs no nested
+    // quoting.
+    let mut s = format!(
+        "set -e\nD={d}\nmkdir -p \"$D\"; chmod 700 \"$D\"\nR=\"$D/rollback-{id}.rules\"; C=\"$D/rollback-{id}.pending\"; X=\"$D/rollback-{id}.sh\"\n\
+iptables-save > \"$R\"\n: > \"$C\"\n\
+cat > \"$X\" <<'LBDOCTOR_EOF'\n\
+for t in {tables}; do iptables -t $t -F; iptables -t $t -X; done\n\
+iptables -P INPUT ACCEPT; iptables -P FORWARD ACCEPT; iptables -P OUTPUT ACCEPT\n\
+iptables-restore < \"$1\"\n\
+LBDOCTOR_EOF\n\
+TIMER=\"sleep {secs}; if mv '$C' '$C.fired' 2>/dev/null; then sh '$X' '$R' && echo rolled-back > '$D/rollback-{id}.done'; fi\"\n\
+if command -v setsid >/dev/null 2>&1; then setsid sh -c \"$TIMER\" </dev/null >/dev/null 2>&1 & else nohup sh -c \"$TIMER\" </dev/null >/dev/null 2>&1 & fi\n\
+set +e\nfail=\n",
+        tables = tables.join(" ")
+    );
+    for c in commands {
+        s.push_str(&format!("[ -n \"$fail\" ] || {c} || fail={}\n", q(c)));
+    }
+    s.push_str("if [ -n \"$fail\" ]; then mv \"$C\" \"$C.failed\" 2>/dev/null; sh \"$X\" \"$R\"; echo \"lbdoctor: '$fail' failed; the previous rules are restored\" >&2; exit 5; fi\necho armed\n");
+    s
+}
+
+/// Run in a FRESH session: take the cookie away before the timer does.
+pub fn confirm_script(id: &str) -> String {
+    format!(
+        "C={GUARD_DIR}/rollback-{id}.pending\nif rm \"$C\" 2>/dev/null; then rm -f {GUARD_DIR}/rollback-{id}.rules {GUARD_DIR}/rollback-{id}.sh; echo confirmed; else echo expired; fi\n"
+    )
+}
+
+fn run_ok(t: &mut dyn Transport, script: &str, what: &str) -> anyhow::Result<String> {
+    let o = t.run(script)?;
+    if o.status != 0 {
+        anyhow::bail!(
+            "host {}: {what} failed (exit {}): {}",
+            t.host(),
+            o.status,
+            o.stderr_lossy().trim()
+        );
+    }
+    Ok(o.stdout_lossy())
+}
+
+fn file_change(
+    t: &mut dyn Transport,
+    c: &Change,
+    out: &mut Outcome,
+    test: Option<&str>,
+) -> anyhow::Result<()> {
+    let (Some(path), Some(content)) = (&c.file, &c.content) else {
+        return Ok(());
+    };
+    let s = write_file_script(path, content, c.old.as_deref(), test);
+    let stdout = run_ok(t, &s, &format!("writing {path}"))?;
+    for l in stdout.lines() {
+        if let Some(b) = l.strip_prefix("backup ") {
+            out.backups.push(b.to_string());
+        }
+    }
+    Ok(())
+}
+
+/// Apply `plan` through `t`. `fresh` opens a new session for the rollback guard's
+/// confirmation; if it fails, the firewall rules come back by themselves after
+/// `rollback_secs` and nothing about the firewall is persisted.
+pub fn apply(
+    t: &mut dyn Transport,
+    plan: &HostPlan,
+    rollback_secs: u64,
+    fresh: &mut dyn FnMut() -> anyhow::Result<Box<dyn Transport>>,
+) -> anyhow::Result<Outcome> {
+    let mut out = Outcome {
+        host: plan.host.clone(),
+        ..Default::default()
+    };
+    for c in plan.changes.iter().filter(|c| c.kind == "package") {
+        run_ok(
+            t,
+            &format!("set -e\n{}\n", c.commands.join("\n")),
+            &c.description,
+        )?;
+        out.applied.push(c.description.clone());
+    }
+    for c in plan.changes.iter().filter(|c| c.kind == "sysctl-runtime") {
+        run_ok(
+            t,
+            &format!("set -e\n{}\n", c.commands.join("\n")),
+            "setting sysctls",
+        )?;
+        out.applied.push(c.description.clone());
+    }
+    for c in plan.changes.iter().filter(|c| c.kind == "sysctl-persist") {
+        file_change(t, c, &mut out, None)?;
+        if let Some(p) = &c.file {
+            run_ok(
+                t,
+                &format!("sysctl -p {} >/dev/null\n", q(p)),
+                "loading the sysctl file",
+            )?;
+        }
+        out.applied.push(c.description.clone());
+    }
+    let mut firewall_ok = true;
+    for c in plan.changes.iter().filter(|c| c.kind == "firewall-runtime") {
+        let id = format!("{}-{}", std::process::id(), rand::random::<u32>());
+        run_ok(
+            t,
+            &guarded_firewall_script(&id, rollback_secs, &c.commands),
+            "applying firewall rules",
+        )?;
+        let confirmed = match fresh() {
+            Ok(mut t2) => match t2.run(&confirm_script(&id)) {
+                Ok(o) if o.stdout_lossy().trim() == "confirmed" => Ok(()),
+                Ok(o) => Err(format!(
+                    "the guard had already expired ({})",
+                    o.stdout_lossy().trim()
+                )),
+                Err(e) => Err(format!("{e:#}")),
+            },
+            Err(e) => Err(format!("{e:#}")),
+        };
+        match confirmed {
+            Ok(()) => out
+                .applied
+                .push(format!("{} (confirmed by a fresh session)", c.description)),
+            Err(why) => {
+                firewall_ok = false;
+                out.rolled_back = Some(format!(
+                    "could not open a fresh session to confirm the firewall change ({why}); the previous rules are restored on the host within {rollback_secs} s and nothing was persisted"
+                ));
+            }
+        }
+    }
+    if firewall_ok {
+        for c in plan.changes.iter().filter(|c| c.kind == "firewall-persist") {
+            file_change(t, c, &mut out, Some("iptables-restore --test"))?;
+            out.applied.push(c.description.clone());
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remote::local::LocalTransport;
+
+    #[test]
+    fn atomic_write_backs_up_checks_and_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.conf");
+        let ps = p.to_str().unwrap();
+        std::fs::write(&p, "old\n").unwrap();
+        let mut t = LocalTransport::new("localhost");
+        // Refuses when the file differs from what was planned against.
+        let o = t
+            .run(&write_file_script(
+                ps,
+                "new\n",
+                Some("something else\n"),
+                None,
+            ))
+            .unwrap();
+        assert_eq!(o.status, 3, "{}", o.stderr_lossy());
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "old\n");
+        let o = t
+            .run(&write_file_script(
+                ps,
+                "new 'quoted' $HOME\n",
+                Some("old\n"),
+                None,
+            ))
+            .unwrap();
+        assert_eq!(o.status, 0, "{}", o.stderr_lossy());
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "new 'quoted' $HOME\n");
+        let backup = o
+            .stdout_lossy()
+            .lines()
+            .find_map(|l| l.strip_prefix("backup ").map(String::from))
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(backup).unwrap(), "old\n");
+        // A failing test command leaves the file alone and no temp file behind.
+        let o = t
+            .run(&write_file_script(ps, "bad\n", None, Some("false")))
+            .unwrap();
+        assert_eq!(o.status, 4);
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "new 'quoted' $HOME\n");
+        assert!(!std::fs::read_dir(dir.path()).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains(".tmp")));
+    }
+}

@@ -1,0 +1,321 @@
+//! Every RS/DR check over recorded fact snapshots (fixtures/audit/*.json, recorded from real
+//! namespaces by tests/audit_fix_netns.rs with LBDOCTOR_RECORD=1), failing and passing.
+//! Variants change one recorded fact to real command output of the bad state.
+
+use lbdoctor::audit::{self, facts::HostFacts, Role, Target};
+
+fn load(name: &str) -> HostFacts {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/audit")
+        .join(name);
+    HostFacts::load(&p).unwrap().remove(0)
+}
+
+fn target() -> Target {
+    Target {
+        vip: Some("192.168.21.20".parse().unwrap()),
+        port: 80,
+        ..Default::default()
+    }
+}
+
+fn ids(f: &HostFacts, t: &Target, role: Role) -> Vec<String> {
+    audit::audit(f, t, role).into_iter().map(|x| x.id).collect()
+}
+
+fn has(v: &[String], id: &str) -> bool {
+    v.iter().any(|x| x == id)
+}
+
+#[test]
+fn incident_app2_is_missing_everything() {
+    let v = ids(&load("app2-lab.json"), &target(), Role::Real);
+    for id in ["RS001", "RS003", "RS004", "RS005"] {
+        assert!(has(&v, id), "{id} in {v:?}");
+    }
+    assert!(
+        !has(&v, "RS007") && !has(&v, "RS008"),
+        "nothing to lose at reboot: {v:?}"
+    );
+    let findings = audit::audit(&load("app2-lab.json"), &target(), Role::Real);
+    let rs005: Vec<_> = findings
+        .iter()
+        .filter(|f| f.id == "RS005")
+        .map(|f| f.message.clone())
+        .collect();
+    assert_eq!(rs005.len(), 1, "{rs005:?}");
+    assert!(
+        rs005[0].contains("1 on ens3, 1 on ens4"),
+        "one finding names both NICs: {rs005:?}"
+    );
+}
+
+#[test]
+fn incident_app1_works_now_but_not_after_reboot() {
+    let f = load("app1-lab.json");
+    let findings = audit::audit(&f, &target(), Role::Real);
+    let v: Vec<String> = findings.iter().map(|x| x.id.clone()).collect();
+    for id in ["RS001", "RS003", "RS004", "RS005"] {
+        assert!(!has(&v, id), "{id} must pass on app1: {v:?}");
+    }
+    assert!(has(&v, "RS007") && has(&v, "RS008"), "{v:?}");
+    let rs007 = findings
+        .iter()
+        .find(|x| x.id == "RS007" && x.message.contains("rp_filter"))
+        .unwrap();
+    assert!(
+        rs007
+            .evidence
+            .iter()
+            .any(|e| e.contains("/etc/sysctl.d/10-distro-strict.conf:1")),
+        "{:?}",
+        rs007.evidence
+    );
+}
+
+#[test]
+fn repaired_host_is_clean_even_with_deny_direct() {
+    let mut t = target();
+    t.deny_direct = Some("192.168.21.0/26".parse().unwrap());
+    let v = ids(&load("healthy-lab.json"), &t, Role::Real);
+    assert!(v.is_empty(), "{v:?}");
+    // And the fix planner agrees: nothing to do.
+    let f = load("healthy-lab.json");
+    let a = audit::Analysis::new(&f, &t, Role::Real);
+    assert!(lbdoctor::fix::plan(&a).changes.is_empty());
+}
+
+#[test]
+fn rs002_vip_on_a_nic_or_wide_prefix() {
+    let mut f = load("healthy-lab.json");
+    f.interfaces
+        .iter_mut()
+        .find(|i| i.name == "lo")
+        .unwrap()
+        .addrs
+        .push(audit::facts::Addr {
+            ip: "192.168.21.20".into(),
+            prefix: 24,
+        });
+    assert!(has(&ids(&f, &target(), Role::Real), "RS002"));
+    let mut f = load("healthy-lab.json");
+    f.interfaces
+        .iter_mut()
+        .find(|i| i.name == "lo")
+        .unwrap()
+        .addrs
+        .push(audit::facts::Addr {
+            ip: "192.168.21.20".into(),
+            prefix: 32,
+        });
+    let v = ids(&f, &target(), Role::Real);
+    assert!(!has(&v, "RS002") && !has(&v, "RS001"), "{v:?}");
+    let mut f = load("healthy-lab.json");
+    f.interfaces
+        .iter_mut()
+        .find(|i| i.name == "ens3")
+        .unwrap()
+        .addrs
+        .push(audit::facts::Addr {
+            ip: "192.168.21.20".into(),
+            prefix: 24,
+        });
+    assert!(has(&ids(&f, &target(), Role::Real), "RS002"));
+}
+
+#[test]
+fn rs001_accepts_nft_redirect_and_vip_on_lo() {
+    let mut f = load("app2-lab.json");
+    f.nft_ruleset = Some("table ip nat {\n\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tip daddr 192.168.21.20 tcp dport 80 redirect\n\t}\n}\n".into());
+    assert!(!has(&ids(&f, &target(), Role::Real), "RS001"));
+}
+
+#[test]
+fn rs006_service_must_listen_where_packets_land() {
+    let mut f = load("healthy-lab.json");
+    assert!(!has(&ids(&f, &target(), Role::Real), "RS006"));
+    for l in &mut f.listeners {
+        if l.port == 80 {
+            l.addr = "127.0.0.1".into();
+        }
+    }
+    assert!(has(&ids(&f, &target(), Role::Real), "RS006"));
+}
+
+#[test]
+fn rs009_persisted_but_not_loaded() {
+    let mut f = load("healthy-lab.json");
+    f.sysctl
+        .insert("net.ipv4.conf.all.arp_ignore".into(), "0".into());
+    let v = ids(&f, &target(), Role::Real);
+    assert!(has(&v, "RS009") && has(&v, "RS003"), "{v:?}");
+}
+
+#[test]
+fn rs010_colocated_director() {
+    let mut f = load("healthy-lab.json");
+    f.ip_vs_loaded = true;
+    f.ip_vs = Some("IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\nTCP  C0A81514:0050 rr \n  -> C0A8150C:0050      Route   1      0          0\n".into());
+    assert!(has(&ids(&f, &target(), Role::Real), "RS010"));
+}
+
+#[test]
+fn rs011_rs012_rs013_firewall_walks() {
+    let mut t = target();
+    t.deny_direct = Some("192.168.21.0/26".parse().unwrap());
+    // app1 has no INPUT rules: direct HTTP open.
+    assert!(has(&ids(&load("app1-lab.json"), &t, Role::Real), "RS011"));
+    // The naive repair: DROP before any VIP accept also kills load-balanced traffic (RS013),
+    // and a DROP policy without an SSH accept locks operators out (RS012).
+    let mut f = load("app1-lab.json");
+    let save = f.iptables_save.clone().unwrap();
+    assert!(!save.contains("*filter"), "app1 had no filter rules");
+    f.iptables_save = Some(save + "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -s 192.168.21.0/26 -p tcp -m tcp --dport 80 -j DROP\nCOMMIT\n");
+    let v = ids(&f, &t, Role::Real);
+    assert!(
+        has(&v, "RS012") && has(&v, "RS013") && !has(&v, "RS011"),
+        "{v:?}\n{}",
+        f.iptables_save.unwrap()
+    );
+}
+
+fn director() -> HostFacts {
+    // A director: the recorded host, plus real /proc/net/ip_vs text and incident 3's mangle rules.
+    let mut f = load("healthy-lab.json");
+    f.ip_vs_loaded = true;
+    f.ip_vs = Some("IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\nTCP  C0A81514:0050 lc \n  -> C0A8150B:0050      Route   1      1          0\n  -> C0A8150D:0050      Route   1      0          12\n".into());
+    f.ip_vs_conn_count = Some(13);
+    f.keepalived_running = true;
+    f.keepalived_test = Some((0, String::new()));
+    f.sysctl
+        .insert("net.ipv4.tcp_syncookies".into(), "1".into());
+    f
+}
+
+#[test]
+fn healthy_director_passes_every_dr_check() {
+    let v = ids(&director(), &target(), Role::Director);
+    assert!(v.is_empty(), "{v:?}");
+}
+
+#[test]
+fn director_checks_fail_on_their_incidents() {
+    let t = target();
+    let mut f = director();
+    f.ip_vs = Some(f.ip_vs.unwrap().replace("Route", "Masq"));
+    f.sysctl.insert("net.ipv4.ip_forward".into(), "0".into());
+    assert!(has(&ids(&f, &t, Role::Director), "DR001"));
+
+    // Incident 3: marks without the rule/route, strict rp_filter, VIP still on the NIC.
+    let mut f = director();
+    f.iptables_save = Some("*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -d 192.168.21.20/32 -j MARK --set-xmark 0x1/0xffffffff\nCOMMIT\n".into());
+    f.sysctl
+        .insert("net.ipv4.conf.all.rp_filter".into(), "1".into());
+    f.interfaces
+        .iter_mut()
+        .find(|i| i.name == "ens3")
+        .unwrap()
+        .addrs
+        .push(audit::facts::Addr {
+            ip: "192.168.21.20".into(),
+            prefix: 24,
+        });
+    let v = ids(&f, &t, Role::Director);
+    assert!(
+        has(&v, "DR002") && has(&v, "DR003") && has(&v, "DR004"),
+        "{v:?}"
+    );
+    f.rules.push("100:\tfrom all fwmark 0x1 lookup 100".into());
+    f.routes
+        .push("local default dev lo table 100 scope host".into());
+    assert!(!has(&ids(&f, &t, Role::Director), "DR004"));
+    let mut t2 = t.clone();
+    t2.fwmarks = vec![2];
+    assert!(has(&ids(&f, &t2, Role::Director), "DR004"));
+
+    let mut f = director();
+    f.ip_vs_conn_count = Some(2_000_000);
+    f.mem_total_kb = 1_000_000;
+    let v = ids(&f, &t, Role::Director);
+    assert_eq!(v.iter().filter(|x| *x == "DR005").count(), 2, "{v:?}");
+
+    let mut f = director();
+    f.arch = "i686".into();
+    f.sysctl
+        .insert("net.ipv4.tcp_syncookies".into(), "0".into());
+    f.keepalived_running = false;
+    f.keepalived_test = Some((
+        1,
+        "Configuration file '/etc/keepalived/keepalived.conf' ... error".into(),
+    ));
+    let v = ids(&f, &t, Role::Director);
+    for id in ["DR006", "DR007", "DR008", "DR009"] {
+        assert!(has(&v, id), "{id} in {v:?}");
+    }
+
+    // Incident 4: the director lists its own address as a real server.
+    let mut f = director();
+    assert!(!has(&ids(&f, &t, Role::Director), "DR010"));
+    f.ip_vs = Some(f.ip_vs.unwrap().replace("C0A8150D:0050", "C0A8150C:0050"));
+    assert!(has(&ids(&f, &t, Role::Director), "DR010"));
+}
+
+#[test]
+fn role_detection_and_vip_inference() {
+    assert_eq!(audit::detect_role(&load("app2-lab.json")), Role::Real);
+    assert_eq!(audit::detect_role(&director()), Role::Director);
+    assert_eq!(
+        audit::infer_vip(&load("app1-lab.json")),
+        Some("192.168.21.20".parse().unwrap())
+    );
+    assert_eq!(audit::infer_vip(&load("app2-lab.json")), None);
+}
+
+#[test]
+fn offline_audit_from_saved_facts_via_cli() {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/audit/app2-lab.json");
+    let out = assert_cmd::Command::cargo_bin("lbdoctor")
+        .unwrap()
+        .args([
+            "--format",
+            "json",
+            "audit",
+            "--vip",
+            "192.168.21.20",
+            "--facts",
+        ])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["hosts"][0]["host"], "app2");
+    assert_eq!(v["hosts"][0]["ok"], false);
+    // --fix --dry-run works offline too: the plan, nothing applied.
+    let out = assert_cmd::Command::cargo_bin("lbdoctor")
+        .unwrap()
+        .args([
+            "--format",
+            "json",
+            "audit",
+            "--vip",
+            "192.168.21.20",
+            "--fix",
+            "--dry-run",
+            "--facts",
+        ])
+        .arg(&p)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["applied"], false);
+    assert!(v["plan"][0]["changes"].as_array().unwrap().len() >= 3);
+    // A bad facts file is a clear error, exit 2.
+    let out = assert_cmd::Command::cargo_bin("lbdoctor")
+        .unwrap()
+        .args(["audit", "--facts", "Cargo.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Cargo.toml: not a facts JSON file"));
+}
