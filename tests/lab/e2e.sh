@@ -1,3 +1,238 @@
 #!/usr/bin/env bash
-# Placeholder until the lab lands (issue #7).
-echo "e2e: the lab is not built yet (issue #7); no end-to-end tests ran"
+# End-to-end tests on the lab (issue #7): the lab proves itself first (no lbdoctor needed), then
+# lbdoctor runs against it: detect live in the client namespace, audit and fix through sshd,
+# the reboot simulation, --deny-direct, and a refused host key. Root only; skips (exit 0) with a
+# clear message where network namespaces are unavailable. Ends with "N passed, N failed, N skipped"
+# and exits 1 on any failure. The lab is always torn down (trap).
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "e2e: SKIPPED: the lab needs root (network and mount namespaces); run as root: sudo tests/lab/e2e.sh"
+  exit 0
+fi
+if ! ip netns add lbd-e2e-probe 2>/dev/null; then
+  echo "e2e: SKIPPED: cannot create network namespaces here (no CAP_SYS_ADMIN or no netns support)"
+  exit 0
+fi
+ip netns del lbd-e2e-probe
+
+# shellcheck source-path=SCRIPTDIR source=lab.sh
+. "$HERE/lab.sh"
+set +e # the tests handle failures themselves; lab helpers run in subshells
+
+BIN=${LBDOCTOR:-}
+if [ -z "$BIN" ]; then
+  if [ -x "$ROOT/target/release/lbdoctor" ]; then BIN=$ROOT/target/release/lbdoctor
+  elif [ -x "$ROOT/target/debug/lbdoctor" ]; then BIN=$ROOT/target/debug/lbdoctor
+  else
+    echo "e2e: building lbdoctor (cargo build)"
+    (cd "$ROOT" && cargo build --locked -q) || { echo "e2e: FAIL: cargo build failed"; exit 1; }
+    BIN=$ROOT/target/debug/lbdoctor
+  fi
+fi
+N=${E2E_REQUESTS:-40}
+SSHOPTS=(--ssh-config "$LAB_DIR/ssh/config" --known-hosts "$LAB_DIR/ssh/known_hosts" --identity "$LAB_DIR/ssh/id_ed25519")
+PASSED=0 FAILED=0 SKIPPED=0
+FAILURES=()
+START=$(date +%s)
+
+trap 'down >/dev/null 2>&1' EXIT
+trap 'exit 130' INT TERM
+
+pass() { PASSED=$((PASSED + 1)); echo "  PASS  $1"; }
+fail() { FAILED=$((FAILED + 1)); FAILURES+=("$1"); echo "  FAIL  $1${2:+: $2}"; }
+skip() { SKIPPED=$((SKIPPED + 1)); echo "  SKIP  $1${2:+: $2}" ; echo "  ^^^^  SKIPPED (not a pass): $1"; }
+section() { echo; echo "== $* ($(($(date +%s) - START)) s)"; }
+
+# Runs lbdoctor in the client namespace; sets OUT, ERR, RC.
+lbd() {
+  local o e
+  o=$(mktemp) e=$(mktemp)
+  hx client "$BIN" "$@" >"$o" 2>"$e"
+  RC=$?
+  OUT=$(cat "$o") ERR=$(cat "$e")
+  rm -f "$o" "$e"
+}
+not_implemented() { [ "$RC" -eq 2 ] && grep -q "is not implemented yet" <<<"$ERR"; }
+# jq over the last command's JSON output; prints the result, fails on invalid JSON.
+j() { jq -r "$1" <<<"$OUT" 2>/dev/null; }
+jtest() { jq -e "$1" <<<"$OUT" >/dev/null 2>&1; }
+brief() { printf 'rc=%s stderr=%s stdout=%s' "$RC" "$(head -c 400 <<<"$ERR" | tr '\n' ' ')" "$(head -c 600 <<<"$OUT" | tr '\n' ' ')"; }
+
+# N probes to TARGET from the client; sets P_SENT P_OK P_JSON.
+requests() { # count [target]
+  P_JSON=$( (probe "$1" "${2:-$VIP}") 2>/dev/null)
+  P_OK=$(jq -r .answered <<<"$P_JSON" 2>/dev/null || echo -1)
+}
+lab() { # a lab.sh function (never an external command: `reboot` would be the machine's)
+  declare -F "$1" >/dev/null || { echo "e2e: no lab function $1" >&2; return 1; }
+  ("$@") >/dev/null 2>"$LAB_DIR/state/last-lab-error" || { cat "$LAB_DIR/state/last-lab-error" >&2; return 1; }; }
+all_ok() { requests "$N"; [ "$P_OK" = "$N" ]; }
+direct_http() { # ip -> 0 when an HTTP answer came back
+  hx client curl -s -o /dev/null -m 2 --connect-timeout 1.5 "http://$1/"
+}
+
+section "lab: bring-up"
+mkdir -p "$ROOT/target"
+if ! (up) >/dev/null 2>"$ROOT/target/e2e-lab-up.log"; then
+  cat "$ROOT/target/e2e-lab-up.log" >&2
+  fail "lab comes up" "see the error above"
+  echo; echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+  exit 1
+fi
+pass "lab comes up (bridge, 5 namespaces, sshd x4, keepalived x2, HTTP x2)"
+mkdir -p "$LAB_DIR/state"
+
+# ---------------------------------------------------------------- lab self-tests
+section "lab self-tests (no lbdoctor)"
+n=$(masters | wc -l)
+if [ "$n" -eq 1 ] && [ "$(masters)" = lb1 ] && (has_dsr lb1) && ! (has_dsr lb2); then
+  pass "VRRP elects one master (lb1), which alone carries the DR rule"
+else fail "VRRP elects one master" "masters: $(masters | tr '\n' ' ')"; fi
+
+lab scenario incident
+requests "$N"
+ok_share=$((P_OK * 100 / N))
+if [ "$ok_share" -ge 15 ] && [ "$ok_share" -le 85 ] && [ "$(jq -r '.backends | keys | join(",")' <<<"$P_JSON")" = app1 ]; then
+  pass "incident: roughly half of the requests fail ($P_OK/$N answered, all by app1)"
+else fail "incident: roughly half of the requests fail" "$P_JSON"; fi
+
+lab scenario healthy
+requests "$N"
+if [ "$P_OK" = "$N" ] && jq -e '.backends.app1 > 0 and .backends.app2 > 0' <<<"$P_JSON" >/dev/null; then
+  pass "healthy: every request answered, by both real servers ($P_JSON)"
+else fail "healthy: every request answered by both" "$P_JSON"; fi
+
+lab reboot_host app2
+if all_ok; then pass "healthy: a simulated reboot of app2 keeps 100% (persisted settings re-applied)"
+else fail "healthy: reboot keeps 100%" "$P_JSON"; fi
+
+lab scenario incident
+lab reboot_host app1
+redirect=$(hx app1 iptables-save -t nat | grep -c REDIRECT)
+ai=$(hx app1 sysctl -n net.ipv4.conf.all.arp_ignore)
+rp4=$(hx app1 sysctl -n net.ipv4.conf.ens4.rp_filter)
+requests "$N"
+if [ "$redirect" = 0 ] && [ "$ai" = 0 ] && [ "$rp4" = 1 ] && [ "$P_OK" = 0 ]; then
+  pass "reboot simulation loses app1's runtime-only settings (no REDIRECT, arp_ignore 0, rp_filter 1 from the distribution; 0/$N answered)"
+else fail "reboot simulation loses runtime-only settings" "redirect=$redirect arp_ignore=$ai ens4.rp_filter=$rp4 $P_JSON"; fi
+
+if lab scenario split-brain && [ "$(masters | wc -l)" -eq 2 ]; then
+  pass "split-brain: peers that cannot hear each other both become MASTER"
+else fail "split-brain: two masters" "masters: $(masters | tr '\n' ' ')"; fi
+
+if lab scenario split-brain-vrid && [ "$(masters | wc -l)" -eq 2 ]; then
+  pass "split-brain: peers disagreeing on virtual_router_id both become MASTER"
+else fail "split-brain (vrid): two masters" "masters: $(masters | tr '\n' ' ')"; fi
+
+lab scenario rp-filter
+requests "$N"
+if [ "$P_OK" -gt 0 ] && [ "$P_OK" -lt "$N" ] && [ "$(jq -r '.backends | keys | join(",")' <<<"$P_JSON")" = app1 ]; then
+  pass "rp-filter: strict rp_filter on app2's ens4 drops app2's share ($P_OK/$N answered)"
+else fail "rp-filter: app2's share dropped" "$P_JSON"; fi
+
+lab scenario proxy
+requests "$N"
+if [ "$P_OK" = "$N" ] && ! (has_dsr lb1); then pass "proxy: the relay on the director answers every request without DR"
+else fail "proxy: relay answers" "$P_JSON"; fi
+
+# ---------------------------------------------------------------- lbdoctor
+section "lbdoctor detect (live, client namespace), incident"
+lab scenario incident
+LB_MAC=$(nic_field lb1 ens3 mac)
+lbd --format json detect "$VIP:$PORT" -i eth0 -d 6 --probes 20
+if not_implemented; then skip "detect live on the incident" "detect is not implemented yet"
+elif jtest ".verdict.mode == \"dsr\" and .verdict.lb_mac == \"$LB_MAC\" and .verdict.flows.unanswered > 0 and (.verdict.backends | length) >= 1 and .verdict.vip == \"$VIP\" and .verdict.port == $PORT"; then
+  pass "detect: incident is DSR via $LB_MAC, $(j '.verdict.flows.unanswered') unanswered, $(j '.verdict.backends | length') backend(s) answering"
+  if jtest '[.verdict.backends[].mac] | index("02:00:00:21:00:11") != null' && jtest '[.vrrp[] | select(.vrid == 51)] | length >= 1'; then
+    pass "detect: names app1's MAC as a backend and sees lb1's VRRP adverts (vrid 51)"
+  else fail "detect: backend MAC and VRRP" "$(brief)"; fi
+else fail "detect: incident is DSR with unanswered flows" "$(brief)"; fi
+
+section "lbdoctor audit over sshd, incident"
+lbd --format json audit --host app2 --vip "$VIP:$PORT" --role real "${SSHOPTS[@]}"
+if not_implemented; then skip "audit finds app2's gaps" "audit is not implemented yet"
+elif [ "$RC" = 1 ] && jtest '.hosts[0].ok == false and (.findings | length) > 0'; then
+  pass "audit: app2 has gaps ($(j '[.findings[].id] | unique | join(" ")'))"
+else fail "audit: app2 has gaps (exit 1, hosts[0].ok false, findings)" "$(brief)"; fi
+
+lbd --format json audit --host app1 --vip "$VIP:$PORT" --role real "${SSHOPTS[@]}"
+if not_implemented; then skip "audit finds app1's settings runtime-only" "audit is not implemented yet"
+elif [ "$RC" = 1 ] && jtest '.hosts[0].ok == false and (.findings | length) > 0'; then
+  pass "audit: app1's runtime-only settings are flagged ($(j '[.findings[].id] | unique | join(" ")'))"
+else fail "audit: app1 runtime-only settings flagged" "$(brief)"; fi
+
+section "lbdoctor audit --fix --yes (app1 and app2)"
+lbd --format json audit --host app1 --host app2 --vip "$VIP:$PORT" --role real --fix --yes "${SSHOPTS[@]}"
+if not_implemented; then skip "audit --fix repairs the cluster" "audit is not implemented yet"
+else
+  if [ "$RC" = 0 ] && jtest '.applied == true and ([.plan[].changes | length] | add) > 0 and (.findings_before | length) > 0'; then
+    pass "audit --fix: applied $(j '[.plan[].changes | length] | add') change(s); re-audit clean (exit 0)"
+  else fail "audit --fix applied and re-audit clean (exit 0)" "$(brief)"; fi
+  if all_ok; then pass "after the fix, $N/$N requests to the VIP succeed ($P_JSON)"
+  else fail "after the fix, every request succeeds" "$P_JSON"; fi
+
+  lbd --format json audit --host app1 --host app2 --vip "$VIP:$PORT" --role real --fix --yes "${SSHOPTS[@]}"
+  if [ "$RC" = 0 ] && jtest '([.plan[]?.changes | length] | add // 0) == 0'; then
+    pass "a second --fix plans nothing"
+  else fail "a second --fix plans nothing" "$(brief)"; fi
+
+  lab reboot_host app1
+  lab reboot_host app2
+  if all_ok; then pass "after a simulated reboot of app1 and app2, $N/$N requests succeed"
+  else fail "fix survives a reboot" "$P_JSON"; fi
+
+  lbd --format json audit --host app1 --host app2 --vip "$VIP:$PORT" --role real "${SSHOPTS[@]}"
+  if [ "$RC" = 0 ] && jtest '[.hosts[].ok] | all'; then pass "after the reboot, audit finds both hosts ok"
+  else fail "after the reboot, audit finds both ok" "$(brief)"; fi
+fi
+
+section "lbdoctor detect after the fix"
+lbd --format json detect "$VIP:$PORT" -i eth0 -d 6 --probes 20
+if not_implemented; then skip "detect after the fix" "detect is not implemented yet"
+elif jtest ".verdict.mode == \"dsr\" and .verdict.flows.unanswered == 0 and (.verdict.backends | length) == 2"; then
+  pass "detect after the fix: DSR, 2 backends, 0 unanswered"
+else fail "detect after the fix: DSR, 2 backends, 0 unanswered" "$(brief)"; fi
+
+section "lbdoctor audit --fix --deny-direct 192.168.21.0/26"
+lbd --format json audit --host app1 --host app2 --vip "$VIP:$PORT" --role real --fix --yes --deny-direct 192.168.21.0/26 "${SSHOPTS[@]}"
+if not_implemented; then skip "--deny-direct" "audit is not implemented yet"
+else
+  blocked=1
+  for ip in 192.168.21.11 192.168.21.71 192.168.21.12 192.168.21.72; do
+    if direct_http "$ip"; then blocked=0; fi
+  done
+  if [ "$RC" = 0 ] && [ $blocked = 1 ]; then pass "--deny-direct: direct HTTP to the four real IPs is blocked from the client"
+  else fail "--deny-direct blocks direct HTTP" "blocked=$blocked $(brief)"; fi
+  if hx client ssh -F "$LAB_DIR/ssh/config" -o BatchMode=yes -o ConnectTimeout=5 app1 true &&
+     hx client ssh -F "$LAB_DIR/ssh/config" -o BatchMode=yes -o ConnectTimeout=5 app2 true; then
+    pass "--deny-direct: SSH to app1 and app2 still works"
+  else fail "--deny-direct: SSH still works"; fi
+  if all_ok; then pass "--deny-direct: the VIP still answers $N/$N"
+  else fail "--deny-direct: VIP still answers" "$P_JSON"; fi
+  lab reboot_host app1
+  lab reboot_host app2
+  blocked=1
+  for ip in 192.168.21.11 192.168.21.12; do if direct_http "$ip"; then blocked=0; fi; done
+  if [ $blocked = 1 ] && all_ok; then pass "--deny-direct is persisted: after a reboot direct HTTP stays blocked, the VIP answers $N/$N"
+  else fail "--deny-direct persisted across a reboot" "blocked=$blocked $P_JSON"; fi
+fi
+
+section "host key verification"
+WRONG=$LAB_DIR/ssh/known_hosts.wrong
+# app2's entry carries lb1's key: a changed host key.
+awk -v k="$(cut -d' ' -f1,2 "$LAB_DIR/ssh/ssh_host_lb1_ed25519_key.pub")" \
+  '$1 ~ /^app2,/ {print $1" "k; next} {print}' "$LAB_DIR/ssh/known_hosts" >"$WRONG"
+lbd --format json audit --host app2 --vip "$VIP:$PORT" --role real --ssh-config "$LAB_DIR/ssh/config" \
+  --known-hosts "$WRONG" --identity "$LAB_DIR/ssh/id_ed25519"
+if not_implemented; then skip "a wrong host key is refused" "audit is not implemented yet"
+elif [ "$RC" = 2 ] && [ -n "$ERR" ]; then pass "a wrong host key is refused (exit 2: $(head -1 <<<"$ERR" | cut -c1-120))"
+else fail "a wrong host key is refused with exit 2" "$(brief)"; fi
+
+echo
+echo "e2e took $(($(date +%s) - START)) s"
+for f in "${FAILURES[@]}"; do echo "failed: $f"; done
+echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+[ "$FAILED" -eq 0 ]
