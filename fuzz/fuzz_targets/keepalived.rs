@@ -9,8 +9,8 @@ fuzz_target!(|data: &[u8]| {
     let opts = LoadOptions {
         config_id: Some("lb1".into()),
         limits: Some(keepalived::lexer::Limits {
-            max_tokens: 200_000,
-            max_generated_lines: 20_000,
+            max_tokens: 50_000,
+            max_generated_lines: 2_000,
             ..Default::default()
         }),
         ..Default::default()
