@@ -87,7 +87,14 @@ pub fn parse(text: &str) -> Ruleset {
                 continue;
             }
             let chain = args.remove(0);
-            let spec = r[chain.len()..].trim().to_string();
+            // The rest after the chain word; `chain` is unquoted, so its length may differ
+            // from the raw text's (fuzz: a quote in the first word sliced inside a char).
+            let spec = r
+                .trim_start()
+                .split_once(char::is_whitespace)
+                .map_or("", |x| x.1)
+                .trim()
+                .to_string();
             rs.tables
                 .entry(table.clone())
                 .or_default()

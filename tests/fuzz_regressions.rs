@@ -1,0 +1,49 @@
+//! Every input a fuzz target crashed, hung or ran out of memory on, replayed through the
+//! very function the target runs (fuzz/harness.rs). Inputs live in fixtures/fuzz/<target>/;
+//! scripts/fuzz.sh tells you to add each new one there. Each also gets a named test below
+//! stating what broke and where it was fixed.
+
+#[path = "../fuzz/harness.rs"]
+mod harness;
+
+use std::path::Path;
+
+fn replay(target: &str, f: fn(&[u8])) -> usize {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/fuzz")
+        .join(target);
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return 0;
+    };
+    let mut n = 0;
+    for e in rd.flatten() {
+        let data = std::fs::read(e.path()).unwrap();
+        let r = std::panic::catch_unwind(|| f(&data));
+        assert!(r.is_ok(), "{target}: {} panics", e.path().display());
+        n += 1;
+    }
+    n
+}
+
+#[test]
+fn every_stored_fuzz_input_replays_cleanly() {
+    let n = replay("keepalived", harness::keepalived)
+        + replay("decode", harness::decode)
+        + replay("capture", harness::capture)
+        + replay("ipvs", harness::ipvs)
+        + replay("host_facts", harness::host_facts)
+        + replay("host_parsers", harness::host_parsers);
+    assert!(n >= 1, "fixtures/fuzz holds the regression inputs");
+}
+
+/// iptables-save: a quote in the chain word made the unquoted chain name shorter than the raw
+/// text, and slicing the rule spec by its length cut inside a UTF-8 character
+/// (src/audit/parse/iptables.rs parse()).
+#[test]
+fn iptables_rule_with_a_quote_in_the_chain_word() {
+    let rs = lbdoctor::audit::parse::iptables::parse(
+        "*nat\n-A PREROUTI\\\"quoipv4/con\u{fffd}\" -j ACCEPT\n-A PREROUTING -d 192.168.21.20/32 -j REDIRECT\nCOMMIT\n",
+    );
+    let pre = rs.chain("nat", "PREROUTING").unwrap();
+    assert_eq!(pre.rules[0].spec, "-d 192.168.21.20/32 -j REDIRECT");
+}
