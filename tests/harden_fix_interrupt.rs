@@ -43,7 +43,9 @@ fn lbdoctor(c: &ClientNs, s: &Sshd, extra: &[&str]) -> Command {
     let mut cmd = Command::new("ip");
     cmd.args(["netns", "exec", &c.name])
         .arg(env!("CARGO_BIN_EXE_lbdoctor"))
-        .args(["--format", "json", "audit", "--host", "target", "--vip", VIP])
+        .args([
+            "--format", "json", "audit", "--host", "target", "--vip", VIP,
+        ])
         .arg("--ssh-config")
         .arg(s.path("ssh_config"))
         .arg("--known-hosts")
@@ -191,7 +193,10 @@ fn fix_killed_mid_apply_leaves_whole_files_backups_and_a_rerun_completes() {
             guard_killed_at = Instant::now();
         }
         assert!(hit, "round {round}: the apply never reached {marker:?}");
-        assert!(!st.success(), "round {round}: lbdoctor must report the lost connection");
+        assert!(
+            !st.success(),
+            "round {round}: lbdoctor must report the lost connection"
+        );
         killed += 1;
         eprintln!("round {round}: marker {marker:?} seen={hit}, lbdoctor exit {st:?}");
         // Let the remote shell finish its current step (a slow sync) and notice the lost
@@ -204,7 +209,7 @@ fn fix_killed_mid_apply_leaves_whole_files_backups_and_a_rerun_completes() {
                 files.contains(name)
                     || old.contains_key(name)
                     || base.contains(".lbdoctor-") && base.ends_with(".bak")
-                || base == "lbd-sync-calls",
+                    || base == "lbd-sync-calls",
                 "round {round}: unexpected file {name} left on the host: {now:#?}"
             );
         }
@@ -229,7 +234,14 @@ fn fix_killed_mid_apply_leaves_whole_files_backups_and_a_rerun_completes() {
         v["applied"] == true || v["plan"][0]["changes"].as_array().is_none_or(Vec::is_empty),
         "{v:#}"
     );
-    assert!(v["findings"].as_array().unwrap().iter().all(|f| f["severity"] != "error"), "{v:#}");
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["severity"] != "error"),
+        "{v:#}"
+    );
     let new = snapshot(&ns, &files);
     for f in &files {
         for (round, st) in states.iter().enumerate() {

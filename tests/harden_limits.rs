@@ -76,7 +76,11 @@ fn keepalived_include_fan_out_is_bounded_by_file_count() {
     };
     let start = Instant::now();
     let l = load_with(&d.path().join("f00.conf"), limits);
-    assert!(l.doc.files.len() <= 200, "{} files opened", l.doc.files.len());
+    assert!(
+        l.doc.files.len() <= 200,
+        "{} files opened",
+        l.doc.files.len()
+    );
     let m = messages(&l, "LB007");
     assert!(m.iter().any(|m| m.contains("200")), "{m:?}");
     // Not a speed assertion: a factorial walk would take hours, this guards against that.
@@ -100,7 +104,10 @@ fn keepalived_token_limit_stops_reading_with_a_finding() {
         },
     );
     let m = messages(&l, "LB008");
-    assert!(m.iter().any(|m| m.contains("more than 1000 tokens")), "{m:?}");
+    assert!(
+        m.iter().any(|m| m.contains("more than 1000 tokens")),
+        "{m:?}"
+    );
     // Checked per line, and a line holds at most 1023 bytes: at most ~512 tokens over.
     assert!(l.doc.toks.len() < 1000 + 512, "{}", l.doc.toks.len());
     assert_eq!(l.config.virtual_servers.len(), 1, "what came first is kept");
@@ -248,7 +255,11 @@ fn ssh_command_output_and_time_are_bounded() {
     let m = format!("{e:#}");
     assert!(m.contains("target"), "{m}");
     // Bounded: the 30 s command did not run to its end before the error.
-    assert!(start.elapsed() < Duration::from_secs(25), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(25),
+        "{:?}",
+        start.elapsed()
+    );
     // A fresh connection still works after both failures.
     let mut t2 = remote::connect("target", &s.ssh_args(&kh)).unwrap();
     assert_eq!(t2.run("echo ok").unwrap().stdout_lossy(), "ok\n");

@@ -158,10 +158,7 @@ fn detect_binary_over_every_corpus_capture_no_panic_no_hang() {
     assert!(files.len() > 100, "corpus incomplete: {}", files.len());
     let mut errors = 0;
     for f in &files {
-        let r = run_bounded(
-            &["--format", "json", "detect", "192.168.21.20", "-r"],
-            f,
-        );
+        let r = run_bounded(&["--format", "json", "detect", "192.168.21.20", "-r"], f);
         match r.code {
             0 | 1 => {
                 let j: Value = serde_json::from_slice(&r.stdout)
@@ -203,10 +200,7 @@ fn detect_cut_corpus_captures_name_the_packet_and_keep_the_rest() {
         };
         let p = tmp.path().join("cut.pcap");
         std::fs::write(&p, &data[..cut]).unwrap();
-        let r = run_bounded(
-            &["--format", "json", "detect", "192.168.21.20", "-r"],
-            &p,
-        );
+        let r = run_bounded(&["--format", "json", "detect", "192.168.21.20", "-r"], &p);
         assert!(r.code == 0 || r.code == 1, "{}: {}", f.display(), r.stderr);
         let j: Value = serde_json::from_slice(&r.stdout).unwrap();
         assert_eq!(
@@ -220,7 +214,12 @@ fn detect_cut_corpus_captures_name_the_packet_and_keep_the_rest() {
             .iter()
             .find(|i| i["fatal"] == true)
             .unwrap_or_else(|| panic!("{}: no fatal issue: {issues:?}", f.display()));
-        assert_eq!(fatal["packet"].as_u64(), Some(before + 1), "{}", f.display());
+        assert_eq!(
+            fatal["packet"].as_u64(),
+            Some(before + 1),
+            "{}",
+            f.display()
+        );
         assert!(
             fatal["message"]
                 .as_str()

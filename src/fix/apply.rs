@@ -116,7 +116,11 @@ pub fn settle_interrupted_script() -> String {
 
 /// Run `settle_interrupted_script` on the host; the guard ids it rolled back.
 pub fn settle_interrupted(t: &mut dyn Transport) -> anyhow::Result<Vec<String>> {
-    let out = run_ok(t, &settle_interrupted_script(), "settling an interrupted fix")?;
+    let out = run_ok(
+        t,
+        &settle_interrupted_script(),
+        "settling an interrupted fix",
+    )?;
     Ok(out
         .lines()
         .filter_map(|l| l.strip_prefix("settled ").map(String::from))
