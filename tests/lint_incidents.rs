@@ -93,10 +93,11 @@ fn dsas_style_incident_missing_brace() {
     assert_eq!(
         ids_lines(&v),
         expect(&[
-            ("LB010", 2), // a.b.c.d is no address
-            ("LB003", 5), // virtual_server never closed
-            ("LB011", 7), // lb_algo wlc with lb_kind DR
-            ("LB002", 9), // nat_mask
+            ("LB010", 2),  // a.b.c.d is no address
+            ("LB003", 5),  // virtual_server never closed
+            ("LB011", 7),  // lb_algo wlc with lb_kind DR
+            ("LB002", 9),  // nat_mask
+            ("LB010", 11), // persistence_timeout 0: keepalived rejects it
             ("LB015", 15),
             ("LB017", 21),
             ("LB004", 25), // the real_server whose `}` is missing swallows the next one

@@ -36,8 +36,12 @@ fn available() -> bool {
 fn unknown_lines(file: &Path, out: &str) -> BTreeSet<u32> {
     let mut set = BTreeSet::new();
     for line in out.lines() {
-        let Some(rest) = line.strip_prefix('(') else { continue };
-        let Some((head, msg)) = rest.split_once(") ") else { continue };
+        let Some(rest) = line.strip_prefix('(') else {
+            continue;
+        };
+        let Some((head, msg)) = rest.split_once(") ") else {
+            continue;
+        };
         if !msg.starts_with("Unknown keyword") {
             continue;
         }
@@ -82,33 +86,73 @@ fn lbdoctor_agrees_with_keepalived_t() {
         let chunks: Vec<&[PathBuf]> = files.chunks(files.len().div_ceil(4)).collect();
         let handles: Vec<_> = chunks
             .into_iter()
-            .map(|c| s.spawn(move || c.iter().filter_map(|f| keepalived_t(f).map(|r| (f.clone(), r))).collect::<Vec<_>>()))
+            .map(|c| {
+                s.spawn(move || {
+                    c.iter()
+                        .filter_map(|f| keepalived_t(f).map(|r| (f.clone(), r)))
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     });
-    assert_eq!(results.len(), files.len(), "keepalived did not run on every file");
+    assert_eq!(
+        results.len(),
+        files.len(),
+        "keepalived did not run on every file"
+    );
 
     let mut accepted = 0;
     let mut disagreements = Vec::new();
     for (file, (code, out)) in &results {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
         let l = load(file, &LoadOptions::default()).unwrap();
-        let structural_msg = ["Unknown keyword", "Unexpected '{'", "Missing '{'", "Extra '}'", "missing '}'", "Unmatched quote"];
+        let structural_msg = [
+            "Unknown keyword",
+            "Unexpected '{'",
+            "Missing '{'",
+            "Extra '}'",
+            "missing '}'",
+            "Unmatched quote",
+        ];
         let clean = *code == 0 && !structural_msg.iter().any(|m| out.contains(m));
         if clean {
             accepted += 1;
-            for f in l.findings.iter().filter(|f| PARSE_ERRORS.contains(&f.id.as_str())) {
-                disagreements.push(format!("{name}: keepalived accepts it, lbdoctor says {} at line {}: {}", f.id, f.location.as_ref().unwrap().line, f.message));
+            for f in l
+                .findings
+                .iter()
+                .filter(|f| PARSE_ERRORS.contains(&f.id.as_str()))
+            {
+                disagreements.push(format!(
+                    "{name}: keepalived accepts it, lbdoctor says {} at line {}: {}",
+                    f.id,
+                    f.location.as_ref().unwrap().line,
+                    f.message
+                ));
             }
         }
         let ka_unknown = unknown_lines(file, out);
         for f in l.findings.iter().filter(|f| f.id == "LB002") {
             let line = f.location.as_ref().unwrap().line;
             if !ka_unknown.contains(&line) && !NOT_PRINTED.contains(&(name.as_str(), line)) {
-                disagreements.push(format!("{name}:{line}: lbdoctor says unknown keyword, keepalived does not: {}", f.message));
+                disagreements.push(format!(
+                    "{name}:{line}: lbdoctor says unknown keyword, keepalived does not: {}",
+                    f.message
+                ));
             }
         }
     }
-    assert!(accepted > 40, "keepalived accepted only {accepted} files; is it working?");
-    assert!(disagreements.is_empty(), "{} disagreements:\n{}", disagreements.len(), disagreements.join("\n"));
+    assert!(
+        accepted > 40,
+        "keepalived accepted only {accepted} files; is it working?"
+    );
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreements:\n{}",
+        disagreements.len(),
+        disagreements.join("\n")
+    );
 }

@@ -73,6 +73,16 @@ fn set<T>(slot: &mut Option<Setting<T>>, value: T, keyword: &str, span: Span) {
     }
 }
 
+fn set_box<T>(slot: &mut Option<Box<Setting<T>>>, value: T, keyword: &str, span: Span) {
+    let mut new = Setting::new(value, keyword, span);
+    if let Some(old) = slot.take() {
+        let old = *old;
+        new.overridden = old.overridden;
+        new.overridden.push(old.span);
+    }
+    *slot = Some(Box::new(new));
+}
+
 /// Parse a keepalived timer/decimal value ("3", "1.5").
 fn num_f64(s: &str) -> Option<f64> {
     s.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0)
@@ -274,7 +284,11 @@ impl<'a> Builder<'a> {
             protocol: None,
             persistence_timeout: None,
             persistence_granularity: None,
-            real_servers: Vec::new(),
+            real_servers: Vec::with_capacity(
+                doc.children(n)
+                    .filter(|&c| doc.kw(c) == "real_server")
+                    .count(),
+            ),
             delay_loop: None,
             connect_timeout: None,
             sched_flags: Vec::new(),
@@ -288,11 +302,11 @@ impl<'a> Builder<'a> {
             let kw = doc.kw(c);
             let canon = table.canonical(block, kw);
             let arg = doc.arg(c, 0);
-            let span = doc.span(c);
+            let span = || doc.span(c);
             match (canon, arg) {
                 ("lvs_sched", Some(v)) => {
                     if SCHEDULERS.contains(&v) {
-                        set(&mut vs.scheduler, v.to_string(), kw, span);
+                        set(&mut vs.scheduler, v.to_string(), kw, span());
                     } else {
                         let hint = SCHEDULERS
                             .iter()
@@ -311,7 +325,7 @@ impl<'a> Builder<'a> {
                 }
                 ("lvs_method", Some(v)) => {
                     if matches!(v, "NAT" | "DR" | "TUN") {
-                        set(&mut vs.method, v.to_string(), kw, span);
+                        set(&mut vs.method, v.to_string(), kw, span());
                     } else {
                         let hint = ["NAT", "DR", "TUN"]
                             .iter()
@@ -331,7 +345,7 @@ impl<'a> Builder<'a> {
                 ("protocol", Some(v)) => {
                     let up = v.to_ascii_uppercase();
                     if matches!(up.as_str(), "TCP" | "UDP" | "SCTP") {
-                        set(&mut vs.protocol, up, kw, span);
+                        set(&mut vs.protocol, up, kw, span());
                     } else {
                         self.invalid(
                             c,
@@ -345,8 +359,18 @@ impl<'a> Builder<'a> {
                 ("persistence_timeout", v) => {
                     // no value means keepalived's default of 360 s
                     match v.map(|x| x.parse::<u32>()) {
-                        None => set(&mut vs.persistence_timeout, 360, kw, span),
-                        Some(Ok(t)) => set(&mut vs.persistence_timeout, t, kw, span),
+                        None => set(&mut vs.persistence_timeout, 360, kw, span()),
+                        Some(Ok(t)) if (1..=2_678_400).contains(&t) => {
+                            set(&mut vs.persistence_timeout, t, kw, span())
+                        }
+                        Some(Ok(t)) => self.invalid(
+                            c,
+                            &subject,
+                            format!(
+                                "`persistence_timeout {t}` is outside 1..2678400 seconds; keepalived rejects it (\"persistence_timeout invalid\") and the service is {}",
+                                vs.persistence_timeout.as_ref().map_or("not persistent".to_string(), |p| format!("persistent for {}s (line {})", p.value, p.span.line))
+                            ),
+                        ),
                         Some(Err(_)) => self.invalid(
                             c,
                             &subject,
@@ -358,26 +382,26 @@ impl<'a> Builder<'a> {
                     }
                 }
                 ("persistence_granularity", Some(v)) => {
-                    set(&mut vs.persistence_granularity, v.to_string(), kw, span)
+                    set(&mut vs.persistence_granularity, v.to_string(), kw, span())
                 }
                 ("delay_loop", Some(v)) => {
                     if let Some(x) = num_f64(v) {
-                        set(&mut vs.delay_loop, x, kw, span)
+                        set(&mut vs.delay_loop, x, kw, span())
                     }
                 }
                 ("connect_timeout", Some(v)) => {
                     if let Some(x) = num_f64(v) {
-                        set(&mut vs.connect_timeout, x, kw, span)
+                        set(&mut vs.connect_timeout, x, kw, span())
                     }
                 }
                 ("quorum", Some(v)) => {
                     if let Ok(x) = v.parse() {
-                        set(&mut vs.quorum, x, kw, span)
+                        set(&mut vs.quorum, x, kw, span())
                     }
                 }
                 ("sorry_server", Some(_)) => {
                     let w: Vec<&str> = doc.args(c).collect();
-                    set(&mut vs.sorry_server, w.join(" "), kw, span)
+                    set(&mut vs.sorry_server, w.join(" "), kw, span())
                 }
                 ("sh-port" | "sh-fallback" | "mh-port" | "mh-fallback", _) => {
                     // lbflags_handler checks the scheduler as it is when this line is read
@@ -385,12 +409,12 @@ impl<'a> Builder<'a> {
                     let now = vs.scheduler.as_ref().map(|s| s.value.as_str());
                     if now == Some(want) {
                         vs.sched_flags
-                            .push(Setting::new(canon.to_string(), kw, span));
+                            .push(Setting::new(canon.to_string(), kw, span()));
                     }
                 }
                 ("flag-1" | "flag-2" | "flag-3" | "ops", _) => {
                     vs.sched_flags
-                        .push(Setting::new(canon.to_string(), kw, span))
+                        .push(Setting::new(canon.to_string(), kw, span()))
                 }
                 _ => {}
             }
@@ -407,40 +431,44 @@ impl<'a> Builder<'a> {
         let doc = self.doc;
         let ip = parse_ip(doc.arg(n, 0)?)?;
         let port = doc.arg(n, 1).and_then(|p| p.parse().ok());
+        let nchecks = doc
+            .children(n)
+            .filter(|&c| matches!(doc.nodes[c].kind, NodeKind::Block(_)))
+            .count();
         let mut rs = RealServer {
             ip,
             port,
             span: doc.span(n),
             weight: None,
             inhibit_on_failure: false,
-            checkers: Vec::new(),
+            checkers: Vec::with_capacity(nchecks),
             method: None,
             delay_loop: None,
             connect_timeout: None,
         };
         for c in doc.children(n) {
             let kw = doc.kw(c);
-            let span = doc.span(c);
+            let span = || doc.span(c);
             match (kw, doc.arg(c, 0)) {
                 ("weight", Some(v)) => {
                     if let Ok(w) = v.parse() {
-                        set(&mut rs.weight, w, kw, span)
+                        set(&mut rs.weight, w, kw, span())
                     }
                 }
                 ("inhibit_on_failure", v) => {
                     rs.inhibit_on_failure = !v.is_some_and(|x| matches!(x, "false" | "off" | "no"))
                 }
                 ("lvs_method", Some(v)) if matches!(v, "NAT" | "DR" | "TUN") => {
-                    set(&mut rs.method, v.to_string(), kw, span)
+                    set_box(&mut rs.method, v.to_string(), kw, span())
                 }
                 ("delay_loop", Some(v)) => {
                     if let Some(x) = num_f64(v) {
-                        set(&mut rs.delay_loop, x, kw, span)
+                        set_box(&mut rs.delay_loop, x, kw, span())
                     }
                 }
                 ("connect_timeout", Some(v)) => {
                     if let Some(x) = num_f64(v) {
-                        set(&mut rs.connect_timeout, x, kw, span)
+                        set_box(&mut rs.connect_timeout, x, kw, span())
                     }
                 }
                 _ => {}
@@ -466,7 +494,7 @@ impl<'a> Builder<'a> {
         };
         for c in doc.children(n) {
             let kw = doc.kw(c);
-            let span = doc.span(c);
+            let span = || doc.span(c);
             match (kw, doc.arg(c, 0)) {
                 ("connect_port", Some(v)) => {
                     if let Ok(p) = v.parse() {
@@ -476,21 +504,21 @@ impl<'a> Builder<'a> {
                 ("connect_ip", Some(v)) => ck.connect_ip = parse_ip(v).or(ck.connect_ip),
                 ("connect_timeout", Some(v)) => {
                     if let Some(x) = num_f64(v) {
-                        set(&mut ck.connect_timeout, x, kw, span)
+                        set_box(&mut ck.connect_timeout, x, kw, span())
                     }
                 }
                 ("delay_loop", Some(v)) => {
                     if let Some(x) = num_f64(v) {
-                        set(&mut ck.delay_loop, x, kw, span)
+                        set_box(&mut ck.delay_loop, x, kw, span())
                     }
                 }
                 ("misc_path", Some(_)) => {
                     let w: Vec<&str> = doc.args(c).collect();
-                    set(&mut ck.misc_path, w.join(" "), kw, span)
+                    set_box(&mut ck.misc_path, w.join(" "), kw, span())
                 }
                 ("misc_timeout", Some(v)) => {
                     if let Some(x) = num_f64(v) {
-                        set(&mut ck.misc_timeout, x, kw, span)
+                        set_box(&mut ck.misc_timeout, x, kw, span())
                     }
                 }
                 _ => {}
@@ -525,7 +553,7 @@ impl<'a> Builder<'a> {
         };
         for c in doc.children(n) {
             let kw = doc.kw(c);
-            let span = doc.span(c);
+            let span = || doc.span(c);
             let arg = doc.arg(c, 0);
             match (kw, arg) {
                 ("state", Some(s)) => {
@@ -534,20 +562,20 @@ impl<'a> Builder<'a> {
                         continue;
                     }
                     match s {
-                        "MASTER" | "BACKUP" => set(&mut v.state, s.to_string(), kw, span),
+                        "MASTER" | "BACKUP" => set(&mut v.state, s.to_string(), kw, span()),
                         _ => {
                             self.invalid(
                                 c,
                                 &subject,
                                 format!("`state {s}` is not MASTER or BACKUP (case-sensitive); keepalived uses BACKUP (\"unknown state '{s}', defaulting to BACKUP\")"),
                             );
-                            set(&mut v.state, "BACKUP".to_string(), kw, span)
+                            set(&mut v.state, "BACKUP".to_string(), kw, span())
                         }
                     }
                 }
-                ("interface", Some(s)) => set(&mut v.interface, s.to_string(), kw, span),
+                ("interface", Some(s)) => set(&mut v.interface, s.to_string(), kw, span()),
                 ("virtual_router_id", Some(s)) => match s.parse::<i64>() {
-                    Ok(id) if (1..=255).contains(&id) => set(&mut v.virtual_router_id, id, kw, span),
+                    Ok(id) if (1..=255).contains(&id) => set(&mut v.virtual_router_id, id, kw, span()),
                     _ => {
                         let f = self.finding(
                             "LB027",
@@ -560,18 +588,18 @@ impl<'a> Builder<'a> {
                     }
                 },
                 ("priority", Some(s)) => match s.parse::<i64>() {
-                    Ok(p) if (1..=255).contains(&p) => set(&mut v.priority, p, kw, span),
+                    Ok(p) if (1..=255).contains(&p) => set(&mut v.priority, p, kw, span()),
                     _ => self.invalid(c, &subject, format!("priority `{s}` is outside 1..255; keepalived uses 100 (\"Priority not valid! must be between 1 & 255\")")),
                 },
                 ("nopreempt", _) => {
                     v.nopreempt = true;
-                    v.nopreempt_span = Some(span);
+                    v.nopreempt_span = Some(span());
                 }
                 ("preempt", _) => {
                     v.nopreempt = false;
                 }
                 ("advert_int", Some(s)) => match num_f64(s) {
-                    Some(x) if (0.01..=255.0).contains(&x) => set(&mut v.advert_int, x, kw, span),
+                    Some(x) if (0.01..=255.0).contains(&x) => set(&mut v.advert_int, x, kw, span()),
                     _ => self.invalid(c, &subject, format!("advert_int `{s}` is outside 0.01..255 seconds; keepalived ignores it")),
                 },
                 ("unicast_src_ip", Some(s)) => v.unicast_src_ip = parse_ip(s).or(v.unicast_src_ip),
@@ -624,7 +652,7 @@ impl<'a> Builder<'a> {
                 (k, Some(_)) if k.starts_with("notify") => {
                     let w: Vec<&str> = doc.args(c).collect();
                     if !v.notify_scripts.iter().any(|s| s.keyword == k) {
-                        v.notify_scripts.push(Setting::new(w.join(" "), k, span));
+                        v.notify_scripts.push(Setting::new(w.join(" "), k, span()));
                     }
                 }
                 _ => {}

@@ -3,7 +3,32 @@
 //! scripts/gen-keepalived-keywords.py from the keyword dump of keepalived 2.4.3 (`--debug=K`).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
+
+/// FNV-1a: keyword lookups run once per config line, and SipHash showed in profiles.
+#[derive(Default)]
+pub struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf29ce484222325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x100000001b3);
+        }
+        self.0 = h;
+    }
+}
+
+pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
 /// How keepalived reads what follows a keyword.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,14 +54,14 @@ pub struct BlockDef {
     pub path: String,
     /// The keyword that opens it ("" for the root).
     pub name: String,
-    pub keywords: HashMap<String, Kind>,
+    pub keywords: FastMap<String, Kind>,
+    /// Old keyword -> the canonical one sharing its handler, in this block.
+    pub aliases: FastMap<String, String>,
 }
 
 #[derive(Debug)]
 pub struct Keywords {
     pub blocks: Vec<BlockDef>,
-    /// (block name, old keyword) -> canonical keyword sharing its handler.
-    aliases: HashMap<(String, String), String>,
     /// "block.keyword" entries keepalived logs as deprecated.
     deprecated: Vec<String>,
     pub source: String,
@@ -86,7 +111,7 @@ impl Keywords {
             .collect();
         let mut blocks = Vec::with_capacity(paths.len());
         for p in &paths {
-            let mut keywords = HashMap::new();
+            let mut keywords = FastMap::default();
             for (kw, kind) in &raw.blocks[*p] {
                 let k = match kind.as_str() {
                     "" => Kind::Plain,
@@ -105,23 +130,24 @@ impl Keywords {
                 };
                 keywords.insert(kw.clone(), k);
             }
+            let short = short_name(p);
+            let aliases = raw
+                .aliases
+                .iter()
+                .filter_map(|(k, canon)| {
+                    let (blk, kw) = k.rsplit_once('.')?;
+                    (blk == short).then(|| (kw.to_string(), canon.clone()))
+                })
+                .collect();
             blocks.push(BlockDef {
                 path: (*p).clone(),
                 name: p.rsplit('.').next().unwrap_or("").to_string(),
                 keywords,
+                aliases,
             });
         }
-        let aliases = raw
-            .aliases
-            .iter()
-            .filter_map(|(k, canon)| {
-                let (blk, kw) = k.rsplit_once('.')?;
-                Some(((blk.to_string(), kw.to_string()), canon.clone()))
-            })
-            .collect();
         Ok(Keywords {
             blocks,
-            aliases,
             deprecated: raw.deprecated,
             source: raw.source,
         })
@@ -137,9 +163,9 @@ impl Keywords {
 
     /// The keyword this one is an old alias of, in this block (lb_algo -> lvs_sched).
     pub fn canonical<'a>(&'a self, block: BlockId, keyword: &'a str) -> &'a str {
-        let short = short_name(&self.block(block).path);
-        self.aliases
-            .get(&(short.to_string(), keyword.to_string()))
+        self.block(block)
+            .aliases
+            .get(keyword)
             .map_or(keyword, String::as_str)
     }
 

@@ -47,12 +47,36 @@ impl Default for Limits {
 }
 
 /// One token: a slice of `Lexer::text`, with its 1-based byte column in the source line.
+/// Packed into 8 bytes: a large config has millions of tokens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tok {
     pub start: u32,
-    pub len: u32,
-    pub col: u32,
-    pub quoted: bool,
+    len: u16,
+    /// Column in the low 15 bits, "was quoted" in the top bit.
+    col_q: u16,
+}
+
+impl Tok {
+    pub fn new(start: u32, len: usize, col: u32, quoted: bool) -> Tok {
+        Tok {
+            start,
+            len: len.min(u16::MAX as usize) as u16,
+            col_q: (col.min(0x7fff) as u16) | if quoted { 0x8000 } else { 0 },
+        }
+    }
+    /// Length in bytes.
+    pub fn byte_len(&self) -> u32 {
+        u32::from(self.len)
+    }
+    pub fn col(&self) -> u32 {
+        u32::from(self.col_q & 0x7fff)
+    }
+    pub fn quoted(&self) -> bool {
+        self.col_q & 0x8000 != 0
+    }
+    pub fn end(&self) -> usize {
+        self.start as usize + self.len as usize
+    }
 }
 
 /// A problem found while reading, before keywords are known.
@@ -74,7 +98,12 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// (file index, line) of the include line that pulled this file in.
     pub included_from: Option<(u32, u32)>,
+    /// Byte offset of lines 1, 1 + LINE_INDEX_STEP, ...: snippets are read back from there.
+    pub line_index: Vec<u64>,
 }
+
+/// One offset per this many lines in SourceFile::line_index.
+pub const LINE_INDEX_STEP: u32 = 64;
 
 /// A `# lbdoctor: ignore IDS` comment. No ids = every check.
 #[derive(Clone, Debug)]
@@ -98,36 +127,69 @@ pub struct Line {
     pub generated: bool,
 }
 
-/// Text with the source column of every byte.
+/// Text with the source column of every byte. Most lines are only trimmed, so columns stay
+/// implicit (`base + index + 1`) until an edit inside the line needs them explicit.
 #[derive(Clone, Debug, Default)]
 struct Work {
     text: Vec<u8>,
     cols: Vec<u32>,
+    base: u32,
+    explicit: bool,
 }
 
 impl Work {
-    fn from_bytes(b: &[u8]) -> Work {
+    fn explicit(text: Vec<u8>, col: u32) -> Work {
+        let cols = vec![col; text.len()];
         Work {
-            text: b.to_vec(),
-            cols: (1..=b.len() as u32).collect(),
+            text,
+            cols,
+            base: 0,
+            explicit: true,
         }
     }
     fn col_at(&self, i: usize) -> u32 {
-        self.cols.get(i).or(self.cols.last()).copied().unwrap_or(1)
+        if self.explicit {
+            self.cols.get(i).or(self.cols.last()).copied().unwrap_or(1)
+        } else {
+            self.base + i.min(self.text.len().saturating_sub(1)) as u32 + 1
+        }
+    }
+    /// Make every column explicit before an edit that moves bytes around.
+    fn materialize(&mut self) {
+        if !self.explicit {
+            self.cols.clear();
+            self.cols
+                .extend((0..self.text.len() as u32).map(|i| self.base + i + 1));
+            self.explicit = true;
+        }
     }
     fn drain_front(&mut self, n: usize) {
         self.text.drain(..n);
-        self.cols.drain(..n);
+        if self.explicit {
+            self.cols.drain(..n);
+        } else {
+            self.base += n as u32;
+        }
     }
     fn truncate(&mut self, n: usize) {
         self.text.truncate(n);
-        self.cols.truncate(n);
+        if self.explicit {
+            self.cols.truncate(n);
+        }
     }
     fn trim_end(&mut self) {
         while self.text.last().is_some_and(|c| *c == b' ' || *c == b'\t') {
             self.text.pop();
-            self.cols.pop();
         }
+        if self.explicit {
+            self.cols.truncate(self.text.len());
+        }
+    }
+    fn reset(&mut self) {
+        self.text.clear();
+        self.cols.clear();
+        self.base = 0;
+        self.explicit = false;
     }
 }
 
@@ -146,6 +208,8 @@ struct Frame {
     canon: PathBuf,
     dir: PathBuf,
     nul_lines: u32,
+    /// Bytes read so far.
+    offset: u64,
     /// Further files matched by the same include, opened when this one ends (as keepalived's
     /// get_next_file() does), so cycles are checked against the stack at that moment.
     siblings: VecDeque<PendingInclude>,
@@ -177,6 +241,8 @@ struct Seq {
 }
 
 pub struct Lexer {
+    /// Bytes of the top file, for capacity estimates.
+    pub top_size: u64,
     pub files: Vec<SourceFile>,
     pub text: String,
     pub toks: Vec<Tok>,
@@ -190,6 +256,7 @@ pub struct Lexer {
     pub include_map: Vec<(PathBuf, PathBuf)>,
     stack: Vec<Frame>,
     residue: Option<Pending>,
+    pool: Vec<Work>,
     /// Expansions of multi-line definitions in progress, innermost last, each with the
     /// number of ~SEQ repetitions active when it started (keepalived's multiline_stack).
     multiline: Vec<(VecDeque<Pending>, usize)>,
@@ -202,7 +269,6 @@ pub struct Lexer {
     token_limit_hit: bool,
     /// Lexical `{`/`}` depth, as keepalived's block_depth counts it.
     pub block_depth: i64,
-    chunk: Vec<u8>,
 }
 
 fn is_ws(c: u8) -> bool {
@@ -212,6 +278,7 @@ fn is_ws(c: u8) -> bool {
 impl Lexer {
     pub fn new(limits: Limits, config_id: Option<String>, include_root: Option<PathBuf>) -> Lexer {
         Lexer {
+            top_size: 0,
             files: Vec::new(),
             text: String::new(),
             toks: Vec::new(),
@@ -223,6 +290,7 @@ impl Lexer {
             include_map: Vec::new(),
             stack: Vec::new(),
             residue: None,
+            pool: Vec::new(),
             multiline: Vec::new(),
             seqs: Vec::new(),
             defs: Vec::new(),
@@ -231,12 +299,11 @@ impl Lexer {
             generated_lines: 0,
             token_limit_hit: false,
             block_depth: 0,
-            chunk: Vec::with_capacity(MAXBUF),
         }
     }
 
     pub fn tok_str(&self, t: &Tok) -> &str {
-        &self.text[t.start as usize..(t.start + t.len) as usize]
+        &self.text[t.start as usize..t.end()]
     }
 
     fn diag(&mut self, id: &'static str, file: u32, line: u32, col: u32, len: u32, msg: String) {
@@ -274,6 +341,7 @@ impl Lexer {
         self.files.push(SourceFile {
             path: path.to_path_buf(),
             included_from: None,
+            line_index: Vec::new(),
         });
         if meta.len() > self.limits.max_file_bytes {
             self.diag(
@@ -291,6 +359,11 @@ impl Lexer {
             return Ok(());
         }
         self.total_bytes += meta.len();
+        // Untouched capacity costs no memory; growing by doubling costs copies.
+        let size = meta.len() as usize;
+        self.top_size = meta.len();
+        self.toks.reserve(size / 8);
+        self.text.reserve(size / 2);
         let canon = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         let dir = path
             .parent()
@@ -356,6 +429,7 @@ impl Lexer {
             canon,
             dir,
             nul_lines: 0,
+            offset: 0,
             siblings: VecDeque::new(),
         });
         true
@@ -372,20 +446,24 @@ impl Lexer {
 
     /// Read the next physical line (keepalived's fgets loop), applying its 1023-byte chunk
     /// and NUL rules. Returns (file, line, bytes without the line end).
-    fn read_physical(&mut self) -> Option<(u32, u32, Vec<u8>)> {
+    fn read_physical(&mut self, buf: &mut Vec<u8>) -> Option<(u32, u32)> {
         loop {
             let top = self.stack.len().checked_sub(1)?;
             let file = self.stack[top].file;
             let line_no = self.stack[top].line + 1;
+            if (line_no - 1) % LINE_INDEX_STEP == 0 {
+                let off = self.stack[top].offset;
+                self.files[file as usize].line_index.push(off);
+            }
             let mut dropped_chunks = 0usize;
             let mut dropped_head: Vec<u8> = Vec::new();
             let mut eof = false;
             let mut error = None;
             loop {
-                self.chunk.clear();
+                buf.clear();
                 let r = (&mut self.stack[top].reader)
                     .take((MAXBUF - 1) as u64)
-                    .read_until(b'\n', &mut self.chunk);
+                    .read_until(b'\n', buf);
                 match r {
                     Err(e) => {
                         error = Some(e);
@@ -396,11 +474,12 @@ impl Lexer {
                         break;
                     }
                     Ok(n) => {
-                        if self.chunk.last() != Some(&b'\n') && n == MAXBUF - 1 {
+                        self.stack[top].offset += n as u64;
+                        if buf.last() != Some(&b'\n') && n == MAXBUF - 1 {
                             // A full buffer without a line end: keepalived drops it ("line too long").
                             dropped_chunks += 1;
                             if dropped_head.is_empty() {
-                                dropped_head = self.chunk[..self.chunk.len().min(60)].to_vec();
+                                dropped_head = buf[..buf.len().min(60)].to_vec();
                             }
                             continue;
                         }
@@ -428,11 +507,10 @@ impl Lexer {
                 continue;
             }
             self.stack[top].line = line_no;
-            let mut bytes = std::mem::replace(&mut self.chunk, Vec::with_capacity(MAXBUF));
-            if bytes.last() == Some(&b'\n') {
-                bytes.pop();
+            if buf.last() == Some(&b'\n') {
+                buf.pop();
             }
-            if bytes.contains(&0) {
+            if buf.contains(&0) {
                 self.stack[top].nul_lines += 1;
                 if self.stack[top].nul_lines > 20 {
                     self.end_frame();
@@ -456,14 +534,14 @@ impl Lexer {
                 }
                 continue;
             }
-            while bytes.last() == Some(&b'\r') {
-                bytes.pop();
+            while buf.last() == Some(&b'\r') {
+                buf.pop();
             }
             if dropped_chunks > 0 {
-                let tail = bytes.clone();
+                let tail = buf.clone();
                 self.report_long_line(file, line_no, dropped_chunks, &dropped_head, &tail);
             }
-            return Some((file, line_no, bytes));
+            return Some((file, line_no));
         }
     }
 
@@ -503,6 +581,15 @@ impl Lexer {
             .take_while(|c| **c == b' ' || **c == b'\t')
             .count();
         w.drain_front(lead);
+        // most lines have nothing for decomment to do beyond trimming
+        if !w
+            .text
+            .iter()
+            .any(|&c| matches!(c, b'#' | b'!' | b'"' | b'\\'))
+        {
+            w.trim_end();
+            return true;
+        }
         let mut quote = false;
         let mut cont = false;
         let mut skip: Option<usize> = None;
@@ -514,6 +601,7 @@ impl Lexer {
                 b'\\' => {
                     if i + 1 < w.text.len() {
                         if !quote && (w.text[i + 1] == b'#' || w.text[i + 1] == b'!') {
+                            w.materialize();
                             w.text.remove(i);
                             w.cols.remove(i);
                         } else {
@@ -577,7 +665,7 @@ impl Lexer {
         // 2.4 stops at the comment.
         if let Some(s) = skip {
             if report {
-                self.note_suppression(&w, s, file, line);
+                self.note_suppression(w, s, file, line);
             }
             w.truncate(s);
         }
@@ -594,9 +682,11 @@ impl Lexer {
         }
         w.trim_end();
         if cont {
+            let c = w.col_at(w.text.len().saturating_sub(1)) + 1;
             w.text.push(b'\\');
-            let c = w.col_at(w.text.len().saturating_sub(2)) + 1;
-            w.cols.push(c);
+            if w.explicit {
+                w.cols.push(c);
+            }
         }
         true
     }
@@ -636,12 +726,14 @@ impl Lexer {
             } else if let Some(p) = self.next_generated() {
                 (p.work, p.file, p.line, true, false)
             } else {
-                let (file, line, bytes) = self.read_physical()?;
-                (Work::from_bytes(&bytes), file, line, false, true)
+                let mut w = self.take_work();
+                let (file, line) = self.read_physical(&mut w.text)?;
+                (w, file, line, false, true)
             };
             if fresh {
                 if w.text.is_empty() {
                     self.end_continuation();
+                    self.give_work(w);
                     continue;
                 }
                 self.decomment(&mut w, file, line, true);
@@ -653,18 +745,28 @@ impl Lexer {
                     continue;
                 }
             }
-            if w.text.is_empty() {
-                continue;
-            }
-            if !self.preprocess(&mut w, file, line, 0) {
-                continue;
-            }
-            if w.text.is_empty() {
+            if w.text.is_empty() || !self.preprocess(&mut w, file, line, 0) || w.text.is_empty() {
+                self.give_work(w);
                 continue;
             }
             if let Some(l) = self.split_and_tokenize(w, file, line, generated) {
                 return Some(l);
             }
+        }
+    }
+
+    /// Line buffers are recycled: most lines need no allocation.
+    fn take_work(&mut self) -> Work {
+        self.pool.pop().unwrap_or_else(|| Work {
+            text: Vec::with_capacity(128),
+            ..Work::default()
+        })
+    }
+
+    fn give_work(&mut self, mut w: Work) {
+        if self.pool.len() < 8 {
+            w.reset();
+            self.pool.push(w);
         }
     }
 
@@ -859,13 +961,13 @@ impl Lexer {
                     0,
                     "definition expands into itself without end; keepalived would loop or drop the line".into(),
                 );
-                w.text.clear();
-                w.cols.clear();
+                w.reset();
                 return true;
             }
             found = true;
             let col = w.col_at(cur);
             let end = cur + 1 + consumed;
+            w.materialize();
             w.text.splice(cur..end, value.iter().copied());
             w.cols
                 .splice(cur..end, std::iter::repeat(col).take(value.len()));
@@ -886,10 +988,7 @@ impl Lexer {
                 let lines: VecDeque<Pending> = rest
                     .split(|c| *c == b'\n')
                     .map(|part| Pending {
-                        work: Work {
-                            text: part.to_vec(),
-                            cols: vec![col; part.len()],
-                        },
+                        work: Work::explicit(part.to_vec(), col),
                         file,
                         line,
                         generated: true,
@@ -1264,6 +1363,7 @@ impl Lexer {
             self.files.push(SourceFile {
                 path: path.clone(),
                 included_from: Some((file, line)),
+                line_index: Vec::new(),
             });
             if pi.size > self.limits.max_file_bytes
                 || self.total_bytes + pi.size > self.limits.max_total_bytes
@@ -1330,6 +1430,18 @@ impl Lexer {
         line: u32,
         generated: bool,
     ) -> Option<Line> {
+        let l = self.split_and_tokenize_into(&mut w, file, line, generated);
+        self.give_work(w);
+        l
+    }
+
+    fn split_and_tokenize_into(
+        &mut self,
+        w: &mut Work,
+        file: u32,
+        line: u32,
+        generated: bool,
+    ) -> Option<Line> {
         let t = &w.text;
         let mut brace = None;
         if t[0] == b'{' || t[0] == b'}' {
@@ -1360,8 +1472,14 @@ impl Lexer {
                 0
             };
             if p + skip < t.len() {
-                let mut rest = w.clone();
-                rest.drain_front(p + skip);
+                let mut rest = self.take_work();
+                rest.text.extend_from_slice(&w.text[p + skip..]);
+                if w.explicit {
+                    rest.explicit = true;
+                    rest.cols.extend_from_slice(&w.cols[p + skip..]);
+                } else {
+                    rest.base = w.base + (p + skip) as u32;
+                }
                 rest.trim_end();
                 w.truncate(p + skip);
                 self.residue = Some(Pending {
@@ -1404,6 +1522,7 @@ impl Lexer {
         }
         let tok_start = self.toks.len() as u32;
         let t = &w.text;
+        let line_str = std::str::from_utf8(t).ok();
         let mut i = 0;
         while i < t.len() {
             while i < t.len() && is_ws(t[i]) {
@@ -1428,16 +1547,18 @@ impl Lexer {
                 (i, e, e, false)
             };
             let start = self.text.len() as u32;
-            match std::str::from_utf8(&t[s..e]) {
-                Ok(st) => self.text.push_str(st),
-                Err(_) => self.text.push_str(&String::from_utf8_lossy(&t[s..e])),
+            match line_str {
+                // token bounds are ASCII bytes, so they are char boundaries
+                Some(ls) => self.text.push_str(&ls[s..e]),
+                None => self.text.push_str(&String::from_utf8_lossy(&t[s..e])),
             }
-            self.toks.push(Tok {
+            let len = self.text.len() - start as usize;
+            self.toks.push(Tok::new(
                 start,
-                len: self.text.len() as u32 - start,
-                col: w.col_at(if quoted { s - 1 } else { s }),
+                len,
+                w.col_at(if quoted { s - 1 } else { s }),
                 quoted,
-            });
+            ));
             i = next;
         }
         let tok_end = self.toks.len() as u32;

@@ -13,7 +13,7 @@ pub mod suppress;
 
 use crate::finding::{Finding, Location};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug, Default)]
@@ -52,7 +52,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
     let mut findings: Vec<Finding> = doc.diags.iter().map(|d| diag_finding(&doc, d)).collect();
     let (config, more) = effective::Builder::new(&doc).build();
     findings.extend(more);
-    fill_snippets(&mut findings);
+    fill_snippets(&mut findings, &[&doc]);
     Ok(Loaded {
         config,
         findings,
@@ -104,8 +104,12 @@ pub fn finding_at(
 ) -> Finding {
     let node = &doc.nodes[n];
     let t = &doc.toks[node.tok as usize];
-    let mut loc = Location::new(doc.path(node.file).display().to_string(), node.line, t.col);
-    loc.length = t.len.max(1);
+    let mut loc = Location::new(
+        doc.path(node.file).display().to_string(),
+        node.line,
+        t.col(),
+    );
+    loc.length = t.byte_len().max(1);
     Finding::new(id, subject, message).at(loc)
 }
 
@@ -123,15 +127,16 @@ pub fn finding_line(
     let mut f = finding_at(doc, id, n, subject, message);
     if let Some(l) = &mut f.location {
         // quoted tokens add their two quotes
-        let end = last.col + last.len + if last.quoted { 2 } else { 0 };
-        l.length = end.saturating_sub(first.col).max(1);
+        let end = last.col() + last.byte_len() + if last.quoted() { 2 } else { 0 };
+        l.length = end.saturating_sub(first.col()).max(1);
     }
     f
 }
 
 /// Add the source line to every finding that has a location but no snippet, and turn byte
-/// columns into character columns. Each file is read once, line by line.
-pub fn fill_snippets(findings: &mut [Finding]) {
+/// columns into character columns. Lines are read back with the documents' line index
+/// (a seek per block of lines), or by one sequential pass for files no document indexed.
+pub fn fill_snippets(findings: &mut [Finding], docs: &[&parser::Document]) {
     let mut wanted: HashMap<String, Vec<u32>> = HashMap::new();
     for f in findings.iter() {
         if let Some(l) = &f.location {
@@ -144,33 +149,13 @@ pub fn fill_snippets(findings: &mut [Finding]) {
     for (file, mut nums) in wanted {
         nums.sort_unstable();
         nums.dedup();
-        let Ok(fh) = std::fs::File::open(&file) else {
-            continue;
-        };
-        let mut rd = BufReader::new(fh);
-        let mut buf = Vec::new();
-        let mut no = 0u32;
-        let mut want = nums.iter().peekable();
-        while let Some(&&next) = want.peek() {
-            buf.clear();
-            match rd.read_until(b'\n', &mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
-            }
-            no += 1;
-            if no == next {
-                want.next();
-                while buf.last().is_some_and(|c| *c == b'\n' || *c == b'\r') {
-                    buf.pop();
-                }
-                // cap what a finding carries from a huge line
-                buf.truncate(400);
-                lines.insert(
-                    (file.clone(), no),
-                    String::from_utf8_lossy(&buf).into_owned(),
-                );
-            }
-        }
+        let index = docs
+            .iter()
+            .flat_map(|d| d.files.iter())
+            .find(|f| f.path.display().to_string() == file)
+            .map(|f| f.line_index.as_slice())
+            .unwrap_or(&[]);
+        read_lines(&file, &nums, index, &mut lines);
     }
     for f in findings.iter_mut() {
         if let Some(l) = &mut f.location {
@@ -192,6 +177,54 @@ pub fn fill_snippets(findings: &mut [Finding]) {
                     l.column = char_col;
                 }
                 l.snippet = Some(s.clone());
+            }
+        }
+    }
+}
+
+/// Read lines `nums` (sorted) of `file` into `out`.
+fn read_lines(file: &str, nums: &[u32], index: &[u64], out: &mut HashMap<(String, u32), String>) {
+    use std::io::{Seek, SeekFrom};
+    let Ok(fh) = std::fs::File::open(file) else {
+        return;
+    };
+    let mut rd = BufReader::with_capacity(16 << 10, fh);
+    let step = lexer::LINE_INDEX_STEP;
+    let mut buf = Vec::new();
+    // the line the reader is positioned at
+    let mut at = 1u32;
+    for &want in nums {
+        let block = ((want - 1) / step) as usize;
+        let block_line = block as u32 * step + 1;
+        if (at > want || at < block_line) && block < index.len() {
+            if rd.seek(SeekFrom::Start(index[block])).is_err() {
+                return;
+            }
+            at = block_line;
+        }
+        while at <= want {
+            buf.clear();
+            // a snippet needs only the start of a huge line
+            match (&mut rd).take(1 << 16).read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            if buf.last() == Some(&b'\n') || buf.len() < 1 << 16 {
+                at += 1;
+            } else {
+                // rest of an over-long line: skip to its end
+                let _ = rd.read_until(b'\n', &mut Vec::new());
+                at += 1;
+            }
+            if at - 1 == want {
+                while buf.last().is_some_and(|c| *c == b'\n' || *c == b'\r') {
+                    buf.pop();
+                }
+                buf.truncate(400);
+                out.insert(
+                    (file.to_string(), want),
+                    String::from_utf8_lossy(&buf).into_owned(),
+                );
             }
         }
     }

@@ -115,11 +115,11 @@ pub struct RealServer {
     pub weight: Option<Setting<i64>>,
     pub inhibit_on_failure: bool,
     pub checkers: Vec<Checker>,
-    // Additions beyond contract A.
+    // Additions beyond contract A (boxed: rarely set, and there can be 100k real servers).
     /// Per-real-server forwarding method (keepalived 2.3+ allows lvs_method here).
-    pub method: Option<Setting<String>>,
-    pub delay_loop: Option<Setting<f64>>,
-    pub connect_timeout: Option<Setting<f64>>,
+    pub method: Option<Box<Setting<String>>>,
+    pub delay_loop: Option<Box<Setting<f64>>>,
+    pub connect_timeout: Option<Box<Setting<f64>>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -130,11 +130,11 @@ pub struct Checker {
     pub connect_port: Option<u16>,
     // Additions beyond contract A.
     pub connect_ip: Option<IpAddr>,
-    pub connect_timeout: Option<Setting<f64>>,
-    pub delay_loop: Option<Setting<f64>>,
+    pub connect_timeout: Option<Box<Setting<f64>>>,
+    pub delay_loop: Option<Box<Setting<f64>>>,
     /// MISC_CHECK misc_path, as written.
-    pub misc_path: Option<Setting<String>>,
-    pub misc_timeout: Option<Setting<f64>>,
+    pub misc_path: Option<Box<Setting<String>>>,
+    pub misc_timeout: Option<Box<Setting<f64>>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -59,7 +59,7 @@ pub struct Document {
 impl Document {
     pub fn tok(&self, i: u32) -> &str {
         let t = &self.toks[i as usize];
-        &self.text[t.start as usize..(t.start + t.len) as usize]
+        &self.text[t.start as usize..t.end()]
     }
     pub fn kw(&self, n: usize) -> &str {
         self.tok(self.nodes[n].tok)
@@ -113,14 +113,14 @@ impl Document {
         Span {
             file: self.path(node.file).to_path_buf(),
             line: node.line,
-            column: self.toks[node.tok as usize].col,
+            column: self.toks[node.tok as usize].col(),
         }
     }
     pub fn arg_span(&self, n: usize, i: usize) -> Span {
         let node = &self.nodes[n];
         let col = self
             .arg_tok(n, i)
-            .map_or(self.toks[node.tok as usize].col, |t| t.col);
+            .map_or(self.toks[node.tok as usize].col(), |t| t.col());
         Span {
             file: self.path(node.file).to_path_buf(),
             line: node.line,
@@ -168,7 +168,7 @@ struct Cascade {
 
 pub fn parse(mut lx: Lexer) -> Document {
     let table = keywords::table();
-    let mut nodes: Vec<Node> = Vec::new();
+    let mut nodes: Vec<Node> = Vec::with_capacity((lx.top_size / 16) as usize);
     let mut stack: Vec<Frame> = Vec::new();
     let mut diags: Vec<Diag> = Vec::new();
     // keepalived's skip_sublevel: -1 = a `{` may follow, >0 = depth inside a skipped block
@@ -177,10 +177,13 @@ pub fn parse(mut lx: Lexer) -> Document {
     let mut cascade: Option<Cascade> = None;
     let mut vrrp_names: HashSet<String> = HashSet::new();
     let mut last_line: (u32, u32) = (0, 0);
+    // the line's keyword, in a buffer reused across lines
+    let mut first = String::new();
 
     while let Some(l) = lx.next_line() {
         last_line = (l.file, l.line);
-        let first = lx.tok_str(&lx.toks[l.tok_start as usize]).to_string();
+        first.clear();
+        first.push_str(lx.tok_str(&lx.toks[l.tok_start as usize]));
         let is_bob = first == "{" && l.tok_end - l.tok_start == 1;
         let is_eob = first == "}" && l.tok_end - l.tok_start == 1;
         let prev_unknown = last_unknown.take();
@@ -633,8 +636,8 @@ fn diag_at(lx: &Lexer, l: &Line, id: &'static str, message: String) -> Diag {
         id,
         file: l.file,
         line: l.line,
-        col: t.col,
-        len: t.len.max(1),
+        col: t.col(),
+        len: t.byte_len().max(1),
         message,
         evidence: Vec::new(),
         fix: None,
@@ -647,8 +650,8 @@ fn diag_node(lx: &Lexer, n: &Node, id: &'static str, message: String) -> Diag {
         id,
         file: n.file,
         line: n.line,
-        col: t.col,
-        len: t.len.max(1),
+        col: t.col(),
+        len: t.byte_len().max(1),
         message,
         evidence: Vec::new(),
         fix: None,

@@ -26,13 +26,13 @@ pub fn check(cx: &Ctx, out: &mut Vec<Finding>) {
                 }
                 let ct = c
                     .connect_timeout
-                    .as_ref()
-                    .or(rs.connect_timeout.as_ref())
+                    .as_deref()
+                    .or(rs.connect_timeout.as_deref())
                     .or(vs.connect_timeout.as_ref());
                 let dl = c
                     .delay_loop
-                    .as_ref()
-                    .or(rs.delay_loop.as_ref())
+                    .as_deref()
+                    .or(rs.delay_loop.as_deref())
                     .or(vs.delay_loop.as_ref());
                 let ctv = ct.map_or(DEFAULT_CONNECT_TIMEOUT, |s| s.value);
                 let dlv = dl.map_or(DEFAULT_DELAY_LOOP, |s| s.value);

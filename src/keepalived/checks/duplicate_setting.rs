@@ -8,7 +8,6 @@ use crate::keepalived::effective::{FIRST_WINS, SCHEDULERS};
 use crate::keepalived::keywords::{self, BlockId};
 use crate::keepalived::parser::{Document, NodeKind, FLAG_DISPLACED};
 use crate::keepalived::{finding_line, Loaded};
-use std::collections::HashMap;
 
 /// Keywords that accumulate rather than overwrite.
 const REPEATABLE: &[&str] = &["status_code", "interface", "regex", "digest"];
@@ -52,19 +51,21 @@ fn subject(doc: &Document, block_node: Option<usize>) -> String {
 pub fn check(cx: &Ctx, out: &mut Vec<Finding>) {
     let doc = &cx.loaded.doc;
     let table = keywords::table();
-    // the root, then every keyword block
-    let mut blocks: Vec<(Option<usize>, BlockId)> = vec![(None, BlockId::ROOT)];
-    for (i, n) in doc.nodes.iter().enumerate() {
-        if let NodeKind::Block(b) = n.kind {
-            blocks.push((Some(i), b));
-        }
-    }
-    for (owner, block) in blocks {
-        let children: Vec<usize> = match owner {
-            Some(b) => doc.children(b).collect(),
-            None => doc.roots().collect(),
+    // (field, node) of one block's keyword lines, reused across blocks
+    let mut buf: Vec<(&str, usize)> = Vec::new();
+    let owners =
+        std::iter::once((None, BlockId::ROOT)).chain(doc.nodes.iter().enumerate().filter_map(
+            |(i, n)| match n.kind {
+                NodeKind::Block(b) => Some((Some(i), b)),
+                _ => None,
+            },
+        ));
+    for (owner, block) in owners {
+        buf.clear();
+        let children = match owner {
+            Some(b) => doc.children(b),
+            None => doc.roots(),
         };
-        let mut by_field: HashMap<&str, Vec<usize>> = HashMap::new();
         for c in children {
             let node = &doc.nodes[c];
             if node.kind != NodeKind::Plain || node.flags & FLAG_DISPLACED != 0 {
@@ -76,12 +77,21 @@ pub fn check(cx: &Ctx, out: &mut Vec<Finding>) {
             }
             let field = field_of(table.canonical(block, kw));
             if accepted(doc, c, field) {
-                by_field.entry(field).or_default().push(c);
+                buf.push((field, c));
             }
         }
-        let mut fields: Vec<_> = by_field.into_iter().filter(|(_, v)| v.len() > 1).collect();
-        fields.sort_by_key(|(_, v)| v[0]);
-        for (field, lines) in fields {
+        if buf.len() < 2 {
+            continue;
+        }
+        buf.sort_unstable();
+        let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
+        for w in buf.chunk_by(|a, b| a.0 == b.0) {
+            if w.len() > 1 {
+                groups.push((w[0].0, w.iter().map(|x| x.1).collect()));
+            }
+        }
+        groups.sort_by_key(|(_, v)| v[0]);
+        for (field, lines) in groups {
             report(cx.loaded, owner, field, &lines, out);
         }
     }
@@ -122,7 +132,8 @@ fn report(
         )
     } else {
         let kws: Vec<String> = lines.iter().map(|&n| format!("`{}`", doc.kw(n))).collect();
-        format!("{} all set {}", kws.join(" and "), describe(field))
+        let all = if kws.len() == 2 { "both" } else { "all" };
+        format!("{} {all} set {}", kws.join(" and "), describe(field))
     };
     let effective = match doc.arg(winner, 0) {
         Some(_) => {

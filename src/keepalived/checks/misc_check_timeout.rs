@@ -13,8 +13,8 @@ pub fn check(cx: &Ctx, out: &mut Vec<Finding>) {
                 }
                 let dl = c
                     .delay_loop
-                    .as_ref()
-                    .or(rs.delay_loop.as_ref())
+                    .as_deref()
+                    .or(rs.delay_loop.as_deref())
                     .or(vs.delay_loop.as_ref())
                     .map_or(60.0, |s| s.value);
                 out.push(

@@ -131,3 +131,65 @@ pub(crate) mod tests {
         assert_eq!(f[0].location.as_ref().unwrap().line, 3);
     }
 }
+
+#[cfg(test)]
+mod table_tests {
+    use super::tests::lint_str;
+
+    /// One small config per check, with the line it must point at; and its fixed twin must
+    /// not trigger the check.
+    #[test]
+    fn each_check_fires_on_its_trap_and_not_on_the_fix() {
+        let cases: &[(&str, &str, u32, &str)] = &[
+            ("LB016", "virtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 10.0.0.2 80 {\n weight 1\n }\n}\n", 3,
+             "virtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n }\n }\n}\n"),
+            ("LB018", "virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n MISC_CHECK {\n misc_path /bin/true\n }\n }\n}\n", 3,
+             "virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n MISC_CHECK {\n misc_path /bin/true\n misc_timeout 3\n }\n }\n}\n"),
+            ("LB019", "vrrp_instance V {\n notify_master /x.sh\n}\n", 2,
+             "global_defs {\n enable_script_security\n script_user nobody\n}\nvrrp_instance V {\n notify_master /x.sh\n}\n"),
+            ("LB020", "virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n }\n real_server 10.0.0.2 80 {\n }\n}\n", 4,
+             "virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n }\n real_server 10.0.0.3 80 {\n }\n}\n"),
+            ("LB022", "virtual_server group web {\n protocol TCP\n}\n", 1,
+             "virtual_server_group web {\n 10.0.0.1 80\n}\nvirtual_server group web {\n protocol TCP\n}\n"),
+            ("LB023", "virtual_server_group web {\n 10.0.0.1 80\n}\n", 1,
+             "virtual_server_group web {\n 10.0.0.1 80\n}\nvirtual_server group web {\n}\n"),
+            ("LB024", "vrrp_instance V {\n virtual_ipaddress {\n 10.0.0.9\n }\n}\nvirtual_server 10.0.0.1 80 {\n}\n", 6,
+             "vrrp_instance V {\n virtual_ipaddress {\n 10.0.0.1/24\n }\n}\nvirtual_server 10.0.0.1 80 {\n}\n"),
+            ("LB026", "vrrp_instance V {\n state MASTER\n nopreempt\n}\n", 3,
+             "vrrp_instance V {\n state BACKUP\n nopreempt\n}\n"),
+            ("LB027", "vrrp_instance V {\n virtual_router_id 300\n}\n", 2,
+             "vrrp_instance V {\n virtual_router_id 30\n}\n"),
+            ("LB032", "vrrp_instance V {\n authentication {\n auth_type PASS\n auth_pass password123\n }\n}\n", 4,
+             "vrrp_instance V {\n authentication {\n auth_type PASS\n auth_pass passw123\n }\n}\n"),
+            ("LB033", "vrrp_instance V {\n state MASTER\n state BACKUP\n}\n", 3,
+             "vrrp_instance V {\n state BACKUP\n state MASTER\n}\n"),
+            ("LB034", "global_defs {\n vrrp_strict\n}\nvrrp_instance V {\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n", 2,
+             "global_defs {\n vrrp_strict\n}\nvrrp_instance V {\n accept\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n"),
+            ("LB035", "virtual_server 10.0.0.1 80 {\n protocol TCP\n}\n", 1,
+             "virtual_server 10.0.0.1 80 {\n lb_kind DR\n protocol TCP\n}\n"),
+            ("LB036", "virtual_server 10.0.0.1 80 {\n lvs_method DR\n}\n", 1,
+             "virtual_server 10.0.0.1 80 {\n lvs_method DR\n protocol tcp\n}\n"),
+            ("LB010", "virtual_server 10.0.0.1 80 {\n lvs_sched RR\n lvs_method dr\n}\n", 2,
+             "virtual_server 10.0.0.1 80 {\n lvs_sched rr\n lvs_method DR\n}\n"),
+            ("LB005", "vrrp_instance V {\n authentication {\n auth_pass ab#cd\n }\n}\n", 3,
+             "vrrp_instance V {\n authentication {\n auth_pass \"ab#cd\" # fine\n }\n}\n"),
+            ("LB002", "global_defs {\n lvs_id LVS_DEVEL\n}\n", 2,
+             "global_defs {\n router_id LVS_DEVEL\n}\n"),
+        ];
+        for (id, bad, line, good) in cases {
+            let f = lint_str(bad, id);
+            assert!(!f.is_empty(), "{id} did not fire on:\n{bad}");
+            assert_eq!(
+                f[0].location.as_ref().unwrap().line,
+                *line,
+                "{id}: {:?}",
+                f[0]
+            );
+            let g = lint_str(good, id);
+            assert!(
+                g.is_empty(),
+                "{id} fired on the fixed config:\n{good}\n{g:?}"
+            );
+        }
+    }
+}

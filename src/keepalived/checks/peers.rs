@@ -201,7 +201,10 @@ fn pair(a: &VrrpInstance, b: &VrrpInstance, out: &mut Vec<Finding>) {
                                 fname(&y.span)
                             ),
                         )
-                        .at(at(x.unicast_peer_spans.first().unwrap_or(&x.span), 1))
+                        .at(at(
+                            x.unicast_peer_spans.first().unwrap_or(&x.span),
+                            x.unicast_peers.first().map_or(1, |p| p.to_string().len()),
+                        ))
                         .fix_text(format!("add {src} to unicast_peer in {}", fname(&x.span))),
                     );
                 }

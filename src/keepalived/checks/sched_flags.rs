@@ -71,8 +71,7 @@ pub fn check(cx: &Ctx, out: &mut Vec<Finding>) {
                         );
                     }
                 }
-                "ops" => {
-                    if vs.effective_protocol().is_some_and(|p| p != "UDP") {
+                "ops" if vs.effective_protocol().is_some_and(|p| p != "UDP") => {
                         out.push(
                             finding_line(
                                 doc,
@@ -86,7 +85,6 @@ pub fn check(cx: &Ctx, out: &mut Vec<Finding>) {
                             )
                             .fix_text("remove `ops`"),
                         );
-                    }
                 }
                 "hashed" => out.push(
                     finding_line(

@@ -1,0 +1,138 @@
+//! `lbdoctor lint` flags end to end: --select/--ignore, several files (peer checks),
+//! --config-id, suppression comments, exit codes.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn run(args: &[&str]) -> (i32, Value, String) {
+    let out = Command::cargo_bin("lbdoctor")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["--format", "json", "lint"])
+        .args(args)
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (
+        out.status.code().unwrap(),
+        v,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn ids(v: &Value) -> Vec<String> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+const SEED: &str = "fixtures/incidents/seed-keepalived.conf";
+
+#[test]
+fn select_and_ignore_by_id_and_prefix() {
+    let (code, v, _) = run(&[SEED, "--select", "LB001"]);
+    assert_eq!(code, 1);
+    assert_eq!(ids(&v), ["LB001"]);
+    let (_, v, _) = run(&[SEED, "--ignore", "LB01,LB026"]);
+    assert_eq!(ids(&v), ["LB001"]);
+    let (_, v, _) = run(&[SEED, "--select", "lb01"]);
+    assert_eq!(ids(&v), ["LB011", "LB015", "LB017", "LB017"]);
+    let (code, _, err) = run(&[SEED, "--select", "XYZ"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--select `XYZ` matches no check"), "{err}");
+}
+
+#[test]
+fn two_directors_are_checked_against_each_other() {
+    let (code, v, _) = run(&[
+        "fixtures/lint/peers/lb1.conf",
+        "fixtures/lint/peers/lb2.conf",
+    ]);
+    assert_eq!(code, 1);
+    let got: Vec<(String, String, u64)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().to_string(),
+                f["location"]["file"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                f["location"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String, u64)> = [
+        ("LB028", "lb2.conf", 8),  // virtual_router_id 51 vs 52
+        ("LB029", "lb2.conf", 9),  // equal priority
+        ("LB028", "lb2.conf", 13), // auth_pass differs
+        ("LB031", "lb2.conf", 17), // lb2's peer list lacks 192.168.21.2
+        ("LB030", "lb2.conf", 6),  // both MASTER
+    ]
+    .iter()
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), *c))
+    .collect();
+    let mut got_sorted = got.clone();
+    got_sorted.sort_by_key(|x| x.2);
+    let mut want_sorted = want;
+    want_sorted.sort_by_key(|x| x.2);
+    assert_eq!(got_sorted, want_sorted, "{got:?}");
+    // each file alone is fine as far as VRRP goes
+    let (code, _, _) = run(&["fixtures/lint/peers/lb1.conf"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn config_id_selects_conditional_lines() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("k.conf");
+    std::fs::write(&p, "vrrp_instance VI_1 {\n@lb1 state MASTER\n@lb2 state BACKUP\n@lb1 nopreempt\n virtual_router_id 51\n}\n").unwrap();
+    let f = p.display().to_string();
+    let (_, v, _) = run(&[&f, "--config-id", "lb1"]);
+    assert_eq!(ids(&v), ["LB026"]);
+    let (code, v, _) = run(&[&f, "--config-id", "lb2"]);
+    assert_eq!(code, 0, "{v}");
+}
+
+#[test]
+fn suppressions_and_unused_ones() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("k.conf");
+    std::fs::write(
+        &p,
+        "vrrp_instance VI_1 {\n  state MASTER\n  nopreempt   # lbdoctor: ignore LB026\n  virtual_router_id 51\n  priority 100 # lbdoctor: ignore LB001\n}\n",
+    )
+    .unwrap();
+    let (code, v, _) = run(&[&p.display().to_string()]);
+    assert_eq!(ids(&v), ["LB037"]);
+    assert_eq!(v["findings"][0]["location"]["line"], 5);
+    // info only: exit 0 at the default --fail-on warning
+    assert_eq!(code, 0);
+    let (_, v, _) = run(&[&p.display().to_string(), "--ignore", "LB001"]);
+    assert!(
+        ids(&v).is_empty(),
+        "an ignored check's suppression is not reported unused"
+    );
+}
+
+#[test]
+fn clean_config_exits_zero() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("k.conf");
+    std::fs::write(
+        &p,
+        "global_defs {\n  router_id lb1\n}\nvrrp_instance VI_1 {\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  priority 150\n  virtual_ipaddress {\n    10.0.0.20/24\n  }\n}\nvirtual_server 10.0.0.20 80 {\n  delay_loop 10\n  lvs_sched rr\n  lvs_method NAT\n  protocol TCP\n  real_server 10.0.1.1 80 {\n    TCP_CHECK {\n      connect_timeout 3\n    }\n  }\n}\n",
+    )
+    .unwrap();
+    let (code, v, _) = run(&[&p.display().to_string()]);
+    assert_eq!(code, 0, "{v}");
+    assert!(ids(&v).is_empty());
+}
