@@ -1,6 +1,8 @@
 //! Writes a SYN-flood capture for the detect benchmark: N bare SYNs (window 0, no options,
 //! 40-byte IP packets) from random sources to 192.168.21.20:80 at 100,000 per second, with
-//! a VRRP advert every second. Usage: cargo run --release --example synflood FILE [N]
+//! a VRRP advert every second. With --options every SYN carries an MSS option (44-byte IP
+//! packets, like a real stack's), so each one is a tracked flow: the flow-table worst case.
+//! Usage: cargo run --release --example synflood FILE [N] [--options]
 
 use lbdoctor::capture::synth::{flood_syn, pcap_record, vrrp, write_pcap, LB1, LB1_MAC, VIP};
 use std::io::{BufWriter, Write};
@@ -15,6 +17,7 @@ fn main() -> std::io::Result<()> {
         .next()
         .and_then(|s| s.parse().ok())
         .unwrap_or(2_000_000);
+    let options = args.next().is_some_and(|a| a == "--options");
     let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(&path)?);
     write_pcap(&mut w, 1, &[])?;
     let router = [0x02, 0xee, 0, 0, 0, 1];
@@ -31,9 +34,26 @@ fn main() -> std::io::Result<()> {
         x ^= x << 17;
         let src = std::net::Ipv4Addr::from((x >> 32) as u32);
         let f = flood_syn(src, (x >> 16) as u16 | 1024, x as u32, VIP, LB1_MAC, router);
-        pcap_record(&mut w, ts, &f)?;
+        if options {
+            pcap_record(&mut w, ts, &with_mss(&f))?;
+        } else {
+            pcap_record(&mut w, ts, &f)?;
+        }
     }
     w.flush()?;
     eprintln!("wrote {path}: {n} SYNs");
     Ok(())
+}
+
+/// The same SYN with an MSS option and a window: what a real client stack would send.
+fn with_mss(f: &[u8; 54]) -> Vec<u8> {
+    let mut v = f[..54].to_vec();
+    v.extend_from_slice(&[2, 4, 0x05, 0xb4]);
+    v[16..18].copy_from_slice(&44u16.to_be_bytes());
+    v[24..26].copy_from_slice(&[0, 0]);
+    let c = lbdoctor::capture::synth::checksum(&v[14..34]);
+    v[24..26].copy_from_slice(&c.to_be_bytes());
+    v[46] = 0x60;
+    v[48..50].copy_from_slice(&64240u16.to_be_bytes());
+    v
 }

@@ -14,6 +14,8 @@ const MAX_PORTS: usize = 1024;
 const MAX_PAIRS: usize = 4096;
 const MAX_FINGERPRINTS: usize = 256;
 const MAX_EXAMPLES: usize = 10;
+/// Packets decoded ahead of analysis, so their flow-table lookups can be prefetched.
+const BATCH: usize = 32;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -113,13 +115,12 @@ pub struct FlowCounts {
     pub reset: u64,
     pub refused: u64,
     pub retransmitted: u64,
-    /// Unanswered flows whose SYN had the flood signature (window 0, no options, 40 bytes).
-    pub unanswered_bare: u64,
+    /// SYNs with the flood signature (window 0, no options, 40 bytes): not counted as flows.
+    pub flood_syns: u64,
 }
 
 #[derive(Debug, Clone)]
 pub struct UnansweredExample {
-    pub flood_signature: bool,
     pub client: IpAddr,
     pub client_port: u16,
     pub syn_packet: u64,
@@ -293,6 +294,7 @@ pub struct Analyzer {
     pub issues: Issues,
     malformed: u64,
     unsupported: u64,
+    pending: Vec<(u64, f64, Frame)>,
 }
 
 impl Analyzer {
@@ -324,6 +326,7 @@ impl Analyzer {
             issues: Issues::default(),
             malformed: 0,
             unsupported: 0,
+            pending: Vec::with_capacity(BATCH),
         }
     }
 
@@ -362,6 +365,8 @@ impl Analyzer {
         self.packets
     }
 
+    /// Take one packet. Decoding happens now; analysis in batches of BATCH packets, whose
+    /// flow-table lines are prefetched first (call `finish` to flush the last batch).
     pub fn packet(&mut self, p: &Packet) {
         self.packets += 1;
         if self.packets == 1 {
@@ -371,7 +376,12 @@ impl Analyzer {
             self.last_ts = p.ts;
         }
         match decode::decode(p.linktype, p.data) {
-            Ok(f) => self.frame(p, f),
+            Ok(f) => {
+                self.pending.push((p.number, p.ts, f));
+                if self.pending.len() >= BATCH {
+                    self.flush();
+                }
+            }
             Err(DecodeError::Malformed(m)) => {
                 self.malformed += 1;
                 self.issues.push(
@@ -391,6 +401,46 @@ impl Analyzer {
                 }
             }
         }
+    }
+
+    fn flush(&mut self) {
+        let mut batch = std::mem::take(&mut self.pending);
+        let vip = self.cfg.vip;
+        let mut new_flows = 0;
+        for (_, _, f) in &batch {
+            if let L3::Ip(ip) = &f.l3 {
+                if let L4::Tcp(t) = &ip.l4 {
+                    if ip.dst == vip {
+                        self.flows.prefetch(&FlowKey {
+                            client: ip_key(ip.src),
+                            client_port: t.sport,
+                            vip_port: t.dport,
+                        });
+                        if t.flags & (TH_SYN | TH_ACK) == TH_SYN {
+                            self.flows.prefetch_victim(new_flows);
+                            new_flows += 1;
+                        }
+                    } else if ip.src == vip {
+                        self.flows.prefetch(&FlowKey {
+                            client: ip_key(ip.dst),
+                            client_port: t.dport,
+                            vip_port: t.sport,
+                        });
+                    }
+                }
+            }
+        }
+        for (number, ts, f) in batch.drain(..) {
+            let p = Packet {
+                number,
+                ts,
+                linktype: 0,
+                data: &[],
+                orig_len: 0,
+            };
+            self.frame(&p, f);
+        }
+        self.pending = batch;
     }
 
     fn frame(&mut self, p: &Packet, f: Frame) {
@@ -494,8 +544,18 @@ impl Analyzer {
         let syn = t.flags & (TH_SYN | TH_ACK) == TH_SYN;
         if syn {
             self.syn_signature(p, key.client, total_len, t);
+            let bare = t.window == 0 && t.header_len == 20 && total_len == 40;
             if let Some(pc) = self.port_counts(t.dport) {
                 pc.syns += 1;
+                if bare {
+                    pc.flows.flood_syns += 1;
+                }
+            }
+            // No real TCP stack sends a SYN with window 0 and no options: these are the flood
+            // tool's, counted in the SYN statistics but kept out of the flow table and the
+            // connection accounting (their forged sources never complete anything).
+            if bare {
+                return;
             }
         }
         if let Some(f) = self.flows.get_mut(&key) {
@@ -521,10 +581,7 @@ impl Analyzer {
         } else if !syn {
             return;
         }
-        let mut flow = Flow::new(p.number, p.ts, t.seq, s, d);
-        if t.window == 0 && t.header_len == 20 && total_len == 40 {
-            flow.state |= state::BARE;
-        }
+        let flow = Flow::new(p.number, p.ts, t.seq, s, d);
         if let Some((k, f)) = self.flows.insert(key, flow) {
             self.close(&k, f);
         }
@@ -666,19 +723,8 @@ impl Analyzer {
         }
         if !f.has(state::ANSWERED) && !f.has(state::RESET) {
             c.unanswered += 1;
-            if f.has(state::BARE) {
-                c.unanswered_bare += 1;
-            }
-            let bare = f.has(state::BARE);
-            let shown_bare = pc.examples.iter().filter(|e| e.flood_signature).count();
-            let room = if bare {
-                shown_bare < 3
-            } else {
-                pc.examples.len() - shown_bare < MAX_EXAMPLES
-            };
-            if room {
+            if pc.examples.len() < MAX_EXAMPLES {
                 pc.examples.push(UnansweredExample {
-                    flood_signature: bare,
                     client: key_ip(k.client),
                     client_port: k.client_port,
                     syn_packet: f.syn_packet,
@@ -739,6 +785,7 @@ impl Analyzer {
     }
 
     pub fn finish(mut self) -> Analysis {
+        self.flush();
         let flows = std::mem::replace(&mut self.flows, FlowTable::new(1));
         let evicted = flows.evicted;
         let mut rest = Vec::with_capacity(flows.len());
@@ -765,9 +812,7 @@ impl Analyzer {
             Some(i) => self.ports.swap_remove(i).1,
             None => PortCounts::default(),
         };
-        // Clients' unanswered SYNs first; flood SYNs are only samples.
-        pc.examples
-            .sort_by_key(|e| (e.flood_signature, e.syn_packet));
+        pc.examples.sort_by_key(|e| e.syn_packet);
         self.syn.top_source = self
             .syn_sources
             .iter()

@@ -534,6 +534,35 @@ mod tests {
     }
 
     #[test]
+    fn random_and_bit_flipped_frames_never_panic() {
+        let mut x: u64 = 0x1234_5678_9abc_def1;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let base = syn_frame();
+        for _ in 0..20_000 {
+            let mut f = base.clone();
+            for _ in 0..(next() % 6) {
+                let i = (next() as usize) % f.len();
+                f[i] ^= next() as u8;
+            }
+            f.truncate((next() as usize) % (base.len() + 1));
+            for lt in [0, 1, 12, 101, 108, 113, 228, 229, 276, 999] {
+                let _ = decode(lt, &f);
+            }
+        }
+        for _ in 0..5_000 {
+            let len = (next() % 200) as usize;
+            let f: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            let _ = decode(1, &f);
+            let _ = decode(113, &f);
+        }
+    }
+
+    #[test]
     fn short_and_bad_headers_are_malformed_not_panics() {
         for n in 0..syn_frame().len() {
             let _ = decode(1, &syn_frame()[..n]);

@@ -168,6 +168,12 @@ pub fn capture(
     cap.filter(&bpf_filter(o.vip), true).map_err(|e| {
         crate::error::Error::Usage(format!("cannot set the capture filter on {}: {e}", o.iface))
     })?;
+    // Non-blocking, with our own poll: libpcap's read timeout is not honoured on every
+    // Linux setup in immediate mode, and a quiet link must not hold the capture past -d.
+    let mut cap = cap
+        .setnonblock()
+        .map_err(|e| crate::error::Error::Usage(format!("cannot capture on {}: {e}", o.iface)))?;
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&cap);
     let linktype = cap.get_datalink().0 as u32;
     let mut save =
         match o.write {
@@ -206,7 +212,15 @@ pub fn capture(
                     orig_len: p.header.len,
                 });
             }
-            Err(pcap::Error::TimeoutExpired) => {}
+            Err(pcap::Error::TimeoutExpired) => {
+                let mut pfd = libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd for the capture's descriptor, which outlives the call.
+                unsafe { libc::poll(&mut pfd, 1, 50) };
+            }
             Err(e) => {
                 return Err(crate::error::Error::Usage(format!(
                     "capture on {} failed after {n} packets: {e}",

@@ -144,9 +144,21 @@ pub fn run(vip: IpAddr, port: u16, n: u32, timeout: Duration, done: Arc<AtomicU3
                                 match vip { IpAddr::V6(a) => format!("[{a}]"), a => a.to_string() }
                             );
                             if s.write_all(req.as_bytes()).is_ok() {
-                                let mut buf = [0u8; 512];
-                                if let Ok(k) = s.read(&mut buf) {
-                                    http = buf[..k].starts_with(b"HTTP/");
+                                // Read the answer to its end (bounded), so the connection
+                                // closes with FINs, not a reset for unread data.
+                                let mut buf = [0u8; 4096];
+                                let mut got = 0usize;
+                                while let Ok(k) = s.read(&mut buf[got.min(5)..]) {
+                                    if k == 0 {
+                                        break;
+                                    }
+                                    if got == 0 {
+                                        http = buf[..k].starts_with(b"HTTP/");
+                                    }
+                                    got += k;
+                                    if got > 1 << 20 {
+                                        break;
+                                    }
                                 }
                             }
                         }

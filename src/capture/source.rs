@@ -606,6 +606,37 @@ mod tests {
     }
 
     #[test]
+    fn corrupted_pcapng_never_panics_and_always_ends() {
+        let ng = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/detect/crafted/healthy.pcapng"
+        ))
+        .unwrap();
+        let mut x: u64 = 99;
+        for round in 0..300 {
+            let mut b = ng.clone();
+            for _ in 0..4 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let i = 8 + (x as usize) % (b.len() - 8);
+                b[i] ^= (x >> 8) as u8 | 1;
+            }
+            if round % 3 == 0 {
+                b.truncate(b.len() - (x as usize % 200));
+            }
+            let f = write_tmp(&b);
+            if let Ok(mut s) = FileSource::open(f.path()) {
+                let mut n = 0;
+                while s.next_packet().is_some() {
+                    n += 1;
+                    assert!(n < 100_000);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn not_a_capture_is_a_clear_error() {
         let f = write_tmp(b"hello world, not a pcap");
         let e = FileSource::open(f.path()).err().unwrap().to_string();

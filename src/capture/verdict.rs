@@ -50,9 +50,13 @@ pub struct Verdict {
     pub mode: Mode,
     pub confidence: f64,
     pub lb_mac: Option<Mac>,
-    /// "requests" (destination MAC of client requests) or "arp" (the VIP's ARP/NDP owner).
+    /// "requests" (destination MAC of client requests), "arp" (the VIP's ARP/NDP owner) or
+    /// "vrrp" (the VRRP router holding the VIP, when requests bypassed it).
     pub lb_mac_source: &'static str,
     pub backends: Vec<Backend>,
+    /// Set when clients' requests went to a MAC other than the load balancer's (a real
+    /// server answering ARP for the VIP).
+    pub bypass_mac: Option<Mac>,
     /// One line each: why the mode was chosen.
     pub evidence: Vec<String>,
     /// A paragraph a person can paste.
@@ -147,6 +151,44 @@ pub fn decide(a: &Analysis, neighbours_host: &BTreeMap<IpAddr, Mac>) -> Verdict 
             None => (NO_MAC, None, "none"),
         },
     };
+    // A real server that answers ARP for the VIP can capture clients' requests: then the
+    // requests' MAC is not the VRRP router's, though the router still claims the VIP.
+    let vrrp_macs: Vec<Mac> = a
+        .vrrp
+        .iter()
+        .filter(|s| s.vips.contains(&vip) && s.seen.count > s.resign)
+        .filter_map(|s| s.src_mac)
+        .collect();
+    let mut bypass = None;
+    let (lb_idx, lb_mac, lb_source) = match lb_mac {
+        Some(m) if !vrrp_macs.is_empty() && !vrrp_macs.contains(&m) => {
+            let director = a
+                .vip_owners
+                .iter()
+                .filter(|(om, _)| vrrp_macs.contains(om))
+                .max_by_key(|(_, s)| s.count)
+                .map(|(om, _)| *om);
+            match director {
+                Some(d) => {
+                    bypass = Some(m);
+                    ev.push(format!(
+                        "the requests went to {}, which claims the VIP in ARP but is not the VRRP router holding it ({}): these clients bypass the load balancer",
+                        fmt_mac(&m),
+                        fmt_mac(&d)
+                    ));
+                    let idx = a
+                        .macs
+                        .iter()
+                        .position(|x| *x == d)
+                        .map(|i| i as u16)
+                        .unwrap_or(NO_MAC);
+                    (idx, Some(d), "vrrp")
+                }
+                None => (lb_idx, lb_mac, lb_source),
+            }
+        }
+        _ => (lb_idx, lb_mac, lb_source),
+    };
     if let (Some((om, os)), Some(lm)) = (owner, lb_mac) {
         ev.push(format!(
             "ARP/NDP: {} claims {vip} ({} time(s), first packet {}){}",
@@ -154,9 +196,9 @@ pub fn decide(a: &Analysis, neighbours_host: &BTreeMap<IpAddr, Mac>) -> Verdict 
             os.count,
             os.first_packet,
             if om == lm {
-                ", the same MAC the requests go to"
+                ", the load balancer's MAC"
             } else {
-                ", NOT the MAC the requests go to"
+                ", NOT the load balancer's MAC"
             }
         ));
     }
@@ -252,6 +294,7 @@ pub fn decide(a: &Analysis, neighbours_host: &BTreeMap<IpAddr, Mac>) -> Verdict 
             confidence: 0.0,
             lb_mac,
             lb_mac_source: lb_source,
+            bypass_mac: bypass,
             backends: vec![],
             evidence: ev,
             explanation: format!(
@@ -270,6 +313,7 @@ pub fn decide(a: &Analysis, neighbours_host: &BTreeMap<IpAddr, Mac>) -> Verdict 
             confidence: 0.0,
             lb_mac,
             lb_mac_source: lb_source,
+            bypass_mac: bypass,
             backends: vec![],
             evidence: ev,
             explanation: format!("Requests to {vip} were seen, but {why}.{vrrp_note}"),
@@ -304,10 +348,14 @@ pub fn decide(a: &Analysis, neighbours_host: &BTreeMap<IpAddr, Mac>) -> Verdict 
             })
             .collect();
         let explanation = format!(
-            "Direct Server Return (LVS-DR): requests to {vip}:{} go to the load balancer's MAC {}, and the replies come straight from the real servers' MACs {}, bypassing the load balancer.{}{}",
+            "Direct Server Return (LVS-DR): requests to {vip}:{} go to the load balancer's MAC {}, and the replies come straight from the real servers' MACs {}, bypassing the load balancer.{}{}{}",
             a.port,
             lb_mac.map(|m| fmt_mac(&m)).unwrap_or_else(|| "(not visible)".into()),
             names.join(", "),
+            match bypass {
+                Some(b) => format!(" But in this capture the requests went to {} instead: a real server answering ARP for the VIP took them (see DT005).", fmt_mac(&b)),
+                None => String::new(),
+            },
             if director_answers { " The director's own MAC also answers some connections: it is also one of its real servers, or a local service holds the VIP port." } else { "" },
             vrrp_note
         );
@@ -316,6 +364,7 @@ pub fn decide(a: &Analysis, neighbours_host: &BTreeMap<IpAddr, Mac>) -> Verdict 
             confidence: conf.clamp(0.0, 0.99),
             lb_mac,
             lb_mac_source: lb_source,
+            bypass_mac: bypass,
             backends,
             evidence: ev,
             explanation,
@@ -388,6 +437,7 @@ pub fn decide(a: &Analysis, neighbours_host: &BTreeMap<IpAddr, Mac>) -> Verdict 
         confidence: conf,
         lb_mac,
         lb_mac_source: lb_source,
+        bypass_mac: bypass,
         backends: vec![],
         evidence: ev,
         explanation,

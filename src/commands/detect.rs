@@ -402,18 +402,8 @@ pub fn build_report(
             fc.attempted,
             if some_answered { format!(", while {} were answered", fc.answered) } else { String::new() }
         );
-        let flood_share = fc.unanswered_bare * 2 >= fc.unanswered && fc.unanswered_bare > 0;
-        if flood_share {
-            msg.push_str(&format!(
-                " {} of the unanswered SYNs carry the SYN-flood signature (window 0, no options, 40 bytes; see DT006), so they come from a flood tool with forged sources rather than from clients; {} unanswered SYNs look like real clients'.",
-                fc.unanswered_bare,
-                fc.unanswered - fc.unanswered_bare
-            ));
-        }
-        let real_unanswered = fc.unanswered - fc.unanswered_bare;
-        if flood_share && real_unanswered == 0 {
-            // Nothing more to say: the flood is the explanation.
-        } else if some_answered && v.mode == Mode::Dsr {
+        let real_unanswered = fc.unanswered;
+        if some_answered && v.mode == Mode::Dsr {
             msg.push_str(&format!(
                 " Under DSR this usually means one real server lacks the VIP setup (the VIP on lo or an iptables REDIRECT for it, with arp_ignore=1/arp_announce=2): the director forwards its share of connections to it at layer 2, it drops them because it does not own the VIP, and its health check, made against its real IP, still passes, so keepalived keeps it in the pool. Answering real servers: {}.",
                 answered_by.join(", ")
@@ -445,14 +435,9 @@ pub fn build_report(
         );
         for e in &a.unanswered_examples {
             f = f.evidence(format!(
-                "packet {} at {:.6}: {}SYN {}:{} -> {target}, sent {} time(s), never answered{}{}",
+                "packet {} at {:.6}: SYN {}:{} -> {target}, sent {} time(s), never answered{}{}",
                 e.syn_packet,
                 e.syn_ts,
-                if e.flood_signature {
-                    "flood-signature "
-                } else {
-                    ""
-                },
                 e.client,
                 e.client_port,
                 e.tries,
@@ -497,7 +482,8 @@ pub fn build_report(
         owners.sort_by_key(|(_, s)| s.first_packet);
         let sequential = owners
             .windows(2)
-            .all(|w| w[0].1.last_packet < w[1].1.first_packet);
+            // A move (failover) leaves a gap; owners answering together are a conflict.
+            .all(|w| w[1].1.first_ts - w[0].1.last_ts > 1.0);
         let names: Vec<String> = owners.iter().map(|(m, _)| fmt_mac(m)).collect();
         let msg = if sequential && !a.vrrp.is_empty() {
             format!(
@@ -512,6 +498,14 @@ pub fn build_report(
                 a.vip,
                 names.join(", ")
             )
+        };
+        let msg = match v.bypass_mac {
+            Some(m) => format!(
+                "{msg} In this capture the client's requests went to {}, not to the load balancer {}: its ARP cache holds a real server's MAC for the VIP.",
+                fmt_mac(&m),
+                v.lb_mac.map(|x| fmt_mac(&x)).unwrap_or_default()
+            ),
+            None => msg,
         };
         let mut f =
             Finding::new("DT005", &target, msg).evidence_lines(owners.iter().map(|(m, s)| {
@@ -835,6 +829,7 @@ pub fn build_report(
             "port": a.port,
             "lb_mac": v.lb_mac.map(|m| fmt_mac(&m)),
             "lb_mac_source": v.lb_mac_source,
+            "bypass_mac": v.bypass_mac.map(|m| fmt_mac(&m)),
             "backends": backends,
             "flows": {
                 "attempted": fc.attempted,
@@ -844,7 +839,7 @@ pub fn build_report(
                 "reset": fc.reset,
                 "refused": fc.refused,
                 "retransmitted": fc.retransmitted,
-                "unanswered_flood_signature": fc.unanswered_bare,
+                "flood_syns": fc.flood_syns,
                 "evicted": a.evicted,
             },
             "explanation": v.explanation,

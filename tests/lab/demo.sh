@@ -1,11 +1,117 @@
 #!/usr/bin/env bash
-# Placeholder until the lab lands (issue #7): replays the bundled incident fixtures.
+# `make demo`: replays the founding incident on the lab (a real DSR cluster in network
+# namespaces): detect, lint, state, audit --fix, detect again; prints a short report and tears
+# down. Without root (or without network namespaces) it replays the bundled fixtures instead,
+# and says so.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
-BIN=target/release/lbdoctor
-for cmd in "lint fixtures/incidents/seed-keepalived.conf" "explain LB001"; do
-  echo "\$ lbdoctor $cmd"
-  $BIN $cmd
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BIN=${LBDOCTOR:-$ROOT/target/release/lbdoctor}
+[ -x "$BIN" ] || { echo "demo: $BIN is missing (make demo builds it)" >&2; exit 2; }
+VIP=192.168.21.20
+
+say() { if [ -t 1 ]; then printf '\n\033[1m### %s\033[0m\n' "$*"; else printf '\n### %s\n' "$*"; fi; }
+show() { printf '$ lbdoctor %s\n' "$*"; }
+
+# ---------------------------------------------------------------- fixture replay (no lab)
+replay_fixtures() {
+  echo "demo: $1"
+  echo "demo: replaying the bundled fixtures instead of the live lab (recorded from the lab by tests/lab/record-fixtures.sh)."
+  cd "$ROOT" || exit 2
+  local steps=(
+    "detect $VIP -r fixtures/detect/lab/incident.pcap"
+    "lint fixtures/incidents/seed-keepalived.conf"
+    "state --from fixtures/incidents/seed-ipvsadm-Ln.txt --config fixtures/incidents/seed-keepalived.conf"
+    "audit --facts fixtures/audit/app2-lab.json --vip $VIP:80"
+    "detect $VIP -r fixtures/detect/lab/healthy.pcap"
+  )
+  local s
+  for s in "${steps[@]}"; do
+    say "${s%% *}"
+    show "$s"
+    # shellcheck disable=SC2086 # the step strings are word lists
+    "$BIN" $s
+    echo "(exit $?)"
+  done
   echo
-done
-exit 0
+  echo "demo: fixture replay done (run as root for the live lab: sudo make demo)"
+  exit 0
+}
+
+if [ "$(id -u)" -ne 0 ]; then replay_fixtures "not root: network namespaces are unavailable"; fi
+if ! ip netns add lbd-demo-probe 2>/dev/null; then replay_fixtures "cannot create network namespaces here"; fi
+ip netns del lbd-demo-probe
+
+# shellcheck source-path=SCRIPTDIR source=lab.sh
+. "$HERE/lab.sh"
+set +e
+trap 'down >/dev/null 2>&1' EXIT
+trap 'exit 130' INT TERM
+SSHOPTS=(--ssh-config "$LAB_DIR/ssh/config" --known-hosts "$LAB_DIR/ssh/known_hosts" --identity "$LAB_DIR/ssh/id_ed25519")
+declare -A RCS=()
+
+# Runs lbdoctor in the client namespace (on the segment, like the operator's laptop).
+run() { # label args...
+  local label=$1
+  shift
+  show "$*"
+  hx client "$BIN" "$@"
+  RCS[$label]=$?
+  echo "(exit ${RCS[$label]})"
+}
+
+say "Bringing up the lab: client, two keepalived directors (VRRP, VIP $VIP), app1 and app2 (two NICs each)"
+(up) || { echo "demo: the lab did not come up" >&2; exit 1; }
+(scenario incident) >/dev/null || { echo "demo: scenario incident failed" >&2; exit 1; }
+before=$( (probe 40) )
+echo "keepalived (VRRP) master: $(masters | tr '\n' ' ')— the kernel has no IPVS, so the master's DR forwarding is an nftables netdev rule"
+echo "incident state: app1 has REDIRECT + arp_ignore/arp_announce/rp_filter at runtime only; app2 has nothing"
+echo "40 requests from the client: $(jq -r '"\(.answered)/\(.sent) answered, by \(.backends | to_entries | map("\(.key)=\(.value)") | join(" "))"' <<<"$before")"
+
+say "1. What kind of load balancing is this? (live capture in the client namespace)"
+run detect1 detect "$VIP" -i eth0 -d 6 --probes 20
+
+say "2. The director's keepalived.conf (the lab's copy carries the incident's lvs_sched rr ... lb_algo lc)"
+mkdir -p "$LAB_DIR/demo"
+cp "$(hdir lb1)/keepalived.conf" "$LAB_DIR/demo/keepalived.conf"
+run lint lint "$LAB_DIR/demo/keepalived.conf"
+
+say "3. The director's IPVS table against its config"
+# No IPVS here: render what keepalived would have programmed (scheduler lc, the two RIPs, DR),
+# with the connection counts of the requests above: a browser's connection pinned on .71.
+a1=$(jq -r '.backends.app1 // 0' <<<"$before")
+f2=$(jq -r '.failed' <<<"$before")
+cat >"$LAB_DIR/demo/ipvsadm-Ln.txt" <<EOF
+IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
+TCP  $VIP:80 lc
+  -> 192.168.21.71:80             Route   1      1          $a1
+  -> 192.168.21.72:80             Route   1      0          $f2
+EOF
+echo "(rendered by the lab from its DR rule and keepalived.conf: $LAB_DIR/demo/ipvsadm-Ln.txt)"
+cat "$LAB_DIR/demo/ipvsadm-Ln.txt"
+run state state --from "$LAB_DIR/demo/ipvsadm-Ln.txt" --config "$LAB_DIR/demo/keepalived.conf"
+
+say "4. Audit the real servers over SSH, then repair and persist (app2 lacks everything, app1 is runtime-only)"
+run audit audit --host app1 --host app2 --vip "$VIP:80" --role real "${SSHOPTS[@]}"
+run fix audit --host app1 --host app2 --vip "$VIP:80" --role real --fix --yes "${SSHOPTS[@]}"
+after=$( (probe 40) )
+(reboot_host app1) >/dev/null 2>&1
+(reboot_host app2) >/dev/null 2>&1
+rebooted=$( (probe 40) )
+
+say "5. Detect again"
+run detect2 detect "$VIP" -i eth0 -d 6 --probes 20
+
+say "Report"
+summ() { jq -r '"\(.answered)/\(.sent) answered"' <<<"$1" 2>/dev/null || echo "?"; }
+cat <<EOF
+  requests to $VIP:80 before the fix:   $(summ "$before")
+  after audit --fix:                       $(summ "$after")
+  after a simulated reboot of both apps:   $(summ "$rebooted")
+  exit codes: detect=${RCS[detect1]} lint=${RCS[lint]} state=${RCS[state]} audit=${RCS[audit]} fix=${RCS[fix]} detect-after=${RCS[detect2]}
+  (exit 2 with "is not implemented yet" means that subcommand has not landed on this branch)
+EOF
+echo
+echo "demo: tearing the lab down"

@@ -24,14 +24,17 @@ set +e # the tests handle failures themselves; lab helpers run in subshells
 
 BIN=${LBDOCTOR:-}
 if [ -z "$BIN" ]; then
-  if [ -x "$ROOT/target/release/lbdoctor" ]; then BIN=$ROOT/target/release/lbdoctor
-  elif [ -x "$ROOT/target/debug/lbdoctor" ]; then BIN=$ROOT/target/debug/lbdoctor
-  else
+  # The newer of the release and debug builds (make test builds debug; make demo release).
+  for b in "$ROOT/target/release/lbdoctor" "$ROOT/target/debug/lbdoctor"; do
+    if [ -x "$b" ] && { [ -z "$BIN" ] || [ "$b" -nt "$BIN" ]; }; then BIN=$b; fi
+  done
+  if [ -z "$BIN" ]; then
     echo "e2e: building lbdoctor (cargo build)"
     (cd "$ROOT" && cargo build --locked -q) || { echo "e2e: FAIL: cargo build failed"; exit 1; }
     BIN=$ROOT/target/debug/lbdoctor
   fi
 fi
+echo "e2e: testing $BIN"
 N=${E2E_REQUESTS:-40}
 SSHOPTS=(--ssh-config "$LAB_DIR/ssh/config" --known-hosts "$LAB_DIR/ssh/known_hosts" --identity "$LAB_DIR/ssh/id_ed25519")
 PASSED=0 FAILED=0 SKIPPED=0
@@ -132,6 +135,12 @@ requests "$N"
 if [ "$P_OK" -gt 0 ] && [ "$P_OK" -lt "$N" ] && [ "$(jq -r '.backends | keys | join(",")' <<<"$P_JSON")" = app1 ]; then
   pass "rp-filter: strict rp_filter on app2's ens4 drops app2's share ($P_OK/$N answered)"
 else fail "rp-filter: app2's share dropped" "$P_JSON"; fi
+
+lab scenario director-is-real-server
+requests "$N"
+if [ "$P_OK" -gt 0 ] && [ "$P_OK" -lt "$N" ] && [ "$(jq -r '.backends | keys | join(",")' <<<"$P_JSON")" = lb1 ]; then
+  pass "director-is-real-server: lb1 serves its own share, the share sent to its peer ping-pongs and fails ($P_OK/$N)"
+else fail "director-is-real-server: only lb1's share answered" "$P_JSON"; fi
 
 lab scenario proxy
 requests "$N"

@@ -458,6 +458,9 @@ up() {
   ip netns add "${PREFIX}seg"
   ip -n "${PREFIX}seg" link set lo up
   ip netns exec "${PREFIX}seg" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  # If the host loaded br_netfilter (Docker does), keep bridged lab frames out of iptables.
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  ip netns exec "${PREFIX}seg" sh -c 'for f in /proc/sys/net/bridge/bridge-nf-call-*; do [ -e "$f" ] && echo 0 >"$f"; done; true'
   ip -n "${PREFIX}seg" link add lbd-br0 type bridge
   ip -n "${PREFIX}seg" link set lbd-br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
   ip -n "${PREFIX}seg" link set lbd-br0 up
