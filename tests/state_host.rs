@@ -60,6 +60,8 @@ impl FakeDirector {
         let d = self.dir.path().display();
         let setup = format!(
             "mount -t tmpfs lbd-proc /proc && mkdir /proc/net && cp {d}/ip_vs* /proc/net/ && \
+             mkdir -p /proc/sys/net/ipv4/vs && echo 0 > /proc/sys/net/ipv4/vs/expire_quiescent_template && \
+             echo 0 > /proc/sys/net/ipv4/vs/drop_entry && echo 1024 > /proc/sys/net/ipv4/vs/amemthresh && \
              mount -t tmpfs lbd-boot /boot && echo CONFIG_HZ=250 > /boot/config-$(uname -r) && \
              if [ -f {d}/ipvsadm ] && command -v ipvsadm >/dev/null; then \
              mount --bind {d}/ipvsadm \"$(command -v ipvsadm)\"; fi; \
@@ -239,6 +241,22 @@ fn remote_director_over_ssh_in_one_round_trip() {
         .unwrap()
         .to_string();
     assert_eq!(origin, "target:/proc/net/ip_vs:7");
+    // net.ipv4.vs settings come along and sharpen the findings.
+    assert_eq!(v["sysctls"]["expire_quiescent_template"], "0");
+    assert_eq!(v["sysctls"]["amemthresh"], "1024");
+    let st002 = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "ST002")
+        .unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        st002.contains("expire_quiescent_template is 0 on this director"),
+        "{st002}"
+    );
     let notes = v["notes"].as_array().unwrap();
     assert!(
         notes.iter().any(|n| n.as_str().unwrap().contains("HZ=250")),

@@ -73,6 +73,7 @@ pub fn run(args: &StateArgs, _ctx: &Ctx) -> anyhow::Result<Report> {
     report
         .data
         .insert("global_stats".into(), serde_json::to_value(&state.global)?);
+    report.data.insert("sysctls".into(), json!(state.sysctls));
     report.data.insert("notes".into(), json!(notes));
     Ok(report)
 }

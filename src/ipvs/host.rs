@@ -10,6 +10,18 @@ pub const MAX_CONN_LINES: usize = 50_000;
 
 const MARK: &str = "@@lbdoctor ";
 
+/// The net.ipv4.vs settings the checks explain findings with (ipvs-sysctl.rst).
+pub const SYSCTLS: [&str; 8] = [
+    "expire_nodest_conn",
+    "expire_quiescent_template",
+    "drop_entry",
+    "drop_packet",
+    "secure_tcp",
+    "amemthresh",
+    "conn_reuse_mode",
+    "conntrack",
+];
+
 pub fn script() -> String {
     format!(
         r#"LC_ALL=C; export LC_ALL
@@ -23,10 +35,14 @@ fi
 if command -v ipvsadm >/dev/null 2>&1; then
   out=$(ipvsadm -Ln 2>&1) && {{ echo "{MARK}section ipvsadm -Ln"; printf '%s\n' "$out"; }} || echo "{MARK}ipvsadm-failed $(printf '%s' "$out" | head -n 1)"
 fi
+for s in {sysctls}; do
+  if [ -r /proc/sys/net/ipv4/vs/$s ]; then echo "{MARK}sysctl $s $(cat /proc/sys/net/ipv4/vs/$s)"; fi
+done
 hz=$(grep -m1 '^CONFIG_HZ=' "/boot/config-$(uname -r)" 2>/dev/null | cut -d= -f2)
 echo "{MARK}hz ${{hz}}"
 "#,
-        cap = MAX_CONN_LINES + 1
+        cap = MAX_CONN_LINES + 1,
+        sysctls = SYSCTLS.join(" ")
     )
 }
 
@@ -45,6 +61,7 @@ pub fn parse_output(who: &str, out: &str) -> anyhow::Result<HostRead> {
     let mut conn_lines: Option<u64> = None;
     let mut notes = Vec::new();
     let mut saw_end = false;
+    let mut sysctls = std::collections::BTreeMap::new();
     for line in out.split_inclusive('\n') {
         if let Some(m) = line.strip_prefix(MARK) {
             let m = m.trim_end();
@@ -59,6 +76,12 @@ pub fn parse_output(who: &str, out: &str) -> anyhow::Result<HostRead> {
                     "`ipvsadm -Ln` failed on {who} ({}); used /proc only",
                     msg.trim()
                 ));
+            } else if let Some(kv) = m.strip_prefix("sysctl ") {
+                if let Some((k, v)) = kv.split_once(' ') {
+                    if SYSCTLS.contains(&k) {
+                        sysctls.insert(k.to_string(), v.trim().to_string());
+                    }
+                }
             } else if let Some(h) = m.strip_prefix("hz") {
                 hz = h.trim().parse().ok().filter(|h: &u64| *h > 0);
                 saw_end = true;
@@ -93,6 +116,7 @@ pub fn parse_output(who: &str, out: &str) -> anyhow::Result<HostRead> {
             Err(e) => return Err(e),
         }
     }
+    state.sysctls = sysctls;
     if let (Some(t), Some(lines)) = (state.connections.as_mut(), conn_lines) {
         let entries = lines.saturating_sub(1);
         if entries > t.total {
@@ -170,7 +194,7 @@ mod tests {
 
     #[test]
     fn script_output_with_all_sections() {
-        let out = "@@lbdoctor section /proc/net/ip_vs\nIP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\nTCP  C0A81514:0050 lc persistent 90000 FFFFFFFF\n  -> C0A81547:0050      Route   1      1          3         \n@@lbdoctor section /proc/net/ip_vs_conn\nPro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\nTCP C0A81532 C350 C0A81514 0050 C0A81547 0050 ESTABLISHED     897\n@@lbdoctor conn-lines 80001\n@@lbdoctor ipvsadm-failed Can't initialize ipvs: Protocol not available\n@@lbdoctor hz 250\n";
+        let out = "@@lbdoctor section /proc/net/ip_vs\nIP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\nTCP  C0A81514:0050 lc persistent 90000 FFFFFFFF\n  -> C0A81547:0050      Route   1      1          3         \n@@lbdoctor section /proc/net/ip_vs_conn\nPro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\nTCP C0A81532 C350 C0A81514 0050 C0A81547 0050 ESTABLISHED     897\n@@lbdoctor conn-lines 80001\n@@lbdoctor ipvsadm-failed Can't initialize ipvs: Protocol not available\n@@lbdoctor sysctl drop_entry 0\n@@lbdoctor sysctl bogus 1\n@@lbdoctor hz 250\n";
         let r = parse_output("lb1", out).unwrap();
         assert_eq!(r.hz, Some(250));
         let s = &r.state.services[0];
@@ -182,6 +206,8 @@ mod tests {
         assert_eq!(c.total, 80000);
         assert_eq!(c.not_read, 79999);
         assert_eq!(r.notes.len(), 1);
+        assert_eq!(r.state.sysctl("drop_entry"), Some(0));
+        assert_eq!(r.state.sysctls.len(), 1);
         assert_eq!(s.origin.as_ref().unwrap().file, "lb1:/proc/net/ip_vs");
     }
 

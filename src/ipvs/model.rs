@@ -454,6 +454,8 @@ pub struct IpvsState {
     pub sources: Vec<SourceInfo>,
     /// What the reader should know about how the sources were combined.
     pub notes: Vec<String>,
+    /// net.ipv4.vs.* settings read from the host (name without prefix -> value).
+    pub sysctls: BTreeMap<String, String>,
     /// An earlier snapshot of the table (a first `ipvsadm -Ln` given before a later one), to
     /// see counters grow.
     pub previous: Option<Box<IpvsState>>,
@@ -462,6 +464,10 @@ pub struct IpvsState {
 impl IpvsState {
     pub fn service(&self, key: &ServiceKey) -> Option<&Service> {
         self.services.iter().find(|s| &s.key == key)
+    }
+    /// A net.ipv4.vs.* value read from the host, as a number.
+    pub fn sysctl(&self, name: &str) -> Option<i64> {
+        self.sysctls.get(name)?.trim().parse().ok()
     }
     /// Does any source carry the service table? (A lone -Lnc does not.)
     pub fn has_service_table(&self) -> bool {

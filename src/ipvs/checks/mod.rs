@@ -190,6 +190,14 @@ mod tests {
     }
 
     #[test]
+    fn an_idle_pick_is_info_not_warning() {
+        assert_eq!(
+            ids(&state("TCP  10.0.0.1:80 lc\n  -> 10.0.0.71:80 Route 1 1 0\n  -> 10.0.0.72:80 Route 1 0 0\n")),
+            vec!["ST001:info"]
+        );
+    }
+
+    #[test]
     fn all_weights_zero_is_st003_not_st002() {
         assert_eq!(
             ids(&state("TCP  10.0.0.1:80 rr\n  -> 10.0.0.71:80 Route 0 1 3\n  -> 10.0.0.72:80 Route 0 0 4\n")),
@@ -208,6 +216,48 @@ mod tests {
         assert!(ids(&mk(8192)).is_empty());
         assert_eq!(ids(&mk(3 * 4096)), vec!["ST007:info"]);
         assert_eq!(ids(&mk(8 * 4096)), vec!["ST007:warning"]);
+    }
+
+    #[test]
+    fn flood_fix_suggests_only_defences_that_are_off() {
+        let mut st = IpvsState::default();
+        let mut c = ConnTable::default();
+        for i in 0..1200u32 {
+            c.add(
+                Connection {
+                    proto: "TCP".into(),
+                    client: std::net::SocketAddr::from(([10, (i >> 8) as u8, i as u8, 1], 1000)),
+                    virt: "192.168.21.20:80".parse().unwrap(),
+                    dest: "192.168.21.71:80".parse().unwrap(),
+                    state: "SYN_RECV".into(),
+                    expires_secs: 30,
+                    pe: None,
+                },
+                i as usize + 2,
+            );
+        }
+        st.connections = Some(c);
+        st.sysctls.insert("drop_entry".into(), "1".into());
+        st.sysctls.insert("secure_tcp".into(), "0".into());
+        let f = run(&Input {
+            state: &st,
+            config: None,
+        });
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].id, "ST004");
+        assert_eq!(
+            f[0].fix.as_ref().unwrap().commands,
+            vec!["sysctl -w net.ipv4.vs.secure_tcp=1"]
+        );
+        assert!(f[0]
+            .evidence
+            .iter()
+            .any(|e| e == "net.ipv4.vs: drop_entry=1 secure_tcp=0"));
+        assert!(
+            f[0].message.contains("from 1200 different addresses"),
+            "{}",
+            f[0].message
+        );
     }
 
     #[test]

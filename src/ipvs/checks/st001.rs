@@ -91,7 +91,13 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
             pov,
             absorbs,
         );
-        let mut severity = Severity::Warning;
+        // No entry at all at the pick: low traffic, nothing suggests it fails. Still worth
+        // knowing where the next clients go, but not a warning.
+        let mut severity = if pick.inactive.unwrap_or(0) == 0 {
+            Severity::Info
+        } else {
+            Severity::Warning
+        };
         let mut evidence = vec![format!("{} {}", svc.key, sched)];
         evidence.extend(svc.real_servers.iter().map(rs_line));
         if pick.inactive.unwrap_or(0) > 0 {

@@ -24,7 +24,11 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
                 }
             );
             if svc.persistence.is_some() {
-                msg.push_str(" This service is persistent: clients with a persistence template still go to it until the template expires, unless net.ipv4.vs.expire_quiescent_template=1.");
+                msg.push_str(match input.state.sysctl("expire_quiescent_template") {
+                    Some(0) => " This service is persistent and net.ipv4.vs.expire_quiescent_template is 0 on this director: clients with a persistence template still go to it until the template expires.",
+                    Some(_) => " This service is persistent; net.ipv4.vs.expire_quiescent_template is on, so persistence templates pointing at it expire.",
+                    None => " This service is persistent: clients with a persistence template still go to it until the template expires, unless net.ipv4.vs.expire_quiescent_template=1.",
+                });
             }
             let mut evidence = vec![rs_line(rs)];
             let fix = match config_for(input, svc, rs) {

@@ -43,9 +43,24 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
                 .collect::<Vec<_>>()
                 .join(", ")
         ))
-        .fix_text("Turn on IPVS's own defences and filter upstream: net.ipv4.vs.drop_entry and secure_tcp act when memory runs low (amemthresh); count the flood's packets (TCP window 0, no options, 40-byte packets) with an iptables u32/length rule; check the real servers use SYN cookies.")
-        .fix_command("sysctl -w net.ipv4.vs.drop_entry=1")
-        .fix_command("sysctl -w net.ipv4.vs.secure_tcp=1");
+        .fix_text("Turn on IPVS's own defences and filter upstream: net.ipv4.vs.drop_entry and secure_tcp act when memory runs low (amemthresh); count the flood's packets (TCP window 0, no options, 40-byte packets) with an iptables u32/length rule; check the real servers use SYN cookies.");
+    let st = input.state;
+    if !st.sysctls.is_empty() {
+        f = f.evidence(format!(
+            "net.ipv4.vs: {}",
+            ["drop_entry", "drop_packet", "secure_tcp", "amemthresh"]
+                .iter()
+                .filter_map(|k| st.sysctls.get(*k).map(|v| format!("{k}={v}")))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+    }
+    // Suggest only the defences that are not on already (unknown: suggest).
+    for k in ["drop_entry", "secure_tcp"] {
+        if st.sysctl(k).map_or(true, |v| v == 0) {
+            f = f.fix_command(format!("sysctl -w net.ipv4.vs.{k}=1"));
+        }
+    }
     if c.not_read > 0 {
         f = f.evidence(format!(
             "{} further entries were counted on the host but not read",

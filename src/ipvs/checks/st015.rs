@@ -26,6 +26,10 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
                     format!(": its check is {}", er.checkers.join(", "))
                 }
             );
+            let msg = match input.state.sysctl("expire_nodest_conn") {
+                Some(0) => format!("{msg} net.ipv4.vs.expire_nodest_conn is 0 on this director: packets of connections that were open to it are dropped silently until their entries expire (clients hang)."),
+                _ => msg,
+            };
             let f = Finding::new("ST015", key.to_string(), msg)
                 .evidence(format!(
                     "kernel real servers: {}",
