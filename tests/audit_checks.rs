@@ -319,3 +319,100 @@ fn offline_audit_from_saved_facts_via_cli() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Cargo.toml: not a facts JSON file"));
 }
+
+fn load_all(name: &str) -> Vec<HostFacts> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/audit")
+        .join(name);
+    HostFacts::load(&p).unwrap()
+}
+
+/// Facts gathered over SSH from the lab cluster (tests/lab, scenario incident, then after
+/// `audit --fix --deny-direct 192.168.21.0/26` and a simulated reboot of both app servers).
+#[test]
+fn lab_snapshots_over_ssh_tell_the_incident_story() {
+    let incident = load_all("lab-incident-apps.json");
+    assert_eq!(incident.len(), 2);
+    let by_host = |h: &str| incident.iter().find(|f| f.host == h).unwrap();
+    let app1 = ids(by_host("app1"), &target(), Role::Real);
+    let mut sorted = app1.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        ["RS007", "RS008"],
+        "app1: right now, lost at reboot"
+    );
+    let app2 = ids(by_host("app2"), &target(), Role::Real);
+    let mut sorted = app2.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        ["RS001", "RS003", "RS004", "RS005"],
+        "app2: missing everything"
+    );
+    // The lab distribution's strict default is what a reboot would bring back.
+    let f = audit::audit(by_host("app1"), &target(), Role::Real);
+    let rs007 = f.iter().find(|x| x.id == "RS007").unwrap();
+    assert!(
+        rs007
+            .evidence
+            .iter()
+            .any(|e| e.contains("/usr/lib/sysctl.d/50-default.conf")),
+        "{:?}",
+        rs007.evidence
+    );
+
+    let mut t = target();
+    t.deny_direct = Some("192.168.21.0/26".parse().unwrap());
+    for f in load_all("lab-healthy-apps.json") {
+        assert!(
+            ids(&f, &t, Role::Real).is_empty(),
+            "{}: {:?}",
+            f.host,
+            ids(&f, &t, Role::Real)
+        );
+        assert!(f.files["/etc/sysctl.d/90-lbdoctor-lvs-dr.conf"].contains("rp_filter = 0"));
+    }
+}
+
+#[test]
+fn lab_director_snapshot() {
+    let lb1 = load_all("lab-lb1-director.json").remove(0);
+    assert_eq!(audit::detect_role(&lb1), Role::Director);
+    // The library alone: keepalived -t exits 6 on the lab's notify scripts without
+    // script_security.
+    let v = ids(&lb1, &target(), Role::Director);
+    assert_eq!(v, ["DR009"], "{v:?}");
+    // The command also lints the director's own keepalived.conf from the facts: the
+    // incident's `lvs_sched rr` overridden by `lb_algo lc` shows up, located on the host.
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/audit/lab-lb1-director.json");
+    let out = assert_cmd::Command::cargo_bin("lbdoctor")
+        .unwrap()
+        .args([
+            "--format",
+            "json",
+            "audit",
+            "--vip",
+            "192.168.21.20",
+            "--facts",
+        ])
+        .arg(&p)
+        .output()
+        .unwrap();
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["hosts"][0]["role"], "director");
+    let lint = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["message"].as_str().unwrap().contains("lint findings"))
+        .expect("lint DR009");
+    assert!(
+        lint["evidence"].as_array().unwrap().iter().any(|e| e
+            .as_str()
+            .unwrap()
+            .starts_with("LB001 lb1:/etc/keepalived/keepalived.conf:31")),
+        "{lint}"
+    );
+}

@@ -132,7 +132,9 @@ if [ -r /proc/net/ip_vs ]; then s ip_vs; head -c 1048576 /proc/net/ip_vs; s ip_v
 s tools
 command -v keepalived >/dev/null 2>&1 && echo keepalived
 command -v ipvsadm >/dev/null 2>&1 && echo ipvsadm
-pidof keepalived >/dev/null 2>&1 && echo keepalived-running
+# Only a keepalived in this network namespace counts (containers share the process list).
+me=$(readlink /proc/self/ns/net 2>/dev/null)
+for p in $(pidof keepalived 2>/dev/null); do [ "$(readlink /proc/$p/ns/net 2>/dev/null)" = "$me" ] && { echo keepalived-running; break; }; done
 if command -v keepalived >/dev/null 2>&1 && [ -f /etc/keepalived/keepalived.conf ]; then
   s keepalived-test; out=$(timeout 10 keepalived -t -f /etc/keepalived/keepalived.conf 2>&1); rc=$?
   printf '%s\n' "$out" | tail -n 50; echo "rc=$rc"

@@ -116,6 +116,44 @@ fn gather_all(hosts: &[String], args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<V
     Ok(ok)
 }
 
+/// Lint the director's own /etc/keepalived/keepalived.conf as gathered (includes are not
+/// followed: only the main file travels with the facts). Locations name host:path.
+fn lint_remote_config(f: &HostFacts) -> Vec<Finding> {
+    const PATH: &str = "/etc/keepalived/keepalived.conf";
+    let Some(text) = f.files.get(PATH) else {
+        return Vec::new();
+    };
+    let Ok(dir) = tempfile::tempdir() else {
+        return Vec::new();
+    };
+    let tmp = dir.path().join("keepalived.conf");
+    if std::fs::write(&tmp, text).is_err() {
+        return Vec::new();
+    }
+    let Ok(loaded) = crate::keepalived::load(&tmp, &crate::keepalived::LoadOptions::default())
+    else {
+        return Vec::new();
+    };
+    let mut out = loaded.findings.clone();
+    out.extend(crate::keepalived::checks::run(
+        &loaded,
+        &crate::keepalived::checks::Options::default(),
+    ));
+    let shown = format!("{}:{PATH}", f.host);
+    let tmp_s = tmp.display().to_string();
+    for x in &mut out {
+        if let Some(l) = &mut x.location {
+            if l.file == tmp_s {
+                l.file = shown.clone();
+            }
+        }
+        if x.subject == tmp_s {
+            x.subject = shown.clone();
+        }
+    }
+    out
+}
+
 /// Real servers named by keepalived.conf, each with its virtual server's VIP, port and
 /// method; and the director's target (method, fwmarks, the config's own findings).
 /// A real server is reached by the ssh_config alias whose HostName is its IP, else the IP.
@@ -128,6 +166,12 @@ fn config_targets(
     let mut reals: Vec<(String, Target)> = Vec::new();
     let mut director = base.clone();
     director.config_findings = loaded.findings.clone();
+    director
+        .config_findings
+        .extend(crate::keepalived::checks::run(
+            &loaded,
+            &crate::keepalived::checks::Options::default(),
+        ));
     for vs in &loaded.config.virtual_servers {
         director.fwmarks.extend(vs.fwmarks.iter().copied());
         let method = vs.method.as_ref().map(|m| m.value.clone());
@@ -193,6 +237,9 @@ fn audit_one(
             f.host
         ))
         .into());
+    }
+    if role == Role::Director && target.config_findings.is_empty() {
+        target.config_findings = lint_remote_config(f);
     }
     let findings = audit::audit(f, &target, role);
     Ok(Audited {

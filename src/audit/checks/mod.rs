@@ -100,11 +100,22 @@ pub fn sysctl_requirements(a: &Analysis) -> Vec<SysctlReq> {
     if a.t.vip.is_none() {
         return v;
     }
-    let seg: Vec<String> = a.segment_ifaces().iter().map(|i| i.name.clone()).collect();
+    // Interface names go into commands; the kernel allows shell characters in them, so names
+    // outside the usual alphabet are left out (and so never make it into a command).
+    let safe = |n: &str| {
+        n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '@'))
+    };
+    let seg: Vec<String> = a
+        .segment_ifaces()
+        .iter()
+        .map(|i| i.name.clone())
+        .filter(|n| safe(n))
+        .collect();
     let (arp_ifaces, why) = if a.vip_is_local() {
         (seg.clone(), "the VIP is a local address, so without it this host answers ARP for the VIP and steals the director's traffic".to_string())
     } else {
-        (a.shared_subnet_ifaces(), "two NICs share the subnet, so without it each NIC answers ARP for the other's address (ARP flux) and replies leave from the wrong MAC".to_string())
+        (a.shared_subnet_ifaces().into_iter().filter(|n| safe(n)).collect(), "two NICs share the subnet, so without it each NIC answers ARP for the other's address (ARP flux) and replies leave from the wrong MAC".to_string())
     };
     for i in &arp_ifaces {
         v.push(SysctlReq {
