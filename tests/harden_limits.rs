@@ -178,7 +178,7 @@ fn keepalived_seq_generation_is_bounded() {
 fn keepalived_huge_line_without_newline_is_bounded() {
     // 8 MB on one line: read in keepalived's 1023-byte chunks, reported, not kept whole.
     let mut data = b"virtual_server 192.168.21.20 80 { lb_algo rr }\n".to_vec();
-    data.extend(std::iter::repeat_n(b'x', 8 << 20));
+    data.extend(std::iter::repeat(b'x').take(8 << 20));
     let l = keepalived::load_str("mem.conf", &data, &LoadOptions::default());
     let m = messages(&l, "LB006");
     assert!(m.iter().any(|m| m.contains("8388608 bytes")), "{m:?}");
@@ -236,10 +236,9 @@ fn ssh_command_output_and_time_are_bounded() {
         timeout: Duration::from_secs(20),
         max_output: 1 << 20,
     });
-    let e = t
-        .run("head -c 50000000 /dev/zero")
-        .err()
-        .expect("output over the limit must be refused");
+    let Err(e) = t.run("head -c 50000000 /dev/zero") else {
+        panic!("output over the limit must be refused");
+    };
     let m = format!("{e:#}");
     assert!(m.contains("target"), "{m}");
     t.set_limits(Limits {
@@ -248,10 +247,9 @@ fn ssh_command_output_and_time_are_bounded() {
     });
     let marker = format!("lbd-harden-{}", std::process::id());
     let start = Instant::now();
-    let e = t
-        .run(&format!("sleep 30; echo {marker}"))
-        .err()
-        .expect("a command over the time limit must fail");
+    let Err(e) = t.run(&format!("sleep 30; echo {marker}")) else {
+        panic!("a command over the time limit must fail");
+    };
     let m = format!("{e:#}");
     assert!(m.contains("target"), "{m}");
     // Bounded: the 30 s command did not run to its end before the error.

@@ -380,6 +380,7 @@ impl Lexer {
         self.files.push(SourceFile {
             path: name.to_path_buf(),
             included_from: None,
+            line_index: Vec::new(),
         });
         let nowhere = PathBuf::from("/nonexistent-lbdoctor-virtual");
         self.include_root = Some(nowhere.clone());
