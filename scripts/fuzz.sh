@@ -32,12 +32,12 @@ seeds() {
     esac
 }
 
-# Largest input libFuzzer generates per target (captures and configs are files; the line
-# parsers need less).
+# Largest input libFuzzer generates per target: small inputs run faster and reach the same
+# code; big files are the corpus sweeps' and limit tests' job (tests/harden_*.rs).
 maxlen() {
     case "$1" in
-        capture | keepalived) echo 262144 ;;
-        *) echo 65536 ;;
+        capture) echo 65536 ;;
+        *) echo 16384 ;;
     esac
 }
 
