@@ -47,3 +47,21 @@ fn iptables_rule_with_a_quote_in_the_chain_word() {
     let pre = rs.chain("nat", "PREROUTING").unwrap();
     assert_eq!(pre.rules[0].spec, "-d 192.168.21.20/32 -j REDIRECT");
 }
+
+/// keepalived: every unknown keyword was compared (Jaro-Winkler) against every keyword of
+/// its block, lower-casing the word again for each, so a file of long junk words cost
+/// 0.6 s per 256 KB under the fuzzer. Words no keyword is near are now skipped
+/// (src/keepalived/keywords.rs suggest()); typos still get their suggestion.
+#[test]
+fn unknown_keyword_suggestions_skip_overlong_junk() {
+    let long = "x".repeat(5000);
+    let text = format!("virtual_server 1.2.3.4 80 {{\n lvs_shed rr\n {long}\n}}\n");
+    let l = lbdoctor::keepalived::load_str(
+        "mem.conf",
+        text.as_bytes(),
+        &lbdoctor::keepalived::LoadOptions::default(),
+    );
+    let msgs: Vec<&str> = l.findings.iter().map(|f| f.message.as_str()).collect();
+    assert!(msgs.iter().any(|m| m.contains("lvs_sched")), "{msgs:?}");
+    harness::keepalived(text.as_bytes());
+}
