@@ -123,38 +123,77 @@ impl<'a> Builder<'a> {
                     if let Some(name) = doc.arg(r, 0) {
                         cfg.vrrp_scripts.push((name.to_string(), doc.span(r)));
                     }
-                    self.collect_scripts(r, &mut cfg);
+                    self.collect_scripts(r, &mut cfg.scripts);
                 }
-                (NodeKind::Block(_), "vrrp_sync_group") => self.collect_scripts(r, &mut cfg),
+                (NodeKind::Block(_), "vrrp_sync_group") => {
+                    self.collect_scripts(r, &mut cfg.scripts)
+                }
                 _ => {}
             }
+        }
+        // Virtual servers are independent of each other: a large config builds them on two
+        // threads, keeping file order.
+        let vs_roots: Vec<usize> = doc
+            .roots()
+            .filter(|&r| {
+                matches!(doc.nodes[r].kind, NodeKind::Block(_)) && doc.kw(r) == "virtual_server"
+            })
+            .collect();
+        let groups = &cfg.vs_groups;
+        let build_chunk = |chunk: &[usize]| {
+            let mut b = Builder::new(doc);
+            let mut vss = Vec::with_capacity(chunk.len());
+            let mut scripts = Vec::new();
+            for &r in chunk {
+                if let Some(vs) = b.virtual_server(r, groups) {
+                    b.collect_scripts(r, &mut scripts);
+                    vss.push(vs);
+                }
+            }
+            (vss, scripts, b.findings)
+        };
+        let parts = if vs_roots.len() >= 2000 {
+            let (a, b) = vs_roots.split_at(vs_roots.len() / 2);
+            std::thread::scope(|s| {
+                let h = s.spawn(|| build_chunk(b));
+                let first = build_chunk(a);
+                let second = match h.join() {
+                    Ok(x) => x,
+                    Err(p) => std::panic::resume_unwind(p),
+                };
+                vec![first, second]
+            })
+        } else {
+            vec![build_chunk(&vs_roots)]
+        };
+        for (vss, scripts, findings) in parts {
+            cfg.virtual_servers.extend(vss);
+            cfg.scripts.extend(scripts);
+            self.findings.extend(findings);
         }
         for r in doc.roots() {
-            match (doc.nodes[r].kind, doc.kw(r)) {
-                (NodeKind::Block(_), "virtual_server") => {
-                    if let Some(vs) = self.virtual_server(r, &cfg) {
-                        self.collect_scripts(r, &mut cfg);
-                        cfg.virtual_servers.push(vs);
-                    }
-                }
-                (NodeKind::Block(_), "vrrp_instance") => {
-                    let v = self.vrrp_instance(r);
-                    self.collect_scripts(r, &mut cfg);
-                    cfg.vrrp_instances.push(v);
-                }
-                _ => {}
+            if matches!(doc.nodes[r].kind, NodeKind::Block(_)) && doc.kw(r) == "vrrp_instance" {
+                let v = self.vrrp_instance(r);
+                self.collect_scripts(r, &mut cfg.scripts);
+                cfg.vrrp_instances.push(v);
             }
         }
+        // scripts in file order (LB019 points at the first)
+        let file_pos =
+            |p: &std::path::Path| cfg.files.iter().position(|f| f == p).unwrap_or(usize::MAX);
+        let mut scripts = std::mem::take(&mut cfg.scripts);
+        scripts.sort_by_key(|s| (file_pos(&s.span.file), s.span.line));
+        cfg.scripts = scripts;
         (cfg, self.findings)
     }
 
-    fn collect_scripts(&self, n: usize, cfg: &mut Config) {
+    fn collect_scripts(&self, n: usize, out: &mut Vec<ScriptRef>) {
         let doc = self.doc;
         for i in n + 1..doc.nodes[n].end as usize {
             let kw = doc.kw(i);
             if doc.nodes[i].kind == NodeKind::Plain && SCRIPT_KEYWORDS.contains(&kw) {
                 let command: Vec<&str> = doc.args(i).collect();
-                cfg.scripts.push(ScriptRef {
+                out.push(ScriptRef {
                     keyword: kw.to_string(),
                     command: command.join(" "),
                     span: doc.span(i),
@@ -246,7 +285,7 @@ impl<'a> Builder<'a> {
         Some(g)
     }
 
-    fn virtual_server(&mut self, n: usize, cfg: &Config) -> Option<VirtualServer> {
+    fn virtual_server(&mut self, n: usize, groups: &[VsGroup]) -> Option<VirtualServer> {
         let doc = self.doc;
         let table = keywords::table();
         let p1 = doc.arg(n, 0)?;
@@ -265,7 +304,7 @@ impl<'a> Builder<'a> {
             VsKey::Group(g) => {
                 let mut a = Vec::new();
                 let mut f = Vec::new();
-                for grp in cfg.vs_groups.iter().filter(|x| &x.name == g) {
+                for grp in groups.iter().filter(|x| &x.name == g) {
                     for e in &grp.entries {
                         a.extend(e.addresses.iter().copied());
                         f.extend(e.fwmark);

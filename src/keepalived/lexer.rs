@@ -77,6 +77,13 @@ impl Tok {
     pub fn end(&self) -> usize {
         self.start as usize + self.len as usize
     }
+    /// The same token in an arena where this one's text starts `base` bytes later.
+    pub fn rebased(self, base: u32) -> Tok {
+        Tok {
+            start: self.start + base,
+            ..self
+        }
+    }
 }
 
 /// A problem found while reading, before keywords are known.
@@ -104,6 +111,13 @@ pub struct SourceFile {
 
 /// One offset per this many lines in SourceFile::line_index.
 pub const LINE_INDEX_STEP: u32 = 64;
+
+/// Lines with their tokens, in arenas of their own, passed from the lexer thread.
+pub struct Batch {
+    pub lines: Vec<Line>,
+    pub toks: Vec<Tok>,
+    pub text: String,
+}
 
 /// A `# lbdoctor: ignore IDS` comment. No ids = every check.
 #[derive(Clone, Debug)]
@@ -243,6 +257,8 @@ struct Seq {
 pub struct Lexer {
     /// Bytes of the top file, for capacity estimates.
     pub top_size: u64,
+    /// Tokens already handed out in earlier batches (see parser::parse).
+    pub tokens_before: usize,
     pub files: Vec<SourceFile>,
     pub text: String,
     pub toks: Vec<Tok>,
@@ -279,6 +295,7 @@ impl Lexer {
     pub fn new(limits: Limits, config_id: Option<String>, include_root: Option<PathBuf>) -> Lexer {
         Lexer {
             top_size: 0,
+            tokens_before: 0,
             files: Vec::new(),
             text: String::new(),
             toks: Vec::new(),
@@ -359,11 +376,7 @@ impl Lexer {
             return Ok(());
         }
         self.total_bytes += meta.len();
-        // Untouched capacity costs no memory; growing by doubling costs copies.
-        let size = meta.len() as usize;
         self.top_size = meta.len();
-        self.toks.reserve(size / 8);
-        self.text.reserve(size / 2);
         let canon = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         let dir = path
             .parent()
@@ -1500,7 +1513,7 @@ impl Lexer {
         } else if w.text == b"}" {
             self.block_depth -= 1;
         }
-        if self.toks.len() >= self.limits.max_tokens {
+        if self.tokens_before + self.toks.len() >= self.limits.max_tokens {
             if !self.token_limit_hit {
                 self.token_limit_hit = true;
                 self.diag(
@@ -1573,6 +1586,16 @@ impl Lexer {
             tok_end,
             generated,
         })
+    }
+
+    /// Hand out the lines read so far with their tokens, leaving the arenas empty.
+    pub fn take_batch(&mut self, lines: Vec<Line>) -> Batch {
+        self.tokens_before += self.toks.len();
+        Batch {
+            lines,
+            toks: std::mem::take(&mut self.toks),
+            text: std::mem::take(&mut self.text),
+        }
     }
 
     /// Drop the tokens of the most recent line (brace lines are not kept).

@@ -6,7 +6,7 @@
 //! address is skipped whole.
 
 use super::keywords::{self, BlockId, Kind};
-use super::lexer::{Diag, Lexer, Line, SourceFile, Tok};
+use super::lexer::{Batch, Diag, Lexer, Line, SourceFile, Tok};
 use super::model::Span;
 use std::collections::HashSet;
 
@@ -157,6 +157,67 @@ struct Frame {
     need_bob: bool,
 }
 
+/// The parser's copy of the tokens: batches from the lexer thread are appended here.
+#[derive(Default)]
+struct Arena {
+    text: String,
+    toks: Vec<Tok>,
+    files: Vec<SourceFile>,
+}
+
+impl Arena {
+    fn tok_str(&self, t: &Tok) -> &str {
+        &self.text[t.start as usize..t.end()]
+    }
+    /// Drop a line's tokens when they are the last ones (brace lines are not kept).
+    fn discard(&mut self, l: &Line) {
+        if l.tok_end as usize == self.toks.len() {
+            if let Some(t) = self.toks.get(l.tok_start as usize) {
+                self.text.truncate(t.start as usize);
+            }
+            self.toks.truncate(l.tok_start as usize);
+        }
+    }
+    /// Append a batch; returns its lines with token indices into this arena.
+    fn append(&mut self, b: Batch) -> Vec<Line> {
+        let base_tok = self.toks.len() as u32;
+        let base_text = self.text.len() as u32;
+        self.text.push_str(&b.text);
+        self.toks
+            .extend(b.toks.iter().map(|t| t.rebased(base_text)));
+        let mut lines = b.lines;
+        for l in &mut lines {
+            l.tok_start += base_tok;
+            l.tok_end += base_tok;
+        }
+        lines
+    }
+}
+
+/// Lines per batch from the lexer thread.
+const BATCH: usize = 4096;
+
+/// Run the lexer, sending its lines in batches; returns it for its files and diagnostics.
+fn lex(mut lexer: Lexer, tx: std::sync::mpsc::SyncSender<Batch>) -> Lexer {
+    loop {
+        let mut lines = Vec::with_capacity(BATCH);
+        let mut done = false;
+        while lines.len() < BATCH {
+            match lexer.next_line() {
+                Some(l) => lines.push(l),
+                None => {
+                    done = true;
+                    break;
+                }
+            }
+        }
+        let batch = lexer.take_batch(lines);
+        if tx.send(batch).is_err() || done {
+            return lexer;
+        }
+    }
+}
+
 /// The cascade after a misspelt block or a missing `}`: one finding carries it all.
 struct Cascade {
     diag: usize,
@@ -166,9 +227,41 @@ struct Cascade {
     depth: usize,
 }
 
-pub fn parse(mut lx: Lexer) -> Document {
+/// Parse everything the lexer reads. The lexer runs on a second thread, a few batches
+/// ahead, so reading and tokenizing overlap with building the tree.
+pub fn parse(lexer: Lexer) -> Document {
+    let top_size = lexer.top_size as usize;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(4);
+    std::thread::scope(|scope| {
+        let handle = scope.spawn(move || lex(lexer, tx));
+        let mut lx = Arena::default();
+        // Untouched capacity costs no memory; growing by doubling costs copies.
+        lx.toks.reserve(top_size / 8);
+        lx.text.reserve(top_size / 2);
+        let mut nodes: Vec<Node> = Vec::with_capacity(top_size / 16);
+        let parsed = parse_lines(&mut lx, &mut nodes, rx);
+        let lexer = match handle.join() {
+            Ok(l) => l,
+            Err(p) => std::panic::resume_unwind(p),
+        };
+        finish(lexer, lx, nodes, parsed)
+    })
+}
+
+/// What the line loop leaves for the end-of-input checks.
+struct Parsed {
+    stack: Vec<Frame>,
+    diags: Vec<Diag>,
+    cascade: Option<Cascade>,
+    last_line: (u32, u32),
+}
+
+fn parse_lines(
+    lx: &mut Arena,
+    nodes: &mut Vec<Node>,
+    rx: std::sync::mpsc::Receiver<Batch>,
+) -> Parsed {
     let table = keywords::table();
-    let mut nodes: Vec<Node> = Vec::with_capacity((lx.top_size / 16) as usize);
     let mut stack: Vec<Frame> = Vec::new();
     let mut diags: Vec<Diag> = Vec::new();
     // keepalived's skip_sublevel: -1 = a `{` may follow, >0 = depth inside a skipped block
@@ -180,37 +273,66 @@ pub fn parse(mut lx: Lexer) -> Document {
     // the line's keyword, in a buffer reused across lines
     let mut first = String::new();
 
-    while let Some(l) = lx.next_line() {
-        last_line = (l.file, l.line);
-        first.clear();
-        first.push_str(lx.tok_str(&lx.toks[l.tok_start as usize]));
-        let is_bob = first == "{" && l.tok_end - l.tok_start == 1;
-        let is_eob = first == "}" && l.tok_end - l.tok_start == 1;
-        let prev_unknown = last_unknown.take();
+    for batch in rx.iter() {
+        for l in lx.append(batch) {
+            last_line = (l.file, l.line);
+            first.clear();
+            first.push_str(lx.tok_str(&lx.toks[l.tok_start as usize]));
+            let is_bob = first == "{" && l.tok_end - l.tok_start == 1;
+            let is_eob = first == "}" && l.tok_end - l.tok_start == 1;
+            let prev_unknown = last_unknown.take();
 
-        if skip == -1 {
-            if is_bob {
-                skip = 1;
+            if skip == -1 {
+                if is_bob {
+                    skip = 1;
+                    lx.discard(&l);
+                    continue;
+                }
+                skip = 0;
+            }
+            if skip > 0 {
+                if is_bob {
+                    skip += 1;
+                } else if is_eob {
+                    skip -= 1;
+                }
                 lx.discard(&l);
                 continue;
             }
-            skip = 0;
-        }
-        if skip > 0 {
-            if is_bob {
-                skip += 1;
-            } else if is_eob {
-                skip -= 1;
-            }
-            lx.discard(&l);
-            continue;
-        }
 
-        let displaced = cascade.is_some();
-        let flags = if displaced { FLAG_DISPLACED } else { 0 };
+            let displaced = cascade.is_some();
+            let flags = if displaced { FLAG_DISPLACED } else { 0 };
 
-        if let Some(top) = stack.last_mut() {
-            if top.value {
+            if let Some(top) = stack.last_mut() {
+                if top.value {
+                    if top.need_bob {
+                        top.need_bob = false;
+                        if is_bob {
+                            lx.discard(&l);
+                            continue;
+                        }
+                        let opener = top.node as usize;
+                        let kw = lx.tok_str(&lx.toks[nodes[opener].tok as usize]).to_string();
+                        diags.push(diag_at(
+                        lx,
+                        &l,
+                        "LB003",
+                        format!(
+                            "`{kw}` (line {}) is not followed by `{{`; keepalived reads this line as its first item anyway and the block ends at the next `}}`, whichever block that belonged to",
+                            nodes[opener].line
+                        ),
+                    ));
+                    }
+                    if is_eob {
+                        let f = stack.pop().expect("frame");
+                        close(nodes, f.node, &l);
+                        lx.discard(&l);
+                        continue;
+                    }
+                    // data line (a `{` here is data too: value blocks do not nest)
+                    push_node(nodes, &l, NodeKind::ValueLine, top.block, flags);
+                    continue;
+                }
                 if top.need_bob {
                     top.need_bob = false;
                     if is_bob {
@@ -220,35 +342,7 @@ pub fn parse(mut lx: Lexer) -> Document {
                     let opener = top.node as usize;
                     let kw = lx.tok_str(&lx.toks[nodes[opener].tok as usize]).to_string();
                     diags.push(diag_at(
-                        &lx,
-                        &l,
-                        "LB003",
-                        format!(
-                            "`{kw}` (line {}) is not followed by `{{`; keepalived reads this line as its first item anyway and the block ends at the next `}}`, whichever block that belonged to",
-                            nodes[opener].line
-                        ),
-                    ));
-                }
-                if is_eob {
-                    let f = stack.pop().expect("frame");
-                    close(&mut nodes, f.node, &l);
-                    lx.discard(&l);
-                    continue;
-                }
-                // data line (a `{` here is data too: value blocks do not nest)
-                push_node(&mut nodes, &l, NodeKind::ValueLine, top.block, flags);
-                continue;
-            }
-            if top.need_bob {
-                top.need_bob = false;
-                if is_bob {
-                    lx.discard(&l);
-                    continue;
-                }
-                let opener = top.node as usize;
-                let kw = lx.tok_str(&lx.toks[nodes[opener].tok as usize]).to_string();
-                diags.push(diag_at(
-                    &lx,
+                    lx,
                     &l,
                     "LB003",
                     format!(
@@ -256,59 +350,84 @@ pub fn parse(mut lx: Lexer) -> Document {
                         nodes[opener].line
                     ),
                 ));
-            } else if is_bob {
-                if let Some((uline, unode, unknown_diag)) = prev_unknown {
-                    // An unknown keyword opened a block: the trap of the misspelt block.
-                    let kw = lx.tok_str(&lx.toks[nodes[unode].tok as usize]).to_string();
-                    let block = table.block(top.block);
-                    let mut msg = format!(
+                } else if is_bob {
+                    if let Some((uline, unode, unknown_diag)) = prev_unknown {
+                        // An unknown keyword opened a block: the trap of the misspelt block.
+                        let kw = lx.tok_str(&lx.toks[nodes[unode].tok as usize]).to_string();
+                        let block = table.block(top.block);
+                        let mut msg = format!(
                         "`{kw}` is not a keyword of {}, so keepalived does not open a block here: it ignores the `{{`, reads the lines inside as settings of the {} itself, and the matching `}}` closes the {}",
                         block_desc(&block.path),
                         block_desc(&block.path),
                         block_desc(&block.path)
                     );
-                    let mut fix = None;
-                    if let Some(s) = table.suggest(top.block, &kw) {
-                        msg.push_str(&format!("; did you mean `{s}`?"));
-                        fix = Some(format!("rename `{kw}` to `{s}`"));
-                    } else if kw == block.name {
-                        let open_line = nodes[top.node as usize].line;
-                        msg.push_str(&format!(
+                        let mut fix = None;
+                        if let Some(s) = table.suggest(top.block, &kw) {
+                            msg.push_str(&format!("; did you mean `{s}`?"));
+                            fix = Some(format!("rename `{kw}` to `{s}`"));
+                        } else if kw == block.name {
+                            let open_line = nodes[top.node as usize].line;
+                            msg.push_str(&format!(
                             "; the {} opened at line {open_line} is probably missing its closing `}}`",
                             block.name
                         ));
-                        fix = Some(format!("add the missing `}}` before line {uline}"));
-                    } else if let Some(home) = table.blocks_with(&kw).first() {
-                        msg.push_str(&format!("; `{kw}` belongs in {}", block_desc(home)));
+                            fix = Some(format!("add the missing `}}` before line {uline}"));
+                        } else if let Some(home) = table.blocks_with(&kw).first() {
+                            msg.push_str(&format!("; `{kw}` belongs in {}", block_desc(home)));
+                        }
+                        // replace the unknown-keyword finding of that line
+                        if diags
+                            .last()
+                            .is_some_and(|d| d.id == "LB002" && d.line == uline && unknown_diag)
+                        {
+                            diags.pop();
+                        }
+                        match &mut cascade {
+                            Some(c) => {
+                                c.levels += 1;
+                                let prefix = format!("line {uline}:");
+                                if diags[c.diag]
+                                    .evidence
+                                    .last()
+                                    .is_some_and(|e| e.starts_with(&prefix))
+                                {
+                                    diags[c.diag].evidence.pop();
+                                }
+                                note(
+                                    &mut diags[c.diag],
+                                    format!(
+                                    "line {uline}: `{kw} {{` shifts the structure one more level"
+                                ),
+                                );
+                            }
+                            None => {
+                                let mut d = diag_node(lx, &nodes[unode], "LB004", msg);
+                                d.fix = fix;
+                                diags.push(d);
+                                cascade = Some(Cascade {
+                                    diag: diags.len() - 1,
+                                    levels: 1,
+                                    depth: stack.len(),
+                                });
+                            }
+                        }
+                        lx.discard(&l);
+                        continue;
                     }
-                    // replace the unknown-keyword finding of that line
-                    if diags
-                        .last()
-                        .is_some_and(|d| d.id == "LB002" && d.line == uline && unknown_diag)
-                    {
-                        diags.pop();
-                    }
+                    let d = diag_at(
+                    lx,
+                    &l,
+                    "LB003",
+                    "unexpected `{` (\"Unexpected '{' - ignoring\"); keepalived ignores it, and its `}` will close the enclosing block".into(),
+                );
                     match &mut cascade {
                         Some(c) => {
                             c.levels += 1;
-                            let prefix = format!("line {uline}:");
-                            if diags[c.diag]
+                            diags[c.diag]
                                 .evidence
-                                .last()
-                                .is_some_and(|e| e.starts_with(&prefix))
-                            {
-                                diags[c.diag].evidence.pop();
-                            }
-                            note(
-                                &mut diags[c.diag],
-                                format!(
-                                    "line {uline}: `{kw} {{` shifts the structure one more level"
-                                ),
-                            );
+                                .push(format!("line {}: stray `{{`", l.line));
                         }
                         None => {
-                            let mut d = diag_node(&lx, &nodes[unode], "LB004", msg);
-                            d.fix = fix;
                             diags.push(d);
                             cascade = Some(Cascade {
                                 diag: diags.len() - 1,
@@ -320,91 +439,68 @@ pub fn parse(mut lx: Lexer) -> Document {
                     lx.discard(&l);
                     continue;
                 }
-                let d = diag_at(
-                    &lx,
-                    &l,
-                    "LB003",
-                    "unexpected `{` (\"Unexpected '{' - ignoring\"); keepalived ignores it, and its `}` will close the enclosing block".into(),
-                );
-                match &mut cascade {
-                    Some(c) => {
-                        c.levels += 1;
-                        diags[c.diag]
-                            .evidence
-                            .push(format!("line {}: stray `{{`", l.line));
-                    }
-                    None => {
-                        diags.push(d);
-                        cascade = Some(Cascade {
-                            diag: diags.len() - 1,
-                            levels: 1,
-                            depth: stack.len(),
-                        });
-                    }
+                if is_eob {
+                    let f = stack.pop().expect("frame");
+                    close(nodes, f.node, &l);
+                    lx.discard(&l);
+                    continue;
                 }
-                lx.discard(&l);
-                continue;
-            }
-            if is_eob {
-                let f = stack.pop().expect("frame");
-                close(&mut nodes, f.node, &l);
-                lx.discard(&l);
-                continue;
-            }
-        } else if is_bob {
-            if let Some((uline, unode, unknown_diag)) = prev_unknown {
-                let kw = lx.tok_str(&lx.toks[nodes[unode].tok as usize]).to_string();
-                let mut msg = format!(
+            } else if is_bob {
+                if let Some((uline, unode, unknown_diag)) = prev_unknown {
+                    let kw = lx.tok_str(&lx.toks[nodes[unode].tok as usize]).to_string();
+                    let mut msg = format!(
                     "`{kw}` is not a top-level keyword, so keepalived ignores the `{{` and reads the lines inside as top-level keywords; the matching `}}` is an extra `}}`"
                 );
-                if let Some(s) = table.suggest(BlockId::ROOT, &kw) {
-                    msg.push_str(&format!("; did you mean `{s}`?"));
-                } else if let Some(home) = table.blocks_with(&kw).first() {
-                    msg.push_str(&format!("; `{kw}` belongs in {}", block_desc(home)));
-                }
-                if diags
-                    .last()
-                    .is_some_and(|d| d.id == "LB002" && d.line == uline && unknown_diag)
-                {
-                    diags.pop();
-                }
-                match &mut cascade {
-                    Some(c) => {
+                    if let Some(s) = table.suggest(BlockId::ROOT, &kw) {
+                        msg.push_str(&format!("; did you mean `{s}`?"));
+                    } else if let Some(home) = table.blocks_with(&kw).first() {
+                        msg.push_str(&format!("; `{kw}` belongs in {}", block_desc(home)));
+                    }
+                    if diags
+                        .last()
+                        .is_some_and(|d| d.id == "LB002" && d.line == uline && unknown_diag)
+                    {
+                        diags.pop();
+                    }
+                    match &mut cascade {
+                        Some(c) => {
+                            c.levels += 1;
+                            note(
+                                &mut diags[c.diag],
+                                format!(
+                                    "line {uline}: `{kw} {{` shifts the structure one more level"
+                                ),
+                            );
+                        }
+                        None => {
+                            diags.push(diag_node(lx, &nodes[unode], "LB004", msg));
+                            cascade = Some(Cascade {
+                                diag: diags.len() - 1,
+                                levels: 1,
+                                depth: stack.len(),
+                            });
+                        }
+                    }
+                } else {
+                    diags.push(diag_at(
+                        lx,
+                        &l,
+                        "LB003",
+                        "unexpected `{` at top level (\"Unexpected '{' - ignoring\")".into(),
+                    ));
+                    cascade.get_or_insert(Cascade {
+                        diag: diags.len() - 1,
+                        levels: 0,
+                        depth: 0,
+                    });
+                    if let Some(c) = &mut cascade {
                         c.levels += 1;
-                        note(
-                            &mut diags[c.diag],
-                            format!("line {uline}: `{kw} {{` shifts the structure one more level"),
-                        );
-                    }
-                    None => {
-                        diags.push(diag_node(&lx, &nodes[unode], "LB004", msg));
-                        cascade = Some(Cascade {
-                            diag: diags.len() - 1,
-                            levels: 1,
-                            depth: stack.len(),
-                        });
                     }
                 }
-            } else {
-                diags.push(diag_at(
-                    &lx,
-                    &l,
-                    "LB003",
-                    "unexpected `{` at top level (\"Unexpected '{' - ignoring\")".into(),
-                ));
-                cascade.get_or_insert(Cascade {
-                    diag: diags.len() - 1,
-                    levels: 0,
-                    depth: 0,
-                });
-                if let Some(c) = &mut cascade {
-                    c.levels += 1;
-                }
-            }
-            lx.discard(&l);
-            continue;
-        } else if is_eob {
-            match &mut cascade {
+                lx.discard(&l);
+                continue;
+            } else if is_eob {
+                match &mut cascade {
                 Some(c) => {
                     c.levels = c.levels.saturating_sub(1);
                     note(
@@ -419,123 +515,139 @@ pub fn parse(mut lx: Lexer) -> Document {
                     }
                 }
                 None => diags.push(diag_at(
-                    &lx,
+                    lx,
                     &l,
                     "LB003",
                     "extra `}` with no block to close (\"Extra '}' found\"); keepalived ignores it"
                         .into(),
                 )),
             }
-            lx.discard(&l);
-            continue;
-        }
+                lx.discard(&l);
+                continue;
+            }
 
-        // A keyword line in the current keyword block.
-        let block = stack.last().map_or(BlockId::ROOT, |f| f.block);
-        match table.lookup(block, &first) {
-            Some(Kind::Block(child)) => {
-                let idx = nodes.len() as u32;
-                let path = &table.block(child).path;
-                if let Some(reason) = skip_reason(&lx, &l, path, &mut vrrp_names) {
-                    push_node(&mut nodes, &l, NodeKind::Skipped, block, flags);
-                    let n = nodes.len() - 1;
-                    diags.push(diag_node(
-                        &lx,
-                        &nodes[n],
-                        "LB010",
-                        format!("{reason}; keepalived skips this whole block"),
-                    ));
-                    skip = -1;
-                    continue;
-                }
-                push_node(&mut nodes, &l, NodeKind::Block(child), block, flags);
-                if let (Some(c), Some(top)) = (&cascade, stack.last()) {
-                    if stack.len() <= c.depth {
-                        let owner = &nodes[top.node as usize];
-                        let owner_kw = lx.tok_str(&lx.toks[owner.tok as usize]).to_string();
-                        note(
+            // A keyword line in the current keyword block.
+            let block = stack.last().map_or(BlockId::ROOT, |f| f.block);
+            match table.lookup(block, &first) {
+                Some(Kind::Block(child)) => {
+                    let idx = nodes.len() as u32;
+                    let path = &table.block(child).path;
+                    if let Some(reason) = skip_reason(lx, &l, path, &mut vrrp_names) {
+                        push_node(nodes, &l, NodeKind::Skipped, block, flags);
+                        let n = nodes.len() - 1;
+                        diags.push(diag_node(
+                            lx,
+                            &nodes[n],
+                            "LB010",
+                            format!("{reason}; keepalived skips this whole block"),
+                        ));
+                        skip = -1;
+                        continue;
+                    }
+                    push_node(nodes, &l, NodeKind::Block(child), block, flags);
+                    if let (Some(c), Some(top)) = (&cascade, stack.last()) {
+                        if stack.len() <= c.depth {
+                            let owner = &nodes[top.node as usize];
+                            let owner_kw = lx.tok_str(&lx.toks[owner.tok as usize]).to_string();
+                            note(
                             &mut diags[c.diag],
                             format!(
                                 "line {}: the `{first}` block is read into the {owner_kw} opened at line {}",
                                 l.line, owner.line
                             ),
                         );
+                        }
                     }
+                    stack.push(Frame {
+                        node: idx,
+                        block: child,
+                        value: false,
+                        need_bob: true,
+                    });
                 }
-                stack.push(Frame {
-                    node: idx,
-                    block: child,
-                    value: false,
-                    need_bob: true,
-                });
-            }
-            Some(Kind::Value) => {
-                let idx = nodes.len() as u32;
-                push_node(&mut nodes, &l, NodeKind::Value, block, flags);
-                let nargs = l.tok_end - l.tok_start - 1;
-                // virtual_server_group NAME is the one value block with a name
-                let allowed = u32::from(first == "virtual_server_group");
-                if nargs > allowed {
-                    let extra = lx
-                        .tok_str(&lx.toks[(l.tok_start + 1 + allowed) as usize])
-                        .to_string();
-                    diags.push(diag_at(
-                        &lx,
+                Some(Kind::Value) => {
+                    let idx = nodes.len() as u32;
+                    push_node(nodes, &l, NodeKind::Value, block, flags);
+                    let nargs = l.tok_end - l.tok_start - 1;
+                    // virtual_server_group NAME is the one value block with a name
+                    let allowed = u32::from(first == "virtual_server_group");
+                    if nargs > allowed {
+                        let extra = lx
+                            .tok_str(&lx.toks[(l.tok_start + 1 + allowed) as usize])
+                            .to_string();
+                        diags.push(diag_at(
+                        lx,
                         &l,
                         "LB003",
                         format!("block `{first}` has extra parameters `{extra}` ...; its items belong inside `{{ }}` on the following lines"),
                     ));
+                    }
+                    stack.push(Frame {
+                        node: idx,
+                        block,
+                        value: true,
+                        need_bob: true,
+                    });
                 }
-                stack.push(Frame {
-                    node: idx,
-                    block,
-                    value: true,
-                    need_bob: true,
-                });
-            }
-            Some(Kind::Plain) => {
-                push_node(&mut nodes, &l, NodeKind::Plain, block, flags);
-                if let (Some(c), Some(top)) = (
-                    &cascade,
-                    stack
-                        .last()
-                        .filter(|_| stack.len() <= cascade.as_ref().map_or(0, |c| c.depth)),
-                ) {
-                    let owner = &nodes[top.node as usize];
-                    let owner_kw = lx.tok_str(&lx.toks[owner.tok as usize]).to_string();
-                    let text: Vec<&str> = (l.tok_start..l.tok_end)
-                        .map(|i| lx.tok_str(&lx.toks[i as usize]))
-                        .collect();
-                    note(
-                        &mut diags[c.diag],
-                        format!(
-                            "line {}: `{}` is applied to the {owner_kw} opened at line {}",
-                            l.line,
-                            text.join(" "),
-                            owner.line
-                        ),
-                    );
+                Some(Kind::Plain) => {
+                    push_node(nodes, &l, NodeKind::Plain, block, flags);
+                    if let (Some(c), Some(top)) = (
+                        &cascade,
+                        stack
+                            .last()
+                            .filter(|_| stack.len() <= cascade.as_ref().map_or(0, |c| c.depth)),
+                    ) {
+                        let owner = &nodes[top.node as usize];
+                        let owner_kw = lx.tok_str(&lx.toks[owner.tok as usize]).to_string();
+                        let text: Vec<&str> = (l.tok_start..l.tok_end)
+                            .map(|i| lx.tok_str(&lx.toks[i as usize]))
+                            .collect();
+                        note(
+                            &mut diags[c.diag],
+                            format!(
+                                "line {}: `{}` is applied to the {owner_kw} opened at line {}",
+                                l.line,
+                                text.join(" "),
+                                owner.line
+                            ),
+                        );
+                    }
                 }
-            }
-            None => {
-                push_node(&mut nodes, &l, NodeKind::Unknown, block, flags);
-                let n = nodes.len() - 1;
-                last_unknown = Some((l.line, n, cascade.is_none()));
-                if let Some(c) = &cascade {
-                    note(
+                None => {
+                    push_node(nodes, &l, NodeKind::Unknown, block, flags);
+                    let n = nodes.len() - 1;
+                    last_unknown = Some((l.line, n, cascade.is_none()));
+                    if let Some(c) = &cascade {
+                        note(
                         &mut diags[c.diag],
                         format!(
                             "line {}: `{first}` is then read in the wrong block (\"Unknown keyword '{first}'\")",
                             l.line
                         ),
                     );
-                } else {
-                    diags.push(unknown_keyword(&lx, &nodes[n], block, &first));
+                    } else {
+                        diags.push(unknown_keyword(lx, &nodes[n], block, &first));
+                    }
                 }
             }
         }
     }
+    Parsed {
+        stack,
+        diags,
+        cascade,
+        last_line,
+    }
+}
 
+fn finish(mut lexer: Lexer, mut lx: Arena, mut nodes: Vec<Node>, parsed: Parsed) -> Document {
+    let Parsed {
+        stack,
+        mut diags,
+        cascade,
+        last_line,
+    } = parsed;
+    lx.files = std::mem::take(&mut lexer.files);
     // Blocks still open at the end of input hold everything after them.
     let total = nodes.len() as u32;
     for f in &stack {
@@ -573,9 +685,9 @@ pub fn parse(mut lx: Lexer) -> Document {
         ));
         diags.push(d);
     }
-    let mut all = std::mem::take(&mut lx.diags);
+    let mut all = std::mem::take(&mut lexer.diags);
     all.extend(diags);
-    let suppressions = std::mem::take(&mut lx.suppressions);
+    let suppressions = std::mem::take(&mut lexer.suppressions);
     Document {
         files: lx.files,
         text: lx.text,
@@ -630,7 +742,7 @@ fn close(nodes: &mut [Node], node: u32, l: &Line) {
     n.close_file = l.file;
 }
 
-fn diag_at(lx: &Lexer, l: &Line, id: &'static str, message: String) -> Diag {
+fn diag_at(lx: &Arena, l: &Line, id: &'static str, message: String) -> Diag {
     let t = &lx.toks[l.tok_start as usize];
     Diag {
         id,
@@ -644,7 +756,7 @@ fn diag_at(lx: &Lexer, l: &Line, id: &'static str, message: String) -> Diag {
     }
 }
 
-fn diag_node(lx: &Lexer, n: &Node, id: &'static str, message: String) -> Diag {
+fn diag_node(lx: &Arena, n: &Node, id: &'static str, message: String) -> Diag {
     let t = &lx.toks[n.tok as usize];
     Diag {
         id,
@@ -658,7 +770,7 @@ fn diag_node(lx: &Lexer, n: &Node, id: &'static str, message: String) -> Diag {
     }
 }
 
-fn unknown_keyword(lx: &Lexer, n: &Node, block: BlockId, kw: &str) -> Diag {
+fn unknown_keyword(lx: &Arena, n: &Node, block: BlockId, kw: &str) -> Diag {
     let table = keywords::table();
     let path = &table.block(block).path;
     let mut msg = format!(
@@ -706,7 +818,7 @@ fn parse_ip(s: &str) -> Option<std::net::IpAddr> {
 
 /// The handlers that call skip_block(true) (check_parser.c, check_data.c, vrrp_parser.c).
 fn skip_reason(
-    lx: &Lexer,
+    lx: &Arena,
     l: &Line,
     path: &str,
     vrrp_names: &mut HashSet<String>,

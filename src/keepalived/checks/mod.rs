@@ -41,31 +41,55 @@ pub struct Ctx<'a> {
     pub opts: &'a Options,
 }
 
+type CheckFn = fn(&Ctx, &mut Vec<Finding>);
+
 /// Every per-file check, in a stable order.
+const CHECKS: &[CheckFn] = &[
+    duplicate_setting::check,
+    scheduler_pinning::check,
+    sched_flags::check,
+    dr_port::check,
+    dr_health_check::check,
+    no_checker::check,
+    connect_timeout::check,
+    misc_check_timeout::check,
+    script_security::check,
+    duplicate_real_server::check,
+    duplicate_virtual_server::check,
+    vs_groups::check,
+    vip_without_vrrp::check,
+    director_is_real_server::check,
+    nopreempt_master::check,
+    auth_pass::check,
+    state_after_master::check,
+    vrrp_strict::check,
+    missing_method::check,
+    missing_protocol::check,
+];
+
 pub fn run(loaded: &Loaded, opts: &Options) -> Vec<Finding> {
     let cx = Ctx { loaded, opts };
-    let mut out = Vec::new();
-    duplicate_setting::check(&cx, &mut out);
-    scheduler_pinning::check(&cx, &mut out);
-    sched_flags::check(&cx, &mut out);
-    dr_port::check(&cx, &mut out);
-    dr_health_check::check(&cx, &mut out);
-    no_checker::check(&cx, &mut out);
-    connect_timeout::check(&cx, &mut out);
-    misc_check_timeout::check(&cx, &mut out);
-    script_security::check(&cx, &mut out);
-    duplicate_real_server::check(&cx, &mut out);
-    duplicate_virtual_server::check(&cx, &mut out);
-    vs_groups::check(&cx, &mut out);
-    vip_without_vrrp::check(&cx, &mut out);
-    director_is_real_server::check(&cx, &mut out);
-    nopreempt_master::check(&cx, &mut out);
-    auth_pass::check(&cx, &mut out);
-    state_after_master::check(&cx, &mut out);
-    vrrp_strict::check(&cx, &mut out);
-    missing_method::check(&cx, &mut out);
-    missing_protocol::check(&cx, &mut out);
-    out
+    let run_all = |checks: &[CheckFn]| {
+        let mut out = Vec::new();
+        for c in checks {
+            c(&cx, &mut out);
+        }
+        out
+    };
+    // A large config runs the checks on two threads; the first holds the heaviest one.
+    if loaded.doc.nodes.len() < 200_000 {
+        return run_all(CHECKS);
+    }
+    let (a, b) = CHECKS.split_at(1);
+    std::thread::scope(|s| {
+        let h = s.spawn(|| run_all(b));
+        let mut out = run_all(a);
+        match h.join() {
+            Ok(more) => out.extend(more),
+            Err(p) => std::panic::resume_unwind(p),
+        }
+        out
+    })
 }
 
 /// A location at a model span, underlining `len` characters.
