@@ -65,3 +65,23 @@ fn unknown_keyword_suggestions_skip_overlong_junk() {
     assert!(msgs.iter().any(|m| m.contains("lvs_sched")), "{msgs:?}");
     harness::keepalived(text.as_bytes());
 }
+
+/// iptables: a chain with several rules jumping to itself (or a fan of nested jumps) made the
+/// rule walk exponential; the depth bound (32) alone allowed r^32 visits. The walk now also
+/// has a budget of rules visited (src/audit/parse/iptables.rs walk()).
+#[test]
+fn iptables_walk_with_fan_out_jumps_terminates() {
+    let mut t = String::from("*filter\n:INPUT ACCEPT [0:0]\n:A - [0:0]\n");
+    for _ in 0..8 {
+        t.push_str("-A INPUT -j A\n-A A -j INPUT\n-A A -j A\n");
+    }
+    t.push_str("COMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\n");
+    for _ in 0..8 {
+        t.push_str("-A PREROUTING -j PREROUTING\n");
+    }
+    // No rule decides, so every path is walked to the end.
+    t.push_str("COMMIT\n");
+    let rs = lbdoctor::audit::parse::iptables::parse(&t);
+    let _ = lbdoctor::audit::nat_rule_for(&rs, "192.168.21.20".parse().unwrap(), 80);
+    harness::host_parsers(&[&[2u8][..], t.as_bytes()].concat());
+}
