@@ -74,6 +74,9 @@ fn gather_all(hosts: &[String], args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<V
                 }
                 let r = (|| {
                     let mut t = remote::connect(&host, ssh)?;
+                    if args.fix && !args.dry_run {
+                        crate::fix::apply::settle_interrupted(t.as_mut())?;
+                    }
                     let facts = audit::facts::gather(t.as_mut(), ssh_port(&host, ssh))?;
                     Ok(HostRun {
                         facts,

@@ -41,6 +41,7 @@ pub fn write_file_script(
     };
     format!(
         "set -e\nP={p}\nD=$(dirname \"$P\")\nmkdir -p \"$D\"\n{check}T=\"$D/.lbdoctor.$$.tmp\"\n\
+trap 'rm -f \"$T\"' EXIT; trap 'exit 1' HUP INT TERM PIPE\n\
 printf '%s' {b} | base64 -d > \"$T\"\n\
 if [ -e \"$P\" ]; then chmod --reference=\"$P\" \"$T\" 2>/dev/null || true; B=\"$P.lbdoctor-$(date +%Y%m%dT%H%M%S).bak\"; cp -p \"$P\" \"$B\"; echo \"backup $B\"; else chmod 644 \"$T\"; fi\n\
 {test}sync \"$T\" 2>/dev/null || sync\nmv -f \"$T\" \"$P\"\nsync \"$D\" 2>/dev/null || sync\necho \"wrote $P\"\n",
@@ -77,7 +78,7 @@ pub fn guarded_firewall_script(id: &str, secs: u64, commands: &[String]) -> Stri
     // quoting.
     let mut s = format!(
         "set -e\nD={d}\nmkdir -p \"$D\"; chmod 700 \"$D\"\nR=\"$D/rollback-{id}.rules\"; C=\"$D/rollback-{id}.pending\"; X=\"$D/rollback-{id}.sh\"\n\
-iptables-save > \"$R\"\n: > \"$C\"\n\
+iptables-save > \"$R\"\n: > \"$C\"\nreadlink /proc/self/ns/net > \"$D/rollback-{id}.ns\" 2>/dev/null || true\n\
 cat > \"$X\" <<'LBDOCTOR_EOF'\n\
 for t in {tables}; do iptables -t $t -F; iptables -t $t -X; done\n\
 iptables -P INPUT ACCEPT; iptables -P FORWARD ACCEPT; iptables -P OUTPUT ACCEPT\n\
@@ -98,8 +99,33 @@ set +e\nfail=\n",
 /// Run in a FRESH session: take the cookie away before the timer does.
 pub fn confirm_script(id: &str) -> String {
     format!(
-        "C={GUARD_DIR}/rollback-{id}.pending\nif rm \"$C\" 2>/dev/null; then rm -f {GUARD_DIR}/rollback-{id}.rules {GUARD_DIR}/rollback-{id}.sh; echo confirmed; else echo expired; fi\n"
+        "C={GUARD_DIR}/rollback-{id}.pending\nif rm \"$C\" 2>/dev/null; then rm -f {GUARD_DIR}/rollback-{id}.rules {GUARD_DIR}/rollback-{id}.sh {GUARD_DIR}/rollback-{id}.ns; echo confirmed; else echo expired; fi\n"
     )
+}
+
+/// Before a new fix: a firewall change left unconfirmed by an interrupted run (connection
+/// lost between arming the guard and the fresh session's confirmation) is rolled back now,
+/// instead of by its timer later, which would undo whatever this run applies meanwhile
+/// (the live rules would silently go back to the old ones while the persisted file has the
+/// new ones). The timer then finds no cookie and does nothing. Only guards armed in this
+/// network namespace are settled (containers or test namespaces may share the directory).
+pub fn settle_interrupted_script() -> String {
+    format!(
+        "D={GUARD_DIR}\nfor C in \"$D\"/rollback-*.pending; do\n[ -e \"$C\" ] || continue\nid=${{C#\"$D/rollback-\"}}; id=${{id%.pending}}\n[ \"$(cat \"$D/rollback-$id.ns\" 2>/dev/null)\" = \"$(readlink /proc/self/ns/net 2>/dev/null)\" ] || continue\nif mv \"$C\" \"$C.fired\" 2>/dev/null; then sh \"$D/rollback-$id.sh\" \"$D/rollback-$id.rules\" && echo rolled-back > \"$D/rollback-$id.done\"; echo \"settled $id\"; fi\ndone\nexit 0\n"
+    )
+}
+
+/// Run `settle_interrupted_script` on the host; the guard ids it rolled back.
+pub fn settle_interrupted(t: &mut dyn Transport) -> anyhow::Result<Vec<String>> {
+    let out = run_ok(
+        t,
+        &settle_interrupted_script(),
+        "settling an interrupted fix",
+    )?;
+    Ok(out
+        .lines()
+        .filter_map(|l| l.strip_prefix("settled ").map(String::from))
+        .collect())
 }
 
 fn run_ok(t: &mut dyn Transport, script: &str, what: &str) -> anyhow::Result<String> {

@@ -179,9 +179,14 @@ impl Keywords {
 
     /// The closest keyword of this block (or, for a misplaced keyword, the block it belongs to).
     pub fn suggest(&self, block: BlockId, word: &str) -> Option<String> {
+        // No keyword is near this long; a hostile line of junk words must stay linear.
+        if word.len() > 80 {
+            return None;
+        }
+        let word = word.to_ascii_lowercase();
         let mut best: Option<(f64, &str)> = None;
         for kw in self.block(block).keywords.keys() {
-            let score = strsim::jaro_winkler(&word.to_ascii_lowercase(), &kw.to_ascii_lowercase());
+            let score = strsim::jaro_winkler(&word, &kw.to_ascii_lowercase());
             if score >= 0.85
                 && best.is_none_or(|(b, bk)| score > b || (score == b && kw.as_str() < bk))
             {

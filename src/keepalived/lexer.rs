@@ -216,7 +216,7 @@ struct Pending {
 
 struct Frame {
     file: u32,
-    reader: BufReader<File>,
+    reader: BufReader<Box<dyn Read + Send>>,
     line: u32,
     /// Canonical path, for include cycle detection.
     canon: PathBuf,
@@ -386,7 +386,31 @@ impl Lexer {
         Ok(())
     }
 
-    fn push_frame(&mut self, file: u32, f: File, canon: PathBuf, dir: PathBuf) -> bool {
+    /// Read a config from memory under a virtual name (fuzzing, tests). Includes resolve
+    /// under a directory that does not exist, so they match nothing on the real filesystem.
+    pub fn open_memory(&mut self, name: &Path, data: Vec<u8>) {
+        let idx = self.files.len() as u32;
+        self.files.push(SourceFile {
+            path: name.to_path_buf(),
+            included_from: None,
+            line_index: Vec::new(),
+        });
+        let nowhere = PathBuf::from("/nonexistent-lbdoctor-virtual");
+        self.include_root = Some(nowhere.clone());
+        self.include_map = vec![(PathBuf::from("/"), nowhere.clone())];
+        self.total_bytes += data.len() as u64;
+        let reader: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(data));
+        self.push_frame(idx, reader, name.to_path_buf(), nowhere);
+    }
+
+    fn push_frame(
+        &mut self,
+        file: u32,
+        f: impl Read + Send + 'static,
+        canon: PathBuf,
+        dir: PathBuf,
+    ) -> bool {
+        let f: Box<dyn Read + Send> = Box::new(f);
         let mut reader = BufReader::with_capacity(64 << 10, f);
         // A binary file is reported once instead of as thousands of junk lines.
         let binary = match reader.fill_buf() {

@@ -60,6 +60,27 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
     })
 }
 
+/// Like `load`, for a config held in memory under a virtual file name (fuzzing, tests).
+/// Includes resolve to nothing: they are reported as missing, never read from disk.
+pub fn load_str(name: &str, data: &[u8], opts: &LoadOptions) -> Loaded {
+    let mut lx = lexer::Lexer::new(
+        opts.limits.clone().unwrap_or_default(),
+        opts.config_id.clone(),
+        None,
+    );
+    lx.open_memory(Path::new(name), data.to_vec());
+    let doc = parser::parse(lx);
+    let mut findings: Vec<Finding> = doc.diags.iter().map(|d| diag_finding(&doc, d)).collect();
+    let (config, more) = effective::Builder::new(&doc).build();
+    findings.extend(more);
+    // No fill_snippets: the virtual name must not be opened on disk.
+    Loaded {
+        config,
+        findings,
+        doc,
+    }
+}
+
 fn diag_finding(doc: &parser::Document, d: &lexer::Diag) -> Finding {
     let file = doc.path(d.file).display().to_string();
     let mut loc = Location::new(file.clone(), d.line, d.col.max(1));

@@ -62,6 +62,9 @@ pub fn split_args(s: &str) -> Vec<String> {
     out
 }
 
+/// Most rules one `walk` visits (a real INPUT path visits tens).
+const WALK_BUDGET: u32 = 100_000;
+
 pub fn parse(text: &str) -> Ruleset {
     let mut rs = Ruleset::default();
     let mut table = String::new();
@@ -87,7 +90,14 @@ pub fn parse(text: &str) -> Ruleset {
                 continue;
             }
             let chain = args.remove(0);
-            let spec = r[chain.len()..].trim().to_string();
+            // The rest after the chain word; `chain` is unquoted, so its length may differ
+            // from the raw text's (fuzz: a quote in the first word sliced inside a char).
+            let spec = r
+                .trim_start()
+                .split_once(char::is_whitespace)
+                .map_or("", |x| x.1)
+                .trim()
+                .to_string();
             rs.tables
                 .entry(table.clone())
                 .or_default()
@@ -271,7 +281,10 @@ impl Ruleset {
     /// Walk `table`/`chain` for `p`.
     pub fn walk(&self, table: &str, chain: &str, p: &Packet) -> Walk {
         let mut unknown = Vec::new();
-        let v = self.walk_inner(table, chain, p, 0, &mut unknown);
+        // Jumps may fan out (many rules jumping to the same chain, nested): bound the total
+        // rules visited, not only the depth (fuzz: exponential walk on a hostile ruleset).
+        let mut budget = WALK_BUDGET;
+        let v = self.walk_inner(table, chain, p, 0, &mut unknown, &mut budget);
         let (verdict, decided_by) = match v {
             Some(x) => x,
             None => {
@@ -294,6 +307,7 @@ impl Ruleset {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn walk_inner(
         &self,
         table: &str,
@@ -301,12 +315,17 @@ impl Ruleset {
         p: &Packet,
         depth: u32,
         unknown: &mut Vec<String>,
+        budget: &mut u32,
     ) -> Option<(Verdict, String)> {
         if depth > 32 {
             return None;
         }
         let c = self.chain(table, chain)?;
         for r in &c.rules {
+            if *budget == 0 {
+                return None;
+            }
+            *budget -= 1;
             match rule_matches(&r.args, p) {
                 Ok(true) => {}
                 Ok(false) => continue,
@@ -329,7 +348,7 @@ impl Ruleset {
                     continue
                 }
                 user => {
-                    if let Some(v) = self.walk_inner(table, user, p, depth + 1, unknown) {
+                    if let Some(v) = self.walk_inner(table, user, p, depth + 1, unknown, budget) {
                         return Some(v);
                     }
                     if goto {
