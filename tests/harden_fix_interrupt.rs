@@ -234,7 +234,7 @@ fn fix_killed_mid_apply_leaves_whole_files_backups_and_a_rerun_completes() {
         v["applied"] == true
             || v["plan"][0]["changes"]
                 .as_array()
-                .map_or(true, Vec::is_empty),
+                .is_none_or(Vec::is_empty),
         "{v:#}"
     );
     assert!(

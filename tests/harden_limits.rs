@@ -178,7 +178,7 @@ fn keepalived_seq_generation_is_bounded() {
 fn keepalived_huge_line_without_newline_is_bounded() {
     // 8 MB on one line: read in keepalived's 1023-byte chunks, reported, not kept whole.
     let mut data = b"virtual_server 192.168.21.20 80 { lb_algo rr }\n".to_vec();
-    data.extend(std::iter::repeat(b'x').take(8 << 20));
+    data.extend(std::iter::repeat_n(b'x', 8 << 20));
     let l = keepalived::load_str("mem.conf", &data, &LoadOptions::default());
     let m = messages(&l, "LB006");
     assert!(m.iter().any(|m| m.contains("8388608 bytes")), "{m:?}");

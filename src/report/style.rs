@@ -17,7 +17,7 @@ impl Style {
             ColorChoice::Never => false,
             // https://no-color.org: any non-empty NO_COLOR disables color.
             ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty())
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                     && std::io::stdout().is_terminal()
             }
         };
