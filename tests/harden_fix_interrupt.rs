@@ -231,10 +231,7 @@ fn fix_killed_mid_apply_leaves_whole_files_backups_and_a_rerun_completes() {
     // Either it applied what was left, or the last interrupted run's shell had already
     // finished its step; both ways the host is now healthy.
     assert!(
-        v["applied"] == true
-            || v["plan"][0]["changes"]
-                .as_array()
-                .is_none_or(Vec::is_empty),
+        v["applied"] == true || v["plan"][0]["changes"].as_array().is_none_or(Vec::is_empty),
         "{v:#}"
     );
     assert!(
