@@ -416,3 +416,39 @@ fn lab_director_snapshot() {
         "{lint}"
     );
 }
+
+#[test]
+fn rs014_vip_on_lo_without_boot_configuration() {
+    let mut f = load("healthy-lab.json");
+    f.interfaces
+        .iter_mut()
+        .find(|i| i.name == "lo")
+        .unwrap()
+        .addrs
+        .push(audit::facts::Addr {
+            ip: "192.168.21.20".into(),
+            prefix: 32,
+        });
+    let findings = audit::audit(&f, &target(), Role::Real);
+    let rs014: Vec<_> = findings.iter().filter(|x| x.id == "RS014").collect();
+    assert_eq!(rs014.len(), 1, "{findings:?}");
+    assert!(rs014[0].message.contains("192.168.21.20/32 is on lo"));
+    // A file that configures a different, longer address does not count...
+    f.files.insert(
+        "/etc/network/interfaces.d/vip".into(),
+        "auto lo:0\niface lo:0 inet static\n    address 192.168.21.201/32\n".into(),
+    );
+    assert!(has(&ids(&f, &target(), Role::Real), "RS014"));
+    // ...the VIP itself does.
+    f.files.insert(
+        "/etc/network/interfaces.d/vip".into(),
+        "auto lo:0\niface lo:0 inet static\n    address 192.168.21.20/32\n".into(),
+    );
+    assert!(!has(&ids(&f, &target(), Role::Real), "RS014"));
+}
+
+#[test]
+fn rs014_is_silent_when_the_vip_is_accepted_by_redirect() {
+    let v = ids(&load("healthy-lab.json"), &target(), Role::Real);
+    assert!(!has(&v, "RS014"), "{v:?}");
+}

@@ -27,6 +27,7 @@ mod rs010;
 mod rs011;
 mod rs012;
 mod rs013;
+mod rs014;
 
 pub fn run_real(a: &Analysis, out: &mut Vec<Finding>) {
     for c in [
@@ -43,6 +44,7 @@ pub fn run_real(a: &Analysis, out: &mut Vec<Finding>) {
         rs011::run,
         rs012::run,
         rs013::run,
+        rs014::run,
     ] {
         c(a, out);
     }

@@ -1,0 +1,100 @@
+//! RS014: the VIP is on lo (or a dummy/NIC) at runtime, but no boot-time network configuration
+//! brings it back: the host's ARP settings survive a reboot, its VIP does not.
+use crate::audit::{Acceptance, Analysis};
+use crate::Finding;
+
+/// Where distributions configure addresses that come back at boot.
+const NETWORK_CONFIG_DIRS: [&str; 6] = [
+    "/etc/network/interfaces",
+    "/etc/netplan/",
+    "/etc/NetworkManager/system-connections/",
+    "/etc/sysconfig/network-scripts/",
+    "/etc/systemd/network/",
+    "/etc/keepalived/",
+];
+
+/// Does `text` mention `ip` as a whole address (so 192.168.21.2 does not match .20)?
+fn mentions(text: &str, ip: &str) -> bool {
+    text.match_indices(ip).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + ip.len()..].chars().next();
+        let part = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '.');
+        !part(before) && !part(after)
+    })
+}
+
+pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
+    let Some(vip) = a.t.vip else { return };
+    let vip_s = vip.to_string();
+    for acc in &a.acceptance {
+        let Acceptance::Address { iface, prefix } = acc else {
+            continue;
+        };
+        let files: Vec<&String> =
+            a.f.files
+                .keys()
+                .filter(|p| NETWORK_CONFIG_DIRS.iter().any(|d| p.starts_with(d)))
+                .collect();
+        if files.iter().any(|p| mentions(&a.f.files[*p], &vip_s)) {
+            continue;
+        }
+        let mut f = Finding::new(
+            "RS014",
+            &a.f.host,
+            format!(
+                "VIP {vip_s}/{prefix} is on {iface} now, but no boot-time network configuration \
+                 brings it back: after a reboot this real server drops every balanced request, \
+                 while its health check on the real IP still passes"
+            ),
+        )
+        .evidence(format!("runtime: {vip_s}/{prefix} on {iface}"));
+        f = if files.is_empty() {
+            f.evidence("no network configuration file found (ifupdown, netplan, NetworkManager, ifcfg, systemd-networkd)")
+        } else {
+            f.evidence(format!(
+                "not mentioned in: {}",
+                files
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        };
+        let fix = if a.f.files.keys().any(|p| p.starts_with("/etc/netplan/")) {
+            format!("netplan: add `lo: {{addresses: [{vip_s}/32]}}` under `ethernets:` in a file of /etc/netplan/, then `netplan apply`")
+        } else if a
+            .f
+            .files
+            .keys()
+            .any(|p| p.starts_with("/etc/systemd/network/"))
+        {
+            format!("systemd-networkd: a /etc/systemd/network/ file with [Match] Name=lo and [Network] Address={vip_s}/32")
+        } else if a
+            .f
+            .files
+            .keys()
+            .any(|p| p.starts_with("/etc/sysconfig/network-scripts/"))
+        {
+            format!("RHEL: /etc/sysconfig/network-scripts/ifcfg-lo:0 with DEVICE=lo:0, IPADDR={vip_s}, NETMASK=255.255.255.255, ONBOOT=yes")
+        } else {
+            format!("ifupdown: /etc/network/interfaces.d/lbdoctor-vip with `auto lo:0` and `iface lo:0 inet static` / `address {vip_s}/32`")
+        };
+        out.push(f.fix_text(format!(
+            "persist the VIP where the distribution configures addresses ({fix}); or use the iptables REDIRECT for the VIP, which `lbdoctor audit --fix` persists"
+        )));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mentions;
+
+    #[test]
+    fn mentions_matches_whole_addresses_only() {
+        assert!(mentions("address 192.168.21.20/32", "192.168.21.20"));
+        assert!(mentions("IPADDR=192.168.21.20\n", "192.168.21.20"));
+        assert!(!mentions("address 192.168.21.201/32", "192.168.21.20"));
+        assert!(!mentions("address 10.192.168.21.20", "192.168.21.20"));
+        assert!(!mentions("", "192.168.21.20"));
+    }
+}
