@@ -596,7 +596,9 @@ impl Lexer {
             .iter()
             .take_while(|c| **c == b' ' || **c == b'\t')
             .count();
-        w.drain_front(lead);
+        if lead > 0 {
+            w.drain_front(lead);
+        }
         // most lines have nothing for decomment to do beyond trimming
         if !w
             .text
@@ -1539,7 +1541,6 @@ impl Lexer {
         }
         let tok_start = self.toks.len() as u32;
         let t = &w.text;
-        let line_str = std::str::from_utf8(t).ok();
         let mut i = 0;
         while i < t.len() {
             while i < t.len() && is_ws(t[i]) {
@@ -1564,10 +1565,11 @@ impl Lexer {
                 (i, e, e, false)
             };
             let start = self.text.len() as u32;
-            match line_str {
-                // token bounds are ASCII bytes, so they are char boundaries
-                Some(ls) => self.text.push_str(&ls[s..e]),
-                None => self.text.push_str(&String::from_utf8_lossy(&t[s..e])),
+            // Token bounds are ASCII bytes, so a token of a valid line is valid on its own;
+            // checking tokens only skips the blanks between them.
+            match std::str::from_utf8(&t[s..e]) {
+                Ok(tok) => self.text.push_str(tok),
+                Err(_) => self.text.push_str(&String::from_utf8_lossy(&t[s..e])),
             }
             let len = self.text.len() - start as usize;
             self.toks.push(Tok::new(
