@@ -68,12 +68,14 @@ impl Tok {
     pub fn byte_len(&self) -> u32 {
         u32::from(self.len)
     }
+    #[inline]
     pub fn col(&self) -> u32 {
         u32::from(self.col_q & 0x7fff)
     }
     pub fn quoted(&self) -> bool {
         self.col_q & 0x8000 != 0
     }
+    #[inline]
     pub fn end(&self) -> usize {
         self.start as usize + self.len as usize
     }

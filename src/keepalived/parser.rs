@@ -57,17 +57,21 @@ pub struct Document {
 }
 
 impl Document {
+    #[inline]
     pub fn tok(&self, i: u32) -> &str {
         let t = &self.toks[i as usize];
         &self.text[t.start as usize..t.end()]
     }
+    #[inline]
     pub fn kw(&self, n: usize) -> &str {
         self.tok(self.nodes[n].tok)
     }
+    #[inline]
     pub fn nargs(&self, n: usize) -> usize {
         self.nodes[n].ntok as usize - 1
     }
     /// Argument `i` (0-based, after the keyword).
+    #[inline]
     pub fn arg(&self, n: usize, i: usize) -> Option<&str> {
         let node = &self.nodes[n];
         if i + 1 < node.ntok as usize {
