@@ -68,12 +68,14 @@ impl Tok {
     pub fn byte_len(&self) -> u32 {
         u32::from(self.len)
     }
+    #[inline]
     pub fn col(&self) -> u32 {
         u32::from(self.col_q & 0x7fff)
     }
     pub fn quoted(&self) -> bool {
         self.col_q & 0x8000 != 0
     }
+    #[inline]
     pub fn end(&self) -> usize {
         self.start as usize + self.len as usize
     }
@@ -459,8 +461,11 @@ impl Lexer {
     }
 
     /// Read the next physical line (keepalived's fgets loop), applying its 1023-byte chunk
-    /// and NUL rules. Returns (file, line, bytes without the line end).
-    fn read_physical(&mut self, buf: &mut Vec<u8>) -> Option<(u32, u32)> {
+    /// and NUL rules. Returns (file, line, leading blanks left out) with the bytes without
+    /// the line end in `buf`. A line already in the read buffer comes without its leading
+    /// blanks when something other than `\r` follows them: decomment() would strip them
+    /// anyway (the count keeps the columns), and the line stays non-empty.
+    fn read_physical(&mut self, buf: &mut Vec<u8>) -> Option<(u32, u32, u32)> {
         loop {
             let top = self.stack.len().checked_sub(1)?;
             let file = self.stack[top].file;
@@ -473,31 +478,54 @@ impl Lexer {
             let mut dropped_head: Vec<u8> = Vec::new();
             let mut eof = false;
             let mut error = None;
-            loop {
+            let mut lead = 0;
+            // Fast path: the whole line (with its end, within the 1023 bytes fgets would
+            // read) is in the reader's buffer: what take().read_until() would return.
+            let frame = &mut self.stack[top];
+            let avail = frame.reader.buffer();
+            if let Some(p) = avail[..avail.len().min(MAXBUF - 1)]
+                .iter()
+                .position(|&c| c == b'\n')
+            {
+                let line = &avail[..p];
+                let blanks = line
+                    .iter()
+                    .take_while(|c| **c == b' ' || **c == b'\t')
+                    .count();
+                if line.get(blanks).is_some_and(|c| *c != b'\r') {
+                    lead = blanks;
+                }
                 buf.clear();
-                let r = (&mut self.stack[top].reader)
-                    .take((MAXBUF - 1) as u64)
-                    .read_until(b'\n', buf);
-                match r {
-                    Err(e) => {
-                        error = Some(e);
-                        break;
-                    }
-                    Ok(0) => {
-                        eof = true;
-                        break;
-                    }
-                    Ok(n) => {
-                        self.stack[top].offset += n as u64;
-                        if buf.last() != Some(&b'\n') && n == MAXBUF - 1 {
-                            // A full buffer without a line end: keepalived drops it ("line too long").
-                            dropped_chunks += 1;
-                            if dropped_head.is_empty() {
-                                dropped_head = buf[..buf.len().min(60)].to_vec();
-                            }
-                            continue;
+                buf.extend_from_slice(&line[lead..]);
+                frame.reader.consume(p + 1);
+                frame.offset += (p + 1) as u64;
+            } else {
+                loop {
+                    buf.clear();
+                    let r = (&mut self.stack[top].reader)
+                        .take((MAXBUF - 1) as u64)
+                        .read_until(b'\n', buf);
+                    match r {
+                        Err(e) => {
+                            error = Some(e);
+                            break;
                         }
-                        break;
+                        Ok(0) => {
+                            eof = true;
+                            break;
+                        }
+                        Ok(n) => {
+                            self.stack[top].offset += n as u64;
+                            if buf.last() != Some(&b'\n') && n == MAXBUF - 1 {
+                                // A full buffer without a line end: keepalived drops it ("line too long").
+                                dropped_chunks += 1;
+                                if dropped_head.is_empty() {
+                                    dropped_head = buf[..buf.len().min(60)].to_vec();
+                                }
+                                continue;
+                            }
+                            break;
+                        }
                     }
                 }
             }
@@ -555,7 +583,7 @@ impl Lexer {
                 let tail = buf.clone();
                 self.report_long_line(file, line_no, dropped_chunks, &dropped_head, &tail);
             }
-            return Some((file, line_no));
+            return Some((file, line_no, lead as u32));
         }
     }
 
@@ -594,7 +622,9 @@ impl Lexer {
             .iter()
             .take_while(|c| **c == b' ' || **c == b'\t')
             .count();
-        w.drain_front(lead);
+        if lead > 0 {
+            w.drain_front(lead);
+        }
         // most lines have nothing for decomment to do beyond trimming
         if !w
             .text
@@ -741,7 +771,8 @@ impl Lexer {
                 (p.work, p.file, p.line, true, false)
             } else {
                 let mut w = self.take_work();
-                let (file, line) = self.read_physical(&mut w.text)?;
+                let (file, line, lead) = self.read_physical(&mut w.text)?;
+                w.base = lead;
                 (w, file, line, false, true)
             };
             if fresh {
@@ -1536,7 +1567,6 @@ impl Lexer {
         }
         let tok_start = self.toks.len() as u32;
         let t = &w.text;
-        let line_str = std::str::from_utf8(t).ok();
         let mut i = 0;
         while i < t.len() {
             while i < t.len() && is_ws(t[i]) {
@@ -1561,10 +1591,11 @@ impl Lexer {
                 (i, e, e, false)
             };
             let start = self.text.len() as u32;
-            match line_str {
-                // token bounds are ASCII bytes, so they are char boundaries
-                Some(ls) => self.text.push_str(&ls[s..e]),
-                None => self.text.push_str(&String::from_utf8_lossy(&t[s..e])),
+            // Token bounds are ASCII bytes, so a token of a valid line is valid on its own;
+            // checking tokens only skips the blanks between them.
+            match std::str::from_utf8(&t[s..e]) {
+                Ok(tok) => self.text.push_str(tok),
+                Err(_) => self.text.push_str(&String::from_utf8_lossy(&t[s..e])),
             }
             let len = self.text.len() - start as usize;
             self.toks.push(Tok::new(
@@ -1595,6 +1626,16 @@ impl Lexer {
             lines,
             toks: std::mem::take(&mut self.toks),
             text: std::mem::take(&mut self.text),
+        }
+    }
+
+    /// Take over an emptied batch's arenas for the next batch, when ours are still empty.
+    pub fn reuse(&mut self, mut text: String, mut toks: Vec<Tok>) {
+        if self.text.is_empty() && self.toks.is_empty() {
+            text.clear();
+            toks.clear();
+            self.text = text;
+            self.toks = toks;
         }
     }
 

@@ -57,17 +57,21 @@ pub struct Document {
 }
 
 impl Document {
+    #[inline]
     pub fn tok(&self, i: u32) -> &str {
         let t = &self.toks[i as usize];
         &self.text[t.start as usize..t.end()]
     }
+    #[inline]
     pub fn kw(&self, n: usize) -> &str {
         self.tok(self.nodes[n].tok)
     }
+    #[inline]
     pub fn nargs(&self, n: usize) -> usize {
         self.nodes[n].ntok as usize - 1
     }
     /// Argument `i` (0-based, after the keyword).
+    #[inline]
     pub fn arg(&self, n: usize, i: usize) -> Option<&str> {
         let node = &self.nodes[n];
         if i + 1 < node.ntok as usize {
@@ -178,19 +182,19 @@ impl Arena {
             self.toks.truncate(l.tok_start as usize);
         }
     }
-    /// Append a batch; returns its lines with token indices into this arena.
-    fn append(&mut self, b: Batch) -> Vec<Line> {
+    /// Append a batch's tokens, emptying them; its lines get token indices into this arena.
+    fn append(&mut self, b: &mut Batch) {
         let base_tok = self.toks.len() as u32;
         let base_text = self.text.len() as u32;
         self.text.push_str(&b.text);
         self.toks
             .extend(b.toks.iter().map(|t| t.rebased(base_text)));
-        let mut lines = b.lines;
-        for l in &mut lines {
+        b.text.clear();
+        b.toks.clear();
+        for l in &mut b.lines {
             l.tok_start += base_tok;
             l.tok_end += base_tok;
         }
-        lines
     }
 }
 
@@ -198,9 +202,23 @@ impl Arena {
 const BATCH: usize = 4096;
 
 /// Run the lexer, sending its lines in batches; returns it for its files and diagnostics.
-fn lex(mut lexer: Lexer, tx: std::sync::mpsc::SyncSender<Batch>) -> Lexer {
+/// Batches the parser is done with come back on `spare`: their buffers are reused, so the
+/// lexer does not allocate (and grow, and fault in) fresh arenas for every batch.
+fn lex(
+    mut lexer: Lexer,
+    tx: std::sync::mpsc::SyncSender<Batch>,
+    spare: std::sync::mpsc::Receiver<Batch>,
+) -> Lexer {
     loop {
-        let mut lines = Vec::with_capacity(BATCH);
+        let mut lines = match spare.try_recv() {
+            Ok(b) => {
+                lexer.reuse(b.text, b.toks);
+                let mut lines = b.lines;
+                lines.clear();
+                lines
+            }
+            Err(_) => Vec::with_capacity(BATCH),
+        };
         let mut done = false;
         while lines.len() < BATCH {
             match lexer.next_line() {
@@ -232,14 +250,15 @@ struct Cascade {
 pub fn parse(lexer: Lexer) -> Document {
     let top_size = lexer.top_size as usize;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(4);
+    let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Batch>();
     std::thread::scope(|scope| {
-        let handle = scope.spawn(move || lex(lexer, tx));
+        let handle = scope.spawn(move || lex(lexer, tx, spare_rx));
         let mut lx = Arena::default();
         // Untouched capacity costs no memory; growing by doubling costs copies.
         lx.toks.reserve(top_size / 8);
         lx.text.reserve(top_size / 2);
         let mut nodes: Vec<Node> = Vec::with_capacity(top_size / 16);
-        let parsed = parse_lines(&mut lx, &mut nodes, rx);
+        let parsed = parse_lines(&mut lx, &mut nodes, rx, spare_tx);
         let lexer = match handle.join() {
             Ok(l) => l,
             Err(p) => std::panic::resume_unwind(p),
@@ -260,6 +279,7 @@ fn parse_lines(
     lx: &mut Arena,
     nodes: &mut Vec<Node>,
     rx: std::sync::mpsc::Receiver<Batch>,
+    spare: std::sync::mpsc::Sender<Batch>,
 ) -> Parsed {
     let table = keywords::table();
     let mut stack: Vec<Frame> = Vec::new();
@@ -273,8 +293,9 @@ fn parse_lines(
     // the line's keyword, in a buffer reused across lines
     let mut first = String::new();
 
-    for batch in rx.iter() {
-        for l in lx.append(batch) {
+    for mut batch in rx.iter() {
+        lx.append(&mut batch);
+        for &l in &batch.lines {
             last_line = (l.file, l.line);
             first.clear();
             first.push_str(lx.tok_str(&lx.toks[l.tok_start as usize]));
@@ -631,6 +652,8 @@ fn parse_lines(
                 }
             }
         }
+        // the lexer reuses the emptied buffers (it may have finished: then they just drop)
+        let _ = spare.send(batch);
     }
     Parsed {
         stack,
