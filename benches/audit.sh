@@ -45,7 +45,7 @@ done
 args=(--ssh-config "$D/config" --known-hosts "$D/known_hosts" --identity "$D/id" --vip 192.0.2.80)
 hosts16=(); for i in $(seq 1 16); do hosts16+=(--host "h$i"); done
 now() { date +%s.%N; }
-best() { sort -n | head -1; }
+best() { sort -n | sed -n 1p; }
 one=(); sixteen=(); ossh=()
 script=$(sed -n '/^pub const GATHER_SCRIPT: &str = r#"/,/^"#;/p' src/audit/facts.rs | sed '1d;$d')
 for _ in $(seq "$RUNS"); do

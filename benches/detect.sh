@@ -33,7 +33,7 @@ measure() { # label cmd... -> prints "label wall_seconds rss_kb cpu_seconds"
   echo "$label $el $rss $(awk "BEGIN{print $us+$ss}")"
 }
 
-best() { sort -k2 -g | head -1; }
+best() { sort -k2 -g | sed -n 1p; }
 T=$(for _ in $(seq "$RUNS"); do measure tcpdump tcpdump -r "$FILE" -w /dev/null; done | best)
 L=$(for _ in $(seq "$RUNS"); do measure lbdoctor ./target/release/lbdoctor --fail-on never --format json detect 192.168.21.20 -r "$FILE"; done | best)
 read -r _ tt trss tcpu <<<"$T"

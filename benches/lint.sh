@@ -35,7 +35,7 @@ if command -v keepalived >/dev/null; then
     else
         ka_cmd=(keepalived -t -f "$conf" -l -D)
     fi
-    ka_version=$(keepalived --version 2>&1 | head -1)
+    ka_version=$(keepalived --version 2>&1 | sed -n 1p)  # sed reads to the end: no SIGPIPE under pipefail
 fi
 
 # run NAME CMD...: append "wall_seconds max_rss_kb" to $work/NAME
