@@ -136,3 +136,39 @@ fn clean_config_exits_zero() {
     assert_eq!(code, 0, "{v}");
     assert!(ids(&v).is_empty());
 }
+
+#[test]
+fn wrong_case_scheduler_and_method_are_rejected_with_the_right_spelling() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("keepalived.conf");
+    std::fs::write(
+        &conf,
+        "virtual_server 192.168.21.20 80 {\n  lvs_sched LC\n  lvs_method dr\n  protocol TCP\n  real_server 192.168.21.71 80 {\n    TCP_CHECK {\n      connect_timeout 3\n    }\n  }\n}\n",
+    )
+    .unwrap();
+    let out = assert_cmd::Command::cargo_bin("lbdoctor")
+        .unwrap()
+        .args(["--format", "json", "lint"])
+        .arg(&conf)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let messages: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("`lvs_sched LC`") && m.contains("write `lc`")),
+        "{messages:#?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("`lvs_method dr`") && m.contains("write `DR`")),
+        "{messages:#?}"
+    );
+}

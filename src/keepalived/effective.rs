@@ -347,11 +347,7 @@ impl<'a> Builder<'a> {
                     if SCHEDULERS.contains(&v) {
                         set(&mut vs.scheduler, v.to_string(), kw, span());
                     } else {
-                        let hint = SCHEDULERS
-                            .iter()
-                            .find(|s| s.eq_ignore_ascii_case(v))
-                            .map(|s| format!(" (keepalived is case-sensitive: write `{s}`)"))
-                            .unwrap_or_default();
+                        let hint = case_hint(SCHEDULERS, v);
                         self.invalid(
                             c,
                             &subject,
@@ -366,11 +362,7 @@ impl<'a> Builder<'a> {
                     if matches!(v, "NAT" | "DR" | "TUN") {
                         set(&mut vs.method, v.to_string(), kw, span());
                     } else {
-                        let hint = ["NAT", "DR", "TUN"]
-                            .iter()
-                            .find(|s| s.eq_ignore_ascii_case(v))
-                            .map(|s| format!(" (keepalived is case-sensitive: write `{s}`)"))
-                            .unwrap_or_default();
+                        let hint = case_hint(&["NAT", "DR", "TUN"], v);
                         self.invalid(
                             c,
                             &subject,
@@ -743,4 +735,13 @@ pub fn expand_range(s: &str) -> Option<Vec<IpAddr>> {
 /// Is this keyword a checker block of a real_server?
 pub fn is_checker(table: &keywords::Keywords, rs_block: keywords::BlockId, kw: &str) -> bool {
     matches!(table.lookup(rs_block, kw), Some(Kind::Block(_)))
+}
+
+/// " (keepalived is case-sensitive: write `lc`)" when `v` is a valid value in the wrong case.
+fn case_hint(valid: &[&str], v: &str) -> String {
+    valid
+        .iter()
+        .find(|s| s.eq_ignore_ascii_case(v))
+        .map(|s| format!(" (keepalived is case-sensitive: write `{s}`)"))
+        .unwrap_or_default()
 }
