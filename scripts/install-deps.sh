@@ -8,7 +8,7 @@ PKGS=(
   tcpdump tshark iproute2 iptables nftables bridge-utils             # capture, netfilter, lab
   keepalived ipvsadm openssh-server openssh-client socat curl        # lab hosts and tools
   iptables-persistent                                                # audit --fix persistence (Debian layout)
-  hping3 jq                                                          # lab SYN flood, e2e assertions
+  hping3 jq tcpreplay                                                # lab SYN flood, e2e assertions, live bench
   python3 man-db time procps util-linux                              # scripts, man -l, benches
 )
 
