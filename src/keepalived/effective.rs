@@ -30,24 +30,14 @@ pub const FIRST_WINS: &[&str] = &[
     "quorum_down",
 ];
 
-/// Script keywords that run commands as some user (script security applies).
-pub const SCRIPT_KEYWORDS: &[&str] = &[
-    "notify_master",
-    "notify_backup",
-    "notify_fault",
-    "notify_stop",
-    "notify_deleted",
-    "notify",
-    "notify_master_rx_lower_pri",
-    "notify_up",
-    "notify_down",
-    "quorum_up",
-    "quorum_down",
-    "misc_path",
-    "script",
-    "startup_script",
-    "shutdown_script",
-];
+/// Script keywords beyond the notify/quorum ones in FIRST_WINS that run commands as some user.
+const OTHER_SCRIPT_KEYWORDS: &[&str] =
+    &["misc_path", "script", "startup_script", "shutdown_script"];
+
+/// Does this keyword run a command as some user (so script security applies)?
+pub fn is_script_keyword(kw: &str) -> bool {
+    FIRST_WINS.contains(&kw) || OTHER_SCRIPT_KEYWORDS.contains(&kw)
+}
 
 pub struct Builder<'a> {
     pub doc: &'a Document,
@@ -191,7 +181,7 @@ impl<'a> Builder<'a> {
         let doc = self.doc;
         for i in n + 1..doc.nodes[n].end as usize {
             let kw = doc.kw(i);
-            if doc.nodes[i].kind == NodeKind::Plain && SCRIPT_KEYWORDS.contains(&kw) {
+            if doc.nodes[i].kind == NodeKind::Plain && is_script_keyword(kw) {
                 let command: Vec<&str> = doc.args(i).collect();
                 out.push(ScriptRef {
                     keyword: kw.to_string(),
@@ -221,7 +211,7 @@ impl<'a> Builder<'a> {
                 }
                 _ => {}
             }
-            if SCRIPT_KEYWORDS.contains(&kw) {
+            if is_script_keyword(kw) {
                 let command: Vec<&str> = doc.args(c).collect();
                 cfg.scripts.push(ScriptRef {
                     keyword: kw.to_string(),

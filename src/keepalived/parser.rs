@@ -865,36 +865,19 @@ fn skip_reason(
                     )
                 });
             }
-            if parse_ip(p1).is_none() {
-                return Some(format!(
-                    "`{p1}` is not an IP address (\"Invalid virtual server IP address\")"
-                ));
-            }
-            if let Some(p) = arg(1) {
-                if p.parse::<u16>().is_err() {
-                    return Some(format!(
-                        "`{p}` is not a port (\"Invalid virtual server IP address/port\")"
-                    ));
-                }
-            }
-            None
+            addr_port_error(
+                p1,
+                arg(1),
+                "Invalid virtual server IP address",
+                "Invalid virtual server IP address/port",
+            )
         }
-        "virtual_server.real_server" => {
-            let ip = arg(0).unwrap_or("");
-            if parse_ip(ip).is_none() {
-                return Some(format!(
-                    "`{ip}` is not an IP address (\"Invalid real server ip address/port\")"
-                ));
-            }
-            if let Some(p) = arg(1) {
-                if p.parse::<u16>().is_err() {
-                    return Some(format!(
-                        "`{p}` is not a port (\"Invalid real server ip address/port\")"
-                    ));
-                }
-            }
-            None
-        }
+        "virtual_server.real_server" => addr_port_error(
+            arg(0).unwrap_or(""),
+            arg(1),
+            "Invalid real server ip address/port",
+            "Invalid real server ip address/port",
+        ),
         "vrrp_instance" => {
             if l.tok_end - l.tok_start != 2 {
                 return Some(
@@ -907,6 +890,19 @@ fn skip_reason(
                 return Some(format!("vrrp_instance {name} is already defined (\"vrrp instance {name} already defined\")"));
             }
             None
+        }
+        _ => None,
+    }
+}
+
+/// Why keepalived skips a block opened by `IP [PORT]`, quoting the message it logs, or None.
+fn addr_port_error(ip: &str, port: Option<&str>, bad_ip: &str, bad_port: &str) -> Option<String> {
+    if parse_ip(ip).is_none() {
+        return Some(format!("`{ip}` is not an IP address (\"{bad_ip}\")"));
+    }
+    match port {
+        Some(p) if p.parse::<u16>().is_err() => {
+            Some(format!("`{p}` is not a port (\"{bad_port}\")"))
         }
         _ => None,
     }
