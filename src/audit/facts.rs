@@ -94,21 +94,23 @@ pub const GATHER_SCRIPT: &str = r#"
 M=@@LBD@@
 export LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 s() { echo "$M $1 $2"; }
-s hostname; hostname 2>/dev/null || cat /proc/sys/kernel/hostname
-s uname; uname -r; uname -m
+r() { IFS= read -r l < "$1" && echo "$l"; }
+s hostname; r /proc/sys/kernel/hostname
+s uname; r /proc/sys/kernel/osrelease; uname -m
 s os; cat /etc/os-release 2>/dev/null
-s meminfo; grep MemTotal /proc/meminfo
+s meminfo; r /proc/meminfo
 s sysctl
 grep -r . /proc/sys/net/ipv4/conf/*/arp_ignore /proc/sys/net/ipv4/conf/*/arp_announce /proc/sys/net/ipv4/conf/*/rp_filter /proc/sys/net/ipv4/conf/*/forwarding /proc/sys/net/ipv4/conf/*/proxy_arp /proc/sys/net/ipv4/conf/*/arp_filter /proc/sys/net/ipv4/conf/*/accept_local /proc/sys/net/ipv4/conf/*/src_valid_mark /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/tcp_syncookies /proc/sys/net/ipv4/tcp_max_syn_backlog 2>/dev/null
 [ -d /proc/sys/net/ipv4/vs ] && grep -r . /proc/sys/net/ipv4/vs 2>/dev/null
-s addr; ip -j addr show 2>/dev/null || { s addr-text; ip -o addr show; }
-s link; ip -o link show 2>/dev/null; ip -d -o link show type dummy 2>/dev/null | sed 's/^/dummy /'
+s addr; ip -d -j addr show 2>/dev/null || { s addr-text; ip -o addr show; s link; ip -d -o link show type dummy 2>/dev/null | sed 's/^/dummy /'; }
 s route; ip -4 route show table all 2>/dev/null
 s rule; ip -4 rule show 2>/dev/null
 if command -v iptables-save >/dev/null 2>&1; then s iptables; iptables-save 2>&1 || echo "$M error iptables-save failed"; fi
 if command -v nft >/dev/null 2>&1; then s nft; nft list ruleset 2>&1 || echo "$M error nft failed"; fi
 s ss; ss -ltnpH 2>/dev/null || ss -ltnH
 s sshport; echo "${LBD_SSH_PORT:-}"
+# Boot-time files: one awk for all of them (a fork per file was most of this script's cost).
+set --
 for f in /etc/sysctl.conf /etc/sysctl.d/* /run/sysctl.d/* /usr/local/lib/sysctl.d/* /usr/lib/sysctl.d/* /lib/sysctl.d/* \
          /etc/iptables/rules.v4 /etc/sysconfig/iptables /etc/nftables.conf \
          /etc/network/interfaces /etc/network/interfaces.d/* /etc/netplan/*.yaml /etc/netplan/*.yml \
@@ -116,28 +118,45 @@ for f in /etc/sysctl.conf /etc/sysctl.d/* /run/sysctl.d/* /usr/local/lib/sysctl.
          /etc/systemd/network/*.netdev /etc/systemd/network/*.network /etc/modules-load.d/* /etc/modules \
          /etc/keepalived/keepalived.conf; do
   [ -f "$f" ] || continue
-  if [ -L "$f" ]; then s link-target "$f"; readlink -f "$f"; fi
-  s file "$f"
-  head -c 1048576 "$f" | sed -E 's/^([[:space:]]*[A-Za-z0-9_.-]*(psk|password|passwd|secret|auth_pass)[A-Za-z0-9_-]*[[:space:]]*[=: ][[:space:]]*).*/\1<redacted>/I'
+  if [ -L "$f" ]; then set -- "$@" "@link:$f" "$(readlink -f "$f")"; fi
+  set -- "$@" "$f"
 done
+[ $# -gt 0 ] && awk -v M="$M" 'BEGIN {
+  # Secrets (Wi-Fi keys, passwords) are cut on the host; files are cut at 1 MiB.
+  re = "^[ \t]*[a-z0-9_.-]*(psk|password|passwd|secret|auth_pass)[a-z0-9_-]*[ \t]*[=: ][ \t]*"
+  for (i = 1; i < ARGC; i++) {
+    f = ARGV[i]
+    if (substr(f, 1, 6) == "@link:") { print M " link-target " substr(f, 7); i++; print ARGV[i]; continue }
+    print M " file " f; n = 0
+    while ((getline line < f) > 0) {
+      n += length(line) + 1; if (n > 1048576) break
+      if (match(tolower(line), re)) line = substr(line, 1, RLENGTH) "<redacted>"
+      print line
+    }
+    close(f)
+  }
+  exit }' "$@"
 s packages
-if command -v dpkg-query >/dev/null 2>&1; then dpkg-query -W -f='${Package} ${Status}\n' iptables-persistent netfilter-persistent nftables 2>/dev/null | grep 'install ok installed' | awk '{print $1}'; fi
+for p in iptables-persistent netfilter-persistent nftables; do [ -f "/var/lib/dpkg/info/$p.list" ] && echo "$p"; done
 if command -v rpm >/dev/null 2>&1; then rpm -q iptables-services nftables 2>/dev/null | grep -v 'not installed' | sed 's/-[0-9].*//'; fi
+# "enabled" is a WantedBy symlink under /etc/systemd/system (what systemctl is-enabled reads).
 for u in netfilter-persistent nftables iptables; do
-  if command -v systemctl >/dev/null 2>&1 && [ "$(systemctl is-enabled "$u" 2>/dev/null)" = enabled ]; then echo "enabled:$u"; fi
+  for w in /etc/systemd/system/*.wants/$u.service; do [ -e "$w" ] && { echo "enabled:$u"; break; }; done
 done
 s ipvs
 [ -d /sys/module/ip_vs ] && echo loaded
 if [ -r /proc/net/ip_vs ]; then s ip_vs; head -c 1048576 /proc/net/ip_vs; s ip_vs_conn; tail -n +2 /proc/net/ip_vs_conn 2>/dev/null | wc -l; fi
 s tools
-command -v keepalived >/dev/null 2>&1 && echo keepalived
 command -v ipvsadm >/dev/null 2>&1 && echo ipvsadm
-# Only a keepalived in this network namespace counts (containers share the process list).
-me=$(readlink /proc/self/ns/net 2>/dev/null)
-for p in $(pidof keepalived 2>/dev/null); do [ "$(readlink /proc/$p/ns/net 2>/dev/null)" = "$me" ] && { echo keepalived-running; break; }; done
-if command -v keepalived >/dev/null 2>&1 && [ -f /etc/keepalived/keepalived.conf ]; then
-  s keepalived-test; out=$(timeout 10 keepalived -t -f /etc/keepalived/keepalived.conf 2>&1); rc=$?
-  printf '%s\n' "$out" | tail -n 50; echo "rc=$rc"
+if command -v keepalived >/dev/null 2>&1; then
+  echo keepalived
+  # Only a keepalived in this network namespace counts (containers share the process list).
+  me=$(readlink /proc/self/ns/net 2>/dev/null)
+  for p in $(pidof keepalived 2>/dev/null); do [ "$(readlink /proc/$p/ns/net 2>/dev/null)" = "$me" ] && { echo keepalived-running; break; }; done
+  if [ -f /etc/keepalived/keepalived.conf ]; then
+    s keepalived-test; out=$(timeout 10 keepalived -t -f /etc/keepalived/keepalived.conf 2>&1); rc=$?
+    printf '%s\n' "$out" | tail -n 50; echo "rc=$rc"
+  fi
 fi
 s end
 "#;
@@ -402,6 +421,62 @@ mod tests {
             f.sysctl.keys().take(5).collect::<Vec<_>>()
         );
         assert!(f.sysctl.contains_key("net.ipv4.ip_forward"));
+    }
+
+    #[test]
+    fn file_section_redacts_caps_and_keeps_empty_and_linked_files() {
+        // The script's own file loop, run by the real sh and awk over files we control.
+        let d = tempfile::tempdir().unwrap();
+        let p = |n: &str| d.path().join(n).display().to_string();
+        std::fs::write(
+            p("nm"),
+            "psk=hunter2\n  Password: a b\nWPA-PSK = x\nmtu=1400\nauth_pass  s3cret\n",
+        )
+        .unwrap();
+        std::fs::write(p("empty"), "").unwrap();
+        std::os::unix::fs::symlink(p("nm"), p("link")).unwrap();
+        std::fs::write(p("big"), "net.ipv4.ip_forward = 0\n".repeat(60_000)).unwrap();
+        let start = GATHER_SCRIPT.find("set --\nfor f in").unwrap();
+        let body = &GATHER_SCRIPT[start..GATHER_SCRIPT.find("s packages").unwrap()];
+        let list_end = body.find("; do\n").unwrap();
+        let script = format!(
+            "M=@@LBD@@\ns() {{ echo \"$M $1 $2\"; }}\nset --\nfor f in {} {} {} {} {}{}",
+            p("nm"),
+            p("empty"),
+            p("link"),
+            p("missing"),
+            p("big"),
+            &body[list_end..]
+        );
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(!text.contains("hunter2") && !text.contains("s3cret") && !text.contains(" b\n"));
+        assert!(text
+            .contains("psk=<redacted>\n  Password: <redacted>\nWPA-PSK = <redacted>\nmtu=1400\n"));
+        let s = sections(&text);
+        let names: Vec<_> = s.iter().map(|(k, a, _)| format!("{k} {a}")).collect();
+        assert_eq!(
+            names,
+            [
+                format!("file {}", p("nm")),
+                format!("file {}", p("empty")),
+                format!("link-target {}", p("link")),
+                format!("file {}", p("link")),
+                format!("file {}", p("big")),
+            ]
+        );
+        assert_eq!(s[2].2.trim(), p("nm"));
+        let big = &s[4].2;
+        assert!(
+            big.len() <= 1_048_576 && big.len() > 1_000_000,
+            "{}",
+            big.len()
+        );
+        assert!(big.ends_with("= 0\n"), "cut at a line boundary");
     }
 
     #[test]

@@ -16,8 +16,11 @@ pub fn parse_addr_json(text: &str) -> Result<Vec<Interface>, String> {
             .as_array()
             .map(|a| a.iter().filter_map(|x| x.as_str()).collect())
             .unwrap_or_default();
+        // `ip -d -j` adds linkinfo; only "dummy" matters to the checks (VIP on a dummy NIC).
         let kind = if flags.contains(&"LOOPBACK") {
             "loopback".to_string()
+        } else if i["linkinfo"]["info_kind"].as_str() == Some("dummy") {
+            "dummy".to_string()
         } else {
             i["link_type"].as_str().unwrap_or("").to_string()
         };
@@ -121,6 +124,17 @@ mod tests {
         assert_eq!(b[0].addrs, a[0].addrs);
         assert_eq!(b[1].addrs, a[1].addrs);
         assert!(parse_addr_json("not json").is_err());
+    }
+
+    #[test]
+    fn dummy_kind_from_json_details() {
+        let v = parse_addr_json(
+            r#"[{"ifname":"d0","flags":["BROADCAST","NOARP","UP"],"link_type":"ether","linkinfo":{"info_kind":"dummy"},"addr_info":[{"family":"inet","local":"192.168.21.20","prefixlen":32}]},
+                {"ifname":"v0","flags":["UP"],"link_type":"ether","linkinfo":{"info_kind":"veth"},"addr_info":[]}]"#,
+        )
+        .unwrap();
+        assert_eq!((v[0].kind.as_str(), v[1].kind.as_str()), ("dummy", "ether"));
+        assert_eq!(v[0].addrs[0].prefix, 32);
     }
 
     #[test]
