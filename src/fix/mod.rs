@@ -3,6 +3,7 @@
 //! at boot; firewall changes under a rollback guard like iptables-apply's.
 
 pub mod apply;
+pub mod director;
 
 use crate::audit::checks::{knob_ok, sysctl_requirements, SysctlReq};
 use crate::audit::{Acceptance, Analysis};
@@ -113,13 +114,33 @@ fn sysctl_targets(a: &Analysis) -> (KeyValues, Vec<String>, KeyValues) {
 }
 
 fn sysctl_file_change(a: &Analysis, boot_keys: &[(String, u32)]) -> Option<Change> {
+    sysctl_file_change_at(
+        a,
+        boot_keys,
+        [SYSCTL_FILE, SYSCTL_FILE_LATE],
+        &[
+            "# Written by lbdoctor audit --fix: LVS-DR real-server settings.",
+            "# The kernel uses max(all, <iface>) for arp_ignore, arp_announce and rp_filter.",
+        ],
+    )
+}
+
+/// Our sysctl.d file with `boot_keys` set: `paths` is the usual name and the one that sorts
+/// after every other file, `header` the comment a new file starts with.
+fn sysctl_file_change_at(
+    a: &Analysis,
+    boot_keys: &[(String, u32)],
+    paths: [&str; 2],
+    header: &[&str],
+) -> Option<Change> {
+    let [early, late] = paths;
     if boot_keys.is_empty() {
         return None;
     }
     // A later file that sets one of our keys would win at boot: sort after it.
     let order = crate::audit::parse::sysctl::boot_order(&a.f.files, &a.f.links);
     let name_of = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
-    let ours = name_of(SYSCTL_FILE);
+    let ours = name_of(early);
     let conflict_later = order.iter().any(|p| {
         p.starts_with("/etc/sysctl.d/")
             || p.starts_with("/run/")
@@ -132,20 +153,16 @@ fn sysctl_file_change(a: &Analysis, boot_keys: &[(String, u32)]) -> Option<Chang
                 .iter()
                 .any(|s| boot_keys.iter().any(|(k, _)| crate::audit::parse::sysctl::normalize_key(k) == s.key || s.key.contains('*')))
         }).unwrap_or(false));
-    let existing_late = a.f.files.contains_key(SYSCTL_FILE_LATE);
+    let existing_late = a.f.files.contains_key(late);
     let path = if conflict_later || existing_late {
-        SYSCTL_FILE_LATE
+        late
     } else {
-        SYSCTL_FILE
+        early
     };
     let old = a.f.files.get(path).cloned();
     let mut lines: Vec<String> = match &old {
         Some(t) => t.lines().map(String::from).collect(),
-        None => vec![
-            "# Written by lbdoctor audit --fix: LVS-DR real-server settings.".into(),
-            "# The kernel uses max(all, <iface>) for arp_ignore, arp_announce and rp_filter."
-                .into(),
-        ],
+        None => header.iter().map(|h| h.to_string()).collect(),
     };
     for (k, v) in boot_keys {
         let norm = crate::audit::parse::sysctl::normalize_key(k);
@@ -521,11 +538,11 @@ pub fn plan(a: &Analysis) -> HostPlan {
         host: a.f.host.clone(),
         ..Default::default()
     };
-    if a.role != crate::audit::Role::Real || a.t.vip.is_none() {
-        if a.role == crate::audit::Role::Director {
-            p.notes
-                .push("director findings are reported, not repaired automatically".into());
-        }
+    if a.role == crate::audit::Role::Director {
+        director::plan(a, &mut p);
+        return p;
+    }
+    if a.t.vip.is_none() {
         return p;
     }
     let (_, cmds, boot_keys) = sysctl_targets(a);

@@ -14,6 +14,7 @@ mod dr007;
 mod dr008;
 mod dr009;
 mod dr010;
+mod dr011;
 mod rs001;
 mod rs002;
 mod rs003;
@@ -62,9 +63,97 @@ pub fn run_director(a: &Analysis, out: &mut Vec<Finding>) {
         dr008::run,
         dr009::run,
         dr010::run,
+        dr011::run,
     ] {
         c(a, out);
     }
+}
+
+/// One sysctl setting a director needs, from what its services and routing use. The same
+/// list drives DR001/DR002/DR007 (runtime), DR011 (boot) and the director's `--fix`.
+#[derive(Debug, Clone)]
+pub struct DirectorSysctl {
+    pub check: &'static str,
+    /// What it is about, e.g. "net.ipv4.ip_forward" or "rp_filter on eth0".
+    pub label: String,
+    /// The keys the fix writes (rp_filter: `all` and the interface, the kernel uses the max).
+    pub keys: Vec<String>,
+    pub want: u32,
+    /// Value now and after a reboot (effective, for per-interface knobs).
+    pub runtime: u32,
+    pub boot: u32,
+    pub ok: fn(u32) -> bool,
+    pub why: &'static str,
+}
+
+/// Interface names go into commands; names outside the usual alphabet are left out.
+pub fn safe_iface(n: &str) -> bool {
+    n.chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '@'))
+}
+
+pub fn director_requirements(a: &Analysis) -> Vec<DirectorSysctl> {
+    let mut v = Vec::new();
+    let boot_global = |k: &str, default: u32| {
+        a.boot_sysctl
+            .get(k)
+            .and_then(|b| b.value.trim().parse().ok())
+            .unwrap_or(default)
+    };
+    if dr001::uses_nat(a) {
+        if let Some(now) = a.f.sysctl_u32("net.ipv4.ip_forward") {
+            v.push(DirectorSysctl {
+                check: "DR001",
+                label: "net.ipv4.ip_forward".into(),
+                keys: vec!["net.ipv4.ip_forward".into()],
+                want: 1,
+                runtime: now,
+                boot: boot_global("net.ipv4.ip_forward", 0),
+                ok: |x| x == 1,
+                why: "LVS-NAT replies are forwarded back to clients",
+            });
+        }
+    }
+    if !dr004::mark_rules(a).is_empty() {
+        for i in a.segment_ifaces() {
+            let Some(now) = a.f.effective(&i.name, "rp_filter") else {
+                continue;
+            };
+            if !safe_iface(&i.name) {
+                continue;
+            }
+            v.push(DirectorSysctl {
+                check: "DR002",
+                label: format!("rp_filter on {}", i.name),
+                keys: vec![
+                    "net.ipv4.conf.all.rp_filter".into(),
+                    format!("net.ipv4.conf.{}.rp_filter", i.name.replace('.', "/")),
+                ],
+                want: 0,
+                runtime: now,
+                boot: crate::audit::parse::sysctl::boot_effective(
+                    &a.boot_sysctl,
+                    &i.name,
+                    "rp_filter",
+                ),
+                ok: |x| x != 1,
+                why: "DSR replies marked and routed back through the director pass the reverse-path check",
+            });
+        }
+    }
+    if let Some(now) = a.f.sysctl_u32("net.ipv4.tcp_syncookies") {
+        v.push(DirectorSysctl {
+            check: "DR007",
+            label: "net.ipv4.tcp_syncookies".into(),
+            keys: vec!["net.ipv4.tcp_syncookies".into()],
+            want: 1,
+            runtime: now,
+            boot: boot_global("net.ipv4.tcp_syncookies", 1),
+            ok: |x| x != 0,
+            why: "the director's own TCP services keep working under a SYN flood",
+        });
+    }
+    v
 }
 
 /// One sysctl a DSR real server needs, on one interface.

@@ -1,0 +1,123 @@
+//! `audit --role director --fix` against a real network namespace: a director that routes
+//! fwmarked DSR replies back through itself (mangle MARK, `ip rule fwmark`, a local route)
+//! with strict rp_filter and SYN cookies off. Real iptables, sysctls and a private /etc.
+
+mod common;
+use common::*;
+use serde_json::Value;
+
+const VIP: &str = "192.168.21.20";
+
+fn run(ns: &NetNs, extra: &[&str]) -> (Option<i32>, Value) {
+    let out = ns
+        .lbdoctor()
+        .args(["--format", "json", "audit", "--local", "--role", "director"])
+        .args(["--vip", VIP])
+        .args(extra)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code(), v)
+}
+
+fn ids(v: &Value, key: &str) -> Vec<String> {
+    v[key]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| f["id"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn director_sysctls_fixed_persisted_idempotent_and_kept_after_reboot() {
+    if !can_use_netns() {
+        return;
+    }
+    let ns = NetNs::app("dir1", 2);
+    ns.exec(&format!(
+        "iptables -t mangle -A PREROUTING -d {VIP}/32 -p tcp --dport 80 -j MARK --set-mark 1
+         ip rule add fwmark 1 lookup 100; ip route add local 0.0.0.0/0 dev lo table 100
+         sysctl -qw net.ipv4.tcp_syncookies=0
+         printf 'net.ipv4.conf.all.rp_filter = 1\\nnet.ipv4.conf.default.rp_filter = 1\\n' > /etc/sysctl.d/10-distro-strict.conf"
+    ));
+
+    let (_, before) = run(&ns, &[]);
+    let found = ids(&before, "findings");
+    for id in ["DR002", "DR007"] {
+        assert!(found.contains(&id.to_string()), "{id} missing: {found:?}");
+    }
+
+    // Plan: runtime sysctls and our sysctl.d file, nothing else.
+    let (_, dry) = run(&ns, &["--fix", "--dry-run"]);
+    let changes = dry["plan"][0]["changes"].as_array().unwrap();
+    let kinds: Vec<&str> = changes
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["sysctl-runtime", "sysctl-persist"], "{dry:#}");
+    assert_eq!(
+        changes[1]["file"],
+        "/etc/sysctl.d/90-lbdoctor-lvs-director.conf"
+    );
+    assert!(changes[1]["diff"]
+        .as_str()
+        .unwrap()
+        .contains("+net.ipv4.conf.ens3.rp_filter = 0"));
+    assert_eq!(
+        ns.exec("sysctl -n net.ipv4.tcp_syncookies").trim(),
+        "0",
+        "a dry run changes nothing"
+    );
+
+    let (_, fixed) = run(&ns, &["--fix", "--yes"]);
+    assert_eq!(fixed["applied"], true, "{fixed:#}");
+    let after = ids(&fixed, "findings");
+    for id in ["DR002", "DR007", "DR011"] {
+        assert!(
+            !after.contains(&id.to_string()),
+            "{id} still there: {after:?}"
+        );
+    }
+    assert_eq!(ns.exec("sysctl -n net.ipv4.tcp_syncookies").trim(), "1");
+    assert_eq!(ns.exec("sysctl -n net.ipv4.conf.all.rp_filter").trim(), "0");
+    assert_eq!(
+        ns.exec("sysctl -n net.ipv4.conf.ens3.rp_filter").trim(),
+        "0"
+    );
+    // What the fix does not touch is said, not done: the policy routing is left as it was.
+    assert!(ns.exec("ip rule").contains("fwmark 0x1 lookup 100"));
+
+    // Idempotent.
+    let (_, again) = run(&ns, &["--fix", "--yes"]);
+    assert_eq!(
+        again["plan"][0]["changes"].as_array().map(|a| a.len()),
+        Some(0),
+        "{again:#}"
+    );
+
+    // Simulated reboot: runtime back to the distribution's strict defaults, then the sysctl
+    // files as systemd-sysctl applies them. SYN cookies come back from the kernel default.
+    ns.exec("sysctl -qw net.ipv4.conf.all.rp_filter=1 net.ipv4.conf.ens3.rp_filter=1 net.ipv4.conf.ens4.rp_filter=1 net.ipv4.tcp_syncookies=1; sysctl -q --system >/dev/null 2>&1");
+    assert_eq!(ns.exec("sysctl -n net.ipv4.conf.all.rp_filter").trim(), "0");
+    assert_eq!(
+        ns.exec("sysctl -n net.ipv4.conf.ens3.rp_filter").trim(),
+        "0"
+    );
+    let (_, rebooted) = run(&ns, &[]);
+    let left = ids(&rebooted, "findings");
+    for id in ["DR002", "DR007", "DR011"] {
+        assert!(
+            !left.contains(&id.to_string()),
+            "{id} after reboot: {left:?}"
+        );
+    }
+}
