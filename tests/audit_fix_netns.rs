@@ -426,3 +426,117 @@ fn app1_runtime_only_settings_are_lost_at_reboot() {
         "no duplicate: {rules}"
     );
 }
+
+/// A RHEL-layout real server: /etc/os-release says RHEL, iptables-services' files are in /etc
+/// (no rpm here: its /etc/sysconfig/iptables-config stands for the package), dpkg's database is
+/// hidden, and RHEL's default /etc/sysconfig/iptables (REJECT all but SSH) is loaded, as the
+/// enabled iptables.service does at boot. Not a real RHEL host: the layout and the boot step
+/// (`iptables-restore < /etc/sysconfig/iptables`, what iptables.init runs) are.
+#[test]
+fn rhel_iptables_services_layout_fix_persists_and_survives_reboot() {
+    if !can_use_netns() {
+        return;
+    }
+    let ns = NetNs::app("rh1", 14);
+    ns.exec(
+        "set -e
+         mount -t tmpfs lbd-nodpkg /var/lib/dpkg/info
+         rm -f /etc/os-release
+         printf 'NAME=\"Red Hat Enterprise Linux\"\\nVERSION_ID=\"9.4\"\\nID=\"rhel\"\\nID_LIKE=\"fedora\"\\n' > /etc/os-release
+         printf 'net.ipv4.conf.all.rp_filter = 1\nnet.ipv4.conf.default.rp_filter = 1\n' > /etc/sysctl.d/10-distro-strict.conf
+         mkdir -p /etc/sysconfig /etc/systemd/system/basic.target.wants
+         printf 'IPTABLES_SAVE_ON_STOP=\"no\"\\nIPTABLES_SAVE_ON_RESTART=\"no\"\\n' > /etc/sysconfig/iptables-config
+         ln -sf /usr/lib/systemd/system/iptables.service /etc/systemd/system/basic.target.wants/iptables.service
+         cat > /etc/sysconfig/iptables <<'RULES'
+# sample configuration for iptables service
+# you can edit this manually or use system-config-firewall
+# please do not ask us to add additional ports/services to this default configuration
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -p icmp -j ACCEPT
+-A INPUT -i lo -j ACCEPT
+-A INPUT -p tcp -m state --state NEW -m tcp --dport 22 -j ACCEPT
+-A INPUT -j REJECT --reject-with icmp-host-prohibited
+-A FORWARD -j REJECT --reject-with icmp-host-prohibited
+COMMIT
+RULES
+         iptables-restore < /etc/sysconfig/iptables",
+    );
+    let c = Client::attach(&ns, "rh1");
+    assert_eq!(c.curl(VIP), "000");
+    let audit = |extra: &[&str]| {
+        let out = ns
+            .lbdoctor()
+            .args(["--format", "json", "audit", "--local", "--vip", VIP])
+            .args(extra)
+            .output()
+            .unwrap();
+        (out.status.code(), json(&out))
+    };
+    let (_, v) = audit(&[]);
+    let found = ids(&v, "findings");
+    assert!(found.contains(&"RS001".to_string()), "{found:?}");
+    let rs013 = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "RS013")
+        .unwrap_or_else(|| panic!("RS013 missing: {found:?}"));
+    assert!(rs013["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("after a reboot, the rules restored from /etc/sysconfig/iptables drop"));
+    assert!(rs013["evidence"][0]
+        .as_str()
+        .unwrap()
+        .contains("-A INPUT -j REJECT --reject-with icmp-host-prohibited"));
+
+    let (code, v) = audit(&["--fix", "--yes", "--rollback-timeout", "20"]);
+    assert_eq!(v["applied"], true, "{v:#}");
+    let persist = v["plan"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "firewall-persist")
+        .unwrap_or_else(|| panic!("{:#}", v["plan"]));
+    assert_eq!(persist["file"], "/etc/sysconfig/iptables");
+    let diff = persist["diff"].as_str().unwrap();
+    assert!(
+        diff.contains("+-A PREROUTING -d 192.168.21.20/32 -j REDIRECT"),
+        "{diff}"
+    );
+    // RHEL's REJECT would drop the redirected VIP traffic: an accept for it goes first.
+    assert!(
+        diff.contains(
+            "+-A INPUT -p tcp -m conntrack --ctorigdst 192.168.21.20 -m tcp --dport 80 -j ACCEPT"
+        ),
+        "{diff}"
+    );
+    assert!(ids(&v, "findings").is_empty(), "after: {:#}", v["findings"]);
+    assert_eq!(code, Some(0));
+    assert!(ns.exec("ls /etc/sysconfig/").contains("iptables.lbdoctor-"));
+    assert_eq!(c.curl(VIP), "200");
+    // SSH and the rest of RHEL's policy are kept: direct HTTP to the real IP is still rejected.
+    assert_eq!(c.curl("192.168.21.14"), "000");
+
+    let (_, v) = audit(&["--fix", "--yes"]);
+    assert_eq!(
+        v["plan"][0]["changes"].as_array().unwrap().len(),
+        0,
+        "{:#}",
+        v["plan"]
+    );
+
+    // Reboot as RHEL does it: sysctls from the files, then iptables.service restores its file.
+    ns.exec("iptables -t nat -F; iptables -F; sysctl -qw net.ipv4.conf.all.rp_filter=1 net.ipv4.conf.ens3.rp_filter=1 net.ipv4.conf.ens4.rp_filter=1 net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0; sysctl -q --system >/dev/null 2>&1; iptables-restore < /etc/sysconfig/iptables");
+    assert_eq!(c.curl(VIP), "200");
+    let (_, v) = audit(&[]);
+    assert!(
+        ids(&v, "findings").is_empty(),
+        "after reboot: {:#}",
+        v["findings"]
+    );
+}

@@ -138,10 +138,11 @@ done
   exit }' "$@"
 s packages
 for p in iptables-persistent netfilter-persistent nftables; do [ -f "/var/lib/dpkg/info/$p.list" ] && echo "$p"; done
-if command -v rpm >/dev/null 2>&1; then rpm -q iptables-services nftables 2>/dev/null | grep -v 'not installed' | sed 's/-[0-9].*//'; fi
+if command -v rpm >/dev/null 2>&1; then rpm -q iptables-services nftables 2>/dev/null | grep -v 'not installed' | sed 's/-[0-9].*//'
+elif [ -f /etc/sysconfig/iptables-config ]; then echo iptables-services; fi
 # "enabled" is a WantedBy symlink under /etc/systemd/system (what systemctl is-enabled reads).
 for u in netfilter-persistent nftables iptables; do
-  for w in /etc/systemd/system/*.wants/$u.service; do [ -e "$w" ] && { echo "enabled:$u"; break; }; done
+  for w in /etc/systemd/system/*.wants/$u.service; do [ -L "$w" ] && { echo "enabled:$u"; break; }; done
 done
 s ipvs
 [ -d /sys/module/ip_vs ] && echo loaded

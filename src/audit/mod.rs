@@ -213,6 +213,37 @@ impl<'a> Analysis<'a> {
         v
     }
 
+    /// Where `rs`'s filter INPUT drops or rejects a new client connection to the VIP, as it
+    /// arrives after the host accepts it: after REDIRECT/DNAT at a real IP (also when nothing
+    /// accepts the VIP yet, since the fix then adds a REDIRECT), with the VIP local at the VIP.
+    /// The client is the first host of --deny-direct's CIDR, else a documentation address.
+    pub fn vip_input_blocked(
+        &self,
+        rs: &Ruleset,
+    ) -> Option<(String, Ipv4Addr, parse::iptables::Walk)> {
+        let vip = self.t.vip?;
+        let src = self
+            .t
+            .deny_direct
+            .map(|n| first_host(&n))
+            .unwrap_or(Ipv4Addr::new(198, 51, 100, 7));
+        let mut cases: Vec<(String, Ipv4Addr)> = Vec::new();
+        if self.acceptance.is_empty() || self.vip_is_nat() {
+            cases.extend(self.real_ips());
+        }
+        if self.vip_is_local() {
+            cases.extend(self.segment_ifaces().iter().map(|i| (i.name.clone(), vip)));
+        }
+        cases.into_iter().find_map(|(iface, dst)| {
+            let w = self.input_verdict(rs, src, dst, vip, self.t.port, &iface);
+            matches!(
+                w.verdict,
+                parse::iptables::Verdict::Drop | parse::iptables::Verdict::Reject
+            )
+            .then_some((iface, dst, w))
+        })
+    }
+
     /// Walk filter INPUT for a NEW TCP connection.
     pub fn input_verdict(
         &self,

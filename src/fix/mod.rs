@@ -267,8 +267,32 @@ fn wanted_rules(a: &Analysis) -> (Vec<WantRule>, Vec<String>) {
             top: false,
         });
     }
+    // After REDIRECT, INPUT sees dst = the real IP: tell VIP traffic apart by the
+    // connection's original destination. With the VIP on lo, dst is the VIP itself.
+    let port = a.t.port;
+    let vip_accept = |from: Option<String>| {
+        let s = from.map(|n| format!("-s {n} ")).unwrap_or_default();
+        if a.vip_is_local() && !a.vip_is_nat() {
+            format!("{s}-d {vip}/32 -p tcp -m tcp --dport {port} -j ACCEPT")
+        } else {
+            format!("{s}-p tcp -m conntrack --ctorigdst {vip} -m tcp --dport {port} -j ACCEPT")
+        }
+    };
+    // The live rules, or the ones a reboot restores (RHEL's default rejects all but SSH),
+    // drop VIP traffic: accept it for every client, first in INPUT.
+    let blocked = a.vip_input_blocked(&a.ipt).is_some()
+        || a.boot_ipt
+            .as_ref()
+            .is_some_and(|(_, rs)| a.vip_input_blocked(rs).is_some());
+    if blocked {
+        v.push(WantRule {
+            table: "filter",
+            chain: "INPUT",
+            spec: vip_accept(None),
+            top: true,
+        });
+    }
     if let Some(net) = a.t.deny_direct {
-        let port = a.t.port;
         v.push(WantRule {
             table: "filter",
             chain: "INPUT",
@@ -283,21 +307,14 @@ fn wanted_rules(a: &Analysis) -> (Vec<WantRule>, Vec<String>) {
                 top: true,
             });
         }
-        // After REDIRECT, INPUT sees dst = the real IP: tell VIP traffic apart by the
-        // connection's original destination. With the VIP on lo, dst is the VIP itself.
-        let vip_accept = if a.vip_is_local() && !a.vip_is_nat() {
-            format!("-s {net} -d {vip}/32 -p tcp -m tcp --dport {port} -j ACCEPT")
-        } else {
-            format!(
-                "-s {net} -p tcp -m conntrack --ctorigdst {vip} -m tcp --dport {port} -j ACCEPT"
-            )
-        };
-        v.push(WantRule {
-            table: "filter",
-            chain: "INPUT",
-            spec: vip_accept,
-            top: true,
-        });
+        if !blocked {
+            v.push(WantRule {
+                table: "filter",
+                chain: "INPUT",
+                spec: vip_accept(Some(net.to_string())),
+                top: true,
+            });
+        }
         v.push(WantRule {
             table: "filter",
             chain: "INPUT",
