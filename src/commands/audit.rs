@@ -16,6 +16,11 @@ use std::sync::{Arc, Mutex};
 
 /// `VIP[:PORT]`, port 80 by default.
 pub fn parse_vip(s: &str) -> anyhow::Result<(Ipv4Addr, u16)> {
+    // Say so plainly rather than "bad port" for `2001:db8::20` or `[2001:db8::20]:80`.
+    let bare = s.trim_start_matches('[').split(']').next().unwrap_or(s);
+    if bare.parse::<std::net::Ipv6Addr>().is_ok() {
+        return Err(Error::Usage(format!("--vip {s}: IPv6 VIPs are not audited yet (IPv4 only). For an IPv6 DR real server check by hand: the VIP on lo as /128 or an ip6tables nat PREROUTING REDIRECT, the service listening, and /etc/iptables/rules.v6 or the network configuration carrying them")).into());
+    }
     let (ip, port) = match s.rsplit_once(':') {
         Some((ip, p)) => (
             ip,
@@ -547,4 +552,24 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     report.data.insert("hosts".into(), Value::Array(hosts_json));
     crate::finding::sort_findings(&mut report.findings);
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_vip;
+
+    #[test]
+    fn vip_forms_and_errors() {
+        assert_eq!(
+            parse_vip("192.168.21.20").unwrap(),
+            ("192.168.21.20".parse().unwrap(), 80)
+        );
+        assert_eq!(parse_vip("192.168.21.20:8443").unwrap().1, 8443);
+        let e = |s: &str| format!("{:#}", parse_vip(s).unwrap_err());
+        assert!(e("192.168.21.20:http").contains("bad port"));
+        assert!(e("lb.example").contains("not an IPv4 address"));
+        for v6 in ["2001:db8::20", "[2001:db8::20]:80"] {
+            assert!(e(v6).contains("IPv6 VIPs are not audited yet"), "{}", e(v6));
+        }
+    }
 }
