@@ -112,7 +112,9 @@ pub fn strip_table(text: &str) -> String {
 
 /// The [BEGIN, END] line range of our block in nftables.conf.
 fn block_span(lines: &[&str]) -> Option<(usize, usize)> {
-    let s = lines.iter().position(|l| l.starts_with("# BEGIN lbdoctor"))?;
+    let s = lines
+        .iter()
+        .position(|l| l.starts_with("# BEGIN lbdoctor"))?;
     let e = (s + 1..lines.len()).find(|&i| lines[i].trim_end() == END)?;
     Some((s, e))
 }
@@ -196,7 +198,9 @@ fn deny_rules(a: &Analysis) -> Vec<String> {
     // After redirect, input sees dst = the real IP: tell VIP traffic apart by the
     // connection's original destination. With the VIP on lo, dst is the VIP itself.
     if a.vip_is_local() && !a.vip_is_nat() {
-        v.push(format!("ip saddr {net} ip daddr {vip} tcp dport {port} accept"));
+        v.push(format!(
+            "ip saddr {net} ip daddr {vip} tcp dport {port} accept"
+        ));
     } else {
         v.push(format!(
             "ip saddr {net} ct original ip daddr {vip} tcp dport {port} accept"
