@@ -414,6 +414,155 @@ mod tests {
         assert!(f3.starts_with("flush ruleset\n\n# BEGIN lbdoctor"));
     }
 
+    const DEBIAN_CONF: &str = "#!/usr/sbin/nft -f\n\nflush ruleset\n\ntable inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter;\n\t}\n}\n";
+
+    /// app2 as the fact script sees it on a host with nft and without iptables.
+    fn nft_host() -> crate::audit::facts::HostFacts {
+        use crate::audit::facts::{Addr, HostFacts, Interface};
+        let mut f = HostFacts {
+            host: "app2".into(),
+            os_id: "debian".into(),
+            nft_ruleset: Some(String::new()),
+            ..Default::default()
+        };
+        f.interfaces.push(Interface {
+            name: "ens3".into(),
+            kind: "ether".into(),
+            up: true,
+            addrs: vec![Addr {
+                ip: "192.168.21.12".into(),
+                prefix: 24,
+            }],
+        });
+        for (k, v) in [
+            ("net.ipv4.conf.all.arp_ignore", "1"),
+            ("net.ipv4.conf.all.arp_announce", "2"),
+            ("net.ipv4.conf.all.rp_filter", "0"),
+            ("net.ipv4.conf.ens3.rp_filter", "0"),
+        ] {
+            f.sysctl.insert(k.into(), v.into());
+        }
+        f.listeners.push(crate::audit::facts::Listener {
+            proto: "tcp".into(),
+            addr: "0.0.0.0".into(),
+            port: 80,
+            process: None,
+        });
+        f.files.insert(NFT_CONF.into(), DEBIAN_CONF.into());
+        f.packages.nftables = true;
+        f
+    }
+
+    fn target(deny: bool) -> crate::audit::Target {
+        crate::audit::Target {
+            vip: Some("192.168.21.20".parse().unwrap()),
+            port: 80,
+            deny_direct: deny.then(|| "192.168.21.0/26".parse().unwrap()),
+            ..Default::default()
+        }
+    }
+
+    fn nft_changes(f: &crate::audit::facts::HostFacts, t: &crate::audit::Target) -> Vec<Change> {
+        let a = Analysis::new(f, t, crate::audit::Role::Real);
+        super::super::plan(&a)
+            .changes
+            .into_iter()
+            .filter(|c| ["nft-runtime", "nft-persist", "service-enable"].contains(&c.kind.as_str()))
+            .collect()
+    }
+
+    fn ids(f: &crate::audit::facts::HostFacts, t: &crate::audit::Target) -> Vec<String> {
+        crate::audit::audit(f, t, crate::audit::Role::Real)
+            .into_iter()
+            .map(|x| x.id)
+            .collect()
+    }
+
+    #[test]
+    fn plan_then_fixed_state_plans_nothing_and_audits_clean() {
+        let mut f = nft_host();
+        let t = target(true);
+        let before = ids(&f, &t);
+        assert!(
+            before.contains(&"RS001".into()) && before.contains(&"RS011".into()),
+            "{before:?}"
+        );
+        let c = nft_changes(&f, &t);
+        let kinds: Vec<&str> = c.iter().map(|c| c.kind.as_str()).collect();
+        assert_eq!(kinds, ["nft-runtime", "nft-persist", "service-enable"]);
+        // What the host looks like once the plan is applied: nft lists our table as we
+        // render it, the file holds our block, the service is enabled.
+        let load = c[0].content.clone().unwrap();
+        let table = parse_table(&load).unwrap();
+        assert_eq!(table, incident());
+        f.nft_ruleset = Some(render(&table));
+        f.files
+            .insert(NFT_CONF.into(), c[1].content.clone().unwrap());
+        f.packages.nftables_enabled = true;
+        assert!(nft_changes(&f, &t).is_empty());
+        assert_eq!(ids(&f, &t), Vec::<String>::new());
+        // Enabled service missing: RS008 (lost at reboot) and the enable change.
+        f.packages.nftables_enabled = false;
+        assert!(ids(&f, &t).contains(&"RS008".into()));
+        let c = nft_changes(&f, &t);
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(c[0].kind, "service-enable");
+        // A rerun without --deny-direct keeps the earlier filter (no change at all).
+        f.packages.nftables_enabled = true;
+        assert!(nft_changes(&f, &target(false)).is_empty());
+    }
+
+    #[test]
+    fn admin_redirect_or_vip_on_lo_means_no_redirect_of_ours() {
+        let mut f = nft_host();
+        f.packages.nftables_enabled = true;
+        // The admin's own redirect, live and in the boot file: nothing to do.
+        let admin = "table ip nat {\n\tchain PREROUTING {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tip daddr 192.168.21.20 tcp dport 80 redirect\n\t}\n}\n";
+        f.nft_ruleset = Some(admin.into());
+        f.files
+            .insert(NFT_CONF.into(), format!("{DEBIAN_CONF}{admin}"));
+        assert!(nft_changes(&f, &target(false)).is_empty());
+        assert!(!ids(&f, &target(false)).contains(&"RS008".into()));
+        // Live only: persisted in our block, runtime left alone.
+        f.files.insert(NFT_CONF.into(), DEBIAN_CONF.into());
+        let c = nft_changes(&f, &target(false));
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(c[0].kind, "nft-persist");
+        assert!(c[0]
+            .content
+            .as_deref()
+            .unwrap()
+            .contains("ip daddr 192.168.21.20 redirect"));
+        // VIP on lo: no redirect; --deny-direct matches the VIP itself.
+        let mut f = nft_host();
+        f.interfaces.push(crate::audit::facts::Interface {
+            name: "lo".into(),
+            kind: "loopback".into(),
+            up: true,
+            addrs: vec![crate::audit::facts::Addr {
+                ip: "192.168.21.20".into(),
+                prefix: 32,
+            }],
+        });
+        let c = nft_changes(&f, &target(true));
+        let t = parse_table(c[0].content.as_deref().unwrap()).unwrap();
+        assert!(t.prerouting.is_empty());
+        assert!(t.input.contains(
+            &"ip saddr 192.168.21.0/26 ip daddr 192.168.21.20 tcp dport 80 accept".to_string()
+        ));
+        // No file at all: created with the shebang.
+        let mut f = nft_host();
+        f.files.remove(NFT_CONF);
+        let c = nft_changes(&f, &target(false));
+        let p = c.iter().find(|c| c.kind == "nft-persist").unwrap();
+        assert!(p.old.is_none());
+        assert!(p
+            .content
+            .as_deref()
+            .unwrap()
+            .starts_with("#!/usr/sbin/nft -f\n"));
+    }
+
     #[test]
     fn drop_detection_matches_our_rule_only() {
         let net: ipnet::Ipv4Net = "192.168.21.0/26".parse().unwrap();
