@@ -184,6 +184,15 @@ pub fn load_text(t: &Table) -> String {
     )
 }
 
+/// The incident's `iptables -t nat -A PREROUTING -d VIP -j REDIRECT`, in our nft table.
+pub fn redirect_commands(vip: std::net::Ipv4Addr) -> Vec<String> {
+    vec![
+        format!("nft add table {FAMILY} {NAME}"),
+        format!("nft 'add chain {FAMILY} {NAME} prerouting {{ {PREROUTING_HEAD} }}'"),
+        format!("nft add rule {FAMILY} {NAME} prerouting ip daddr {vip} redirect"),
+    ]
+}
+
 /// The --deny-direct filter, rule for rule what wanted_rules() adds to iptables' INPUT:
 /// established, SSH, the VIP's own traffic from CIDR, then DROP of the service port from CIDR.
 fn deny_rules(a: &Analysis) -> Vec<String> {
@@ -487,6 +496,14 @@ mod tests {
             before.contains(&"RS001".into()) && before.contains(&"RS011".into()),
             "{before:?}"
         );
+        // RS001 suggests nft commands here, which build exactly the table --fix manages.
+        let rs001 = crate::audit::audit(&f, &t, crate::audit::Role::Real)
+            .into_iter()
+            .find(|x| x.id == "RS001")
+            .unwrap();
+        let cmds = rs001.fix.unwrap().commands;
+        assert!(cmds.iter().all(|c| c.starts_with("nft ")), "{cmds:?}");
+        assert!(cmds[2].ends_with("prerouting ip daddr 192.168.21.20 redirect"));
         let c = nft_changes(&f, &t);
         let kinds: Vec<&str> = c.iter().map(|c| c.kind.as_str()).collect();
         assert_eq!(kinds, ["nft-runtime", "nft-persist", "service-enable"]);
@@ -503,7 +520,15 @@ mod tests {
         assert_eq!(ids(&f, &t), Vec::<String>::new());
         // Enabled service missing: RS008 (lost at reboot) and the enable change.
         f.packages.nftables_enabled = false;
-        assert!(ids(&f, &t).contains(&"RS008".into()));
+        let rs008 = crate::audit::audit(&f, &t, crate::audit::Role::Real)
+            .into_iter()
+            .find(|x| x.id == "RS008")
+            .expect("RS008 without nftables.service");
+        assert!(
+            rs008.message.contains("nftables.service is not enabled"),
+            "{}",
+            rs008.message
+        );
         let c = nft_changes(&f, &t);
         assert_eq!(c.len(), 1, "{c:?}");
         assert_eq!(c[0].kind, "service-enable");
