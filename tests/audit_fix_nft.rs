@@ -358,7 +358,7 @@ fn nft_guard_rolls_back_only_our_table_and_settles_an_interrupted_run() {
     let facts = audit::facts::gather(&mut t, None).unwrap();
     let a = audit::Analysis::new(&facts, &target, Role::Real);
     let plan = lbdoctor::fix::plan(&a);
-    let out = lbdoctor::fix::apply::apply(&mut t, &plan, 300, &mut fresh).unwrap();
+    let out = lbdoctor::fix::apply::apply(&mut t, &plan, 60, &mut fresh).unwrap();
     assert!(out.rolled_back.is_some());
     assert!(ns.exec("nft list table ip lbdoctor").contains("drop"));
     let settled = lbdoctor::fix::apply::settle_interrupted(&mut t).unwrap();
@@ -367,5 +367,24 @@ fn nft_guard_rolls_back_only_our_table_and_settles_an_interrupted_run() {
     assert!(ns
         .exec("nft list table ip lbdoctor 2>&1")
         .contains("No such"));
+    assert_eq!(admin_table(&ns), admin_before);
+
+    // A load nft rejects: the guard puts our table back at once and leaves no pending cookie.
+    ns.exec("nft -f - <<'EOF'\ntable ip lbdoctor {\n\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tip daddr 10.1.1.1 redirect\n\t}\n}\nEOF");
+    let o = t
+        .run(&lbdoctor::fix::nft::guarded_script(
+            "badload",
+            60,
+            "table ip lbdoctor {}\ndelete table ip lbdoctor\ntable ip lbdoctor {\n\tchain input {\n\t\tno such statement\n\t}\n}\n",
+        ))
+        .unwrap();
+    assert_eq!(o.status, 5, "{}", o.stderr_lossy());
+    assert_eq!(ns.exec("nft list table ip lbdoctor"), ours_before);
+    assert!(ns
+        .exec("ls /var/lib/lbdoctor/")
+        .contains("rollback-badload.pending.failed"));
+    assert!(lbdoctor::fix::apply::settle_interrupted(&mut t)
+        .unwrap()
+        .is_empty());
     assert_eq!(admin_table(&ns), admin_before);
 }
