@@ -222,14 +222,24 @@ fn deny_rules(a: &Analysis) -> Vec<String> {
 /// What our table should hold, given what it holds now (`existing`) and whether the admin's
 /// own rules (outside our table) already redirect the VIP. Earlier lines are kept; a new
 /// --deny-direct replaces the input chain (its CIDR is the user's latest word).
-fn wanted(a: &Analysis, existing: Option<&Table>, admin_nat: bool) -> Table {
+/// `outside` is the ruleset or file without our table: when the admin's own rules already
+/// redirect the VIP or drop direct traffic from the CIDR, ours do not repeat them.
+fn wanted(a: &Analysis, existing: Option<&Table>, outside: &str) -> Table {
+    let admin_nat =
+        a.t.vip
+            .and_then(|v| crate::audit::nft_nat_for(outside, v))
+            .is_some();
+    let admin_drop =
+        a.t.deny_direct
+            .and_then(|n| nft_drop_for(outside, &n, a.t.port))
+            .is_some();
     let mut t = existing.cloned().unwrap_or_default();
     let Some(vip) = a.t.vip else { return t };
     let redirect = format!("ip daddr {vip} redirect");
     if !a.vip_is_local() && !admin_nat && !t.prerouting.contains(&redirect) {
         t.prerouting.push(redirect);
     }
-    if a.t.deny_direct.is_some() {
+    if a.t.deny_direct.is_some() && !admin_drop {
         t.input = deny_rules(a);
     }
     t
@@ -252,11 +262,12 @@ pub fn changes(a: &Analysis, plan: &mut HostPlan) {
     let Some(ruleset) = a.f.nft_ruleset.as_deref() else {
         return;
     };
-    let Some(vip) = a.t.vip else { return };
+    if a.t.vip.is_none() {
+        return;
+    }
     // Runtime.
     let now = parse_table(ruleset);
-    let admin_nat = crate::audit::nft_nat_for(&strip_table(ruleset), vip).is_some();
-    let want_now = wanted(a, now.as_ref(), admin_nat);
+    let want_now = wanted(a, now.as_ref(), &strip_table(ruleset));
     if !want_now.is_empty() && Some(&want_now) != now.as_ref() {
         let text = load_text(&want_now);
         plan.changes.push(Change {
@@ -279,8 +290,7 @@ pub fn changes(a: &Analysis, plan: &mut HostPlan) {
     let old = a.f.files.get(NFT_CONF).cloned();
     let conf = a.f.files.get(NFT_CONF).map(String::as_str).unwrap_or("");
     let boot = block_of(conf).and_then(|b| parse_table(&b));
-    let admin_nat_boot = crate::audit::nft_nat_for(&strip_block(conf), vip).is_some();
-    let want_boot = wanted(a, boot.as_ref(), admin_nat_boot);
+    let want_boot = wanted(a, boot.as_ref(), &strip_block(conf));
     if want_boot.is_empty() {
         return;
     }
@@ -558,6 +568,12 @@ mod tests {
             .as_deref()
             .unwrap()
             .contains("ip daddr 192.168.21.20 redirect"));
+        // The admin's own drop for the CIDR, live and at boot: no filter of ours either.
+        let deny = "table inet admin {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\tip saddr 192.168.21.0/26 tcp dport 80 drop\n\t}\n}\n";
+        f.nft_ruleset = Some(format!("{admin}{deny}"));
+        f.files
+            .insert(NFT_CONF.into(), format!("{DEBIAN_CONF}{admin}{deny}"));
+        assert!(nft_changes(&f, &target(true)).is_empty());
         // VIP on lo: no redirect; --deny-direct matches the VIP itself.
         let mut f = nft_host();
         f.interfaces.push(crate::audit::facts::Interface {
