@@ -272,7 +272,8 @@ fn plan_text(plans: &[HostPlan]) -> String {
         for c in &p.changes {
             s.push_str(&format!("* [{}] {}\n", c.kind, c.description));
             for cmd in &c.commands {
-                s.push_str(&format!("    $ {cmd}\n"));
+                // Multi-line commands (an nft heredoc) stay indented under their change.
+                s.push_str(&format!("    $ {}\n", cmd.replace('\n', "\n      ")));
             }
             if let Some(d) = &c.diff {
                 for l in d.lines() {

@@ -201,13 +201,18 @@ pub fn apply(
         out.applied.push(c.description.clone());
     }
     let mut firewall_ok = true;
-    for c in plan.changes.iter().filter(|c| c.kind == "firewall-runtime") {
+    for c in plan
+        .changes
+        .iter()
+        .filter(|c| c.kind == "firewall-runtime" || c.kind == "nft-runtime")
+    {
         let id = format!("{}-{}", std::process::id(), rand::random::<u32>());
-        run_ok(
-            t,
-            &guarded_firewall_script(&id, rollback_secs, &c.commands),
-            "applying firewall rules",
-        )?;
+        let script = if c.kind == "nft-runtime" {
+            super::nft::guarded_script(&id, rollback_secs, c.content.as_deref().unwrap_or(""))
+        } else {
+            guarded_firewall_script(&id, rollback_secs, &c.commands)
+        };
+        run_ok(t, &script, "applying firewall rules")?;
         let confirmed = match fresh() {
             Ok(mut t2) => match t2.run(&confirm_script(&id)) {
                 Ok(o) if o.stdout_lossy().trim() == "confirmed" => Ok(()),
@@ -234,6 +239,18 @@ pub fn apply(
     if firewall_ok {
         for c in plan.changes.iter().filter(|c| c.kind == "firewall-persist") {
             file_change(t, c, &mut out, Some("iptables-restore --test"))?;
+            out.applied.push(c.description.clone());
+        }
+        for c in plan.changes.iter().filter(|c| c.kind == "nft-persist") {
+            file_change(t, c, &mut out, Some("nft -c -f -"))?;
+            out.applied.push(c.description.clone());
+        }
+        for c in plan.changes.iter().filter(|c| c.kind == "service-enable") {
+            run_ok(
+                t,
+                &format!("set -e\n{}\n", c.commands.join("\n")),
+                &c.description,
+            )?;
             out.applied.push(c.description.clone());
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod director;
+pub mod nft;
 
 use crate::audit::checks::{knob_ok, sysctl_requirements, SysctlReq};
 use crate::audit::{Acceptance, Analysis};
@@ -42,7 +43,9 @@ pub struct HostPlan {
 
 impl HostPlan {
     pub fn has_firewall_runtime(&self) -> bool {
-        self.changes.iter().any(|c| c.kind == "firewall-runtime")
+        self.changes
+            .iter()
+            .any(|c| c.kind == "firewall-runtime" || c.kind == "nft-runtime")
     }
 }
 
@@ -321,8 +324,8 @@ fn wanted_rules(a: &Analysis) -> (Vec<WantRule>, Vec<String>) {
             spec: format!("-s {net} -p tcp -m tcp --dport {port} -j DROP"),
             top: true,
         });
-        if a.f.iptables_save.is_none() {
-            notes.push("iptables is not installed; --deny-direct needs it".into());
+        if a.f.iptables_save.is_none() && a.f.nft_ruleset.is_none() {
+            notes.push("neither iptables nor nft is installed; --deny-direct needs one".into());
         }
     }
     (v, notes)
@@ -392,10 +395,15 @@ pub fn merge_rules_text(text: &str, rules: &[(String, String, String, bool)]) ->
 }
 
 fn firewall_changes(a: &Analysis, plan: &mut HostPlan) {
+    // nftables-only hosts: our own nft table instead of iptables rules.
+    if a.f.iptables_save.is_none() && a.f.nft_ruleset.is_some() {
+        nft::changes(a, plan);
+        return;
+    }
     let (want, notes) = wanted_rules(a);
     plan.notes.extend(notes);
     if !want.is_empty() && a.f.iptables_save.is_none() {
-        plan.notes.push("iptables is not installed: lbdoctor cannot add the VIP's REDIRECT or firewall rules (install iptables, or put the VIP on lo as /32); native nftables rulesets are audited but not edited".into());
+        plan.notes.push("neither iptables nor nft is installed: lbdoctor cannot add the VIP's REDIRECT or firewall rules (install nftables or iptables, or put the VIP on lo as /32)".into());
     }
     if want.is_empty() || a.f.iptables_save.is_none() {
         return;

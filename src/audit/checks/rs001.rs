@@ -7,15 +7,25 @@ pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
     if !a.acceptance.is_empty() {
         return;
     }
+    let nft_only = a.f.iptables_save.is_none() && a.f.nft_ruleset.is_some();
     let mut f = Finding::new(
         "RS001",
         &a.f.host,
         format!("packets for VIP {vip} are not accepted: no iptables/nftables REDIRECT or DNAT for it, and it is not a local address; under DSR the director forwards them here unchanged and the kernel drops them, so clients hang"),
     )
-    .evidence(format!("iptables nat PREROUTING has no rule matching dst {vip} port {}", a.t.port))
+    .evidence(if nft_only {
+        format!("iptables is not installed; the nftables ruleset has no redirect/dnat for ip daddr {vip}")
+    } else {
+        format!("iptables nat PREROUTING has no rule matching dst {vip} port {}", a.t.port)
+    })
     .evidence(format!("no interface holds {vip}"))
     .fix_text("add a REDIRECT for the VIP (or put the VIP on lo as /32 with arp_ignore/arp_announce)");
-    for c in crate::fix::redirect_commands(vip) {
+    let cmds = if nft_only {
+        crate::fix::nft::redirect_commands(vip)
+    } else {
+        crate::fix::redirect_commands(vip)
+    };
+    for c in cmds {
         f = f.fix_command(c);
     }
     out.push(f);

@@ -1,0 +1,615 @@
+//! Repairs on nftables-only real servers (nft present, iptables absent): our own table
+//! `table ip lbdoctor` holds the VIP's redirect and the --deny-direct filter. It is loaded as
+//! one `nft -f` transaction that redefines only that table (nothing else in the ruleset is
+//! touched), under a rollback guard like the iptables one, and persisted between marker
+//! comments in /etc/nftables.conf, which Debian's nftables.service loads at boot.
+
+use super::{unified_diff, Change, HostPlan};
+use crate::audit::Analysis;
+
+pub const FAMILY: &str = "ip";
+pub const NAME: &str = "lbdoctor";
+pub const NFT_CONF: &str = "/etc/nftables.conf";
+pub const BEGIN: &str =
+    "# BEGIN lbdoctor (written by lbdoctor audit --fix; replaced as a whole on each run)";
+pub const END: &str = "# END lbdoctor";
+const PREROUTING_HEAD: &str = "type nat hook prerouting priority dstnat; policy accept;";
+const INPUT_HEAD: &str = "type filter hook input priority filter; policy accept;";
+
+/// Our table's rules, in nft's own print form (so a listing compares equal).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Table {
+    pub prerouting: Vec<String>,
+    pub input: Vec<String>,
+}
+
+impl Table {
+    pub fn is_empty(&self) -> bool {
+        self.prerouting.is_empty() && self.input.is_empty()
+    }
+}
+
+fn head() -> String {
+    format!("table {FAMILY} {NAME} {{")
+}
+
+/// The table as `nft list table` prints it.
+pub fn render(t: &Table) -> String {
+    let mut s = head();
+    s.push('\n');
+    let mut chains = Vec::new();
+    if !t.prerouting.is_empty() {
+        chains.push(("prerouting", PREROUTING_HEAD, &t.prerouting));
+    }
+    if !t.input.is_empty() {
+        chains.push(("input", INPUT_HEAD, &t.input));
+    }
+    for (i, (name, h, rules)) in chains.iter().enumerate() {
+        if i > 0 {
+            s.push('\n');
+        }
+        s.push_str(&format!("\tchain {name} {{\n\t\t{h}\n"));
+        for r in rules.iter() {
+            s.push_str(&format!("\t\t{r}\n"));
+        }
+        s.push_str("\t}\n");
+    }
+    s.push_str("}\n");
+    s
+}
+
+/// The line range [start, end] of our table in `nft list ruleset` output or in our block:
+/// from `table ip lbdoctor {` to the first `}` at column 0.
+fn table_span(lines: &[&str]) -> Option<(usize, usize)> {
+    let h = head();
+    let start = lines.iter().position(|l| l.trim_end() == h)?;
+    let end = (start + 1..lines.len()).find(|&i| lines[i].trim_end() == "}")?;
+    Some((start, end))
+}
+
+/// Our table, parsed from a ruleset listing or from our block in nftables.conf.
+pub fn parse_table(text: &str) -> Option<Table> {
+    let lines: Vec<&str> = text.lines().collect();
+    let (start, end) = table_span(&lines)?;
+    let mut t = Table::default();
+    let mut chain: Option<&str> = None;
+    for l in &lines[start + 1..end] {
+        let l = l.trim();
+        if let Some(name) = l.strip_prefix("chain ").and_then(|x| x.strip_suffix(" {")) {
+            chain = Some(if name == "prerouting" {
+                "prerouting"
+            } else if name == "input" {
+                "input"
+            } else {
+                "other"
+            });
+            continue;
+        }
+        if l.is_empty() || l == "}" || l.starts_with("type ") || l.starts_with('#') {
+            continue;
+        }
+        match chain {
+            Some("prerouting") => t.prerouting.push(l.to_string()),
+            Some("input") => t.input.push(l.to_string()),
+            _ => {}
+        }
+    }
+    Some(t)
+}
+
+/// `text` without our table (to see what the admin's own rules do).
+pub fn strip_table(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    match table_span(&lines) {
+        Some((s, e)) => lines[..s]
+            .iter()
+            .chain(&lines[e + 1..])
+            .map(|l| format!("{l}\n"))
+            .collect(),
+        None => text.to_string(),
+    }
+}
+
+/// The [BEGIN, END] line range of our block in nftables.conf.
+fn block_span(lines: &[&str]) -> Option<(usize, usize)> {
+    let s = lines
+        .iter()
+        .position(|l| l.starts_with("# BEGIN lbdoctor"))?;
+    let e = (s + 1..lines.len()).find(|&i| lines[i].trim_end() == END)?;
+    Some((s, e))
+}
+
+/// Our block's content (between the markers).
+pub fn block_of(conf: &str) -> Option<String> {
+    let lines: Vec<&str> = conf.lines().collect();
+    let (s, e) = block_span(&lines)?;
+    Some(lines[s + 1..e].iter().map(|l| format!("{l}\n")).collect())
+}
+
+/// nftables.conf without our block.
+pub fn strip_block(conf: &str) -> String {
+    let lines: Vec<&str> = conf.lines().collect();
+    match block_span(&lines) {
+        Some((s, e)) => lines[..s]
+            .iter()
+            .chain(&lines[e + 1..])
+            .map(|l| format!("{l}\n"))
+            .collect(),
+        None => conf.to_string(),
+    }
+}
+
+/// nftables.conf with our block set to `table_text`: replaced in place when present,
+/// appended otherwise (after any `flush ruleset`, which must not run after it); a new file
+/// gets nft's shebang and no flush (it would drop every other table when loaded).
+pub fn replace_block(old: Option<&str>, table_text: &str) -> String {
+    // Loading the table again (e.g. `nft -f /etc/nftables.conf` by hand) must not fail or
+    // duplicate rules: declare, delete, define, as one transaction.
+    let body = format!(
+        "{BEGIN}\ntable {FAMILY} {NAME} {{}}\ndelete table {FAMILY} {NAME}\n{table_text}{END}\n"
+    );
+    let Some(old) = old else {
+        return format!("#!/usr/sbin/nft -f\n\n{body}");
+    };
+    let lines: Vec<&str> = old.lines().collect();
+    match block_span(&lines) {
+        Some((s, e)) => {
+            let mut out: String = lines[..s].iter().map(|l| format!("{l}\n")).collect();
+            out.push_str(&body);
+            for l in &lines[e + 1..] {
+                out.push_str(l);
+                out.push('\n');
+            }
+            out
+        }
+        None => {
+            let mut out = old.to_string();
+            if !out.is_empty() && !out.ends_with('\n') {
+                out.push('\n');
+            }
+            if !out.is_empty() && !out.ends_with("\n\n") {
+                out.push('\n');
+            }
+            out.push_str(&body);
+            out
+        }
+    }
+}
+
+/// The nft input that makes our table exactly `t`, touching nothing else.
+pub fn load_text(t: &Table) -> String {
+    format!(
+        "table {FAMILY} {NAME} {{}}\ndelete table {FAMILY} {NAME}\n{}",
+        render(t)
+    )
+}
+
+/// The incident's `iptables -t nat -A PREROUTING -d VIP -j REDIRECT`, in our nft table.
+pub fn redirect_commands(vip: std::net::Ipv4Addr) -> Vec<String> {
+    vec![
+        format!("nft add table {FAMILY} {NAME}"),
+        format!("nft 'add chain {FAMILY} {NAME} prerouting {{ {PREROUTING_HEAD} }}'"),
+        format!("nft add rule {FAMILY} {NAME} prerouting ip daddr {vip} redirect"),
+    ]
+}
+
+/// The --deny-direct filter, rule for rule what wanted_rules() adds to iptables' INPUT:
+/// established, SSH, the VIP's own traffic from CIDR, then DROP of the service port from CIDR.
+fn deny_rules(a: &Analysis) -> Vec<String> {
+    let (Some(vip), Some(net)) = (a.t.vip, a.t.deny_direct) else {
+        return Vec::new();
+    };
+    let port = a.t.port;
+    let mut v = vec!["ct state established,related accept".to_string()];
+    for p in a.ssh_ports() {
+        v.push(format!("tcp dport {p} accept"));
+    }
+    // After redirect, input sees dst = the real IP: tell VIP traffic apart by the
+    // connection's original destination. With the VIP on lo, dst is the VIP itself.
+    if a.vip_is_local() && !a.vip_is_nat() {
+        v.push(format!(
+            "ip saddr {net} ip daddr {vip} tcp dport {port} accept"
+        ));
+    } else {
+        v.push(format!(
+            "ip saddr {net} ct original ip daddr {vip} tcp dport {port} accept"
+        ));
+    }
+    v.push(format!("ip saddr {net} tcp dport {port} drop"));
+    v
+}
+
+/// What our table should hold, given what it holds now (`existing`) and whether the admin's
+/// own rules (outside our table) already redirect the VIP. Earlier lines are kept; a new
+/// --deny-direct replaces the input chain (its CIDR is the user's latest word).
+/// `outside` is the ruleset or file without our table: when the admin's own rules already
+/// redirect the VIP or drop direct traffic from the CIDR, ours do not repeat them.
+fn wanted(a: &Analysis, existing: Option<&Table>, outside: &str) -> Table {
+    let admin_nat =
+        a.t.vip
+            .and_then(|v| crate::audit::nft_nat_for(outside, v))
+            .is_some();
+    let admin_drop =
+        a.t.deny_direct
+            .and_then(|n| nft_drop_for(outside, &n, a.t.port))
+            .is_some();
+    let mut t = existing.cloned().unwrap_or_default();
+    let Some(vip) = a.t.vip else { return t };
+    let redirect = format!("ip daddr {vip} redirect");
+    if !a.vip_is_local() && !admin_nat && !t.prerouting.contains(&redirect) {
+        t.prerouting.push(redirect);
+    }
+    if a.t.deny_direct.is_some() && !admin_drop {
+        t.input = deny_rules(a);
+    }
+    t
+}
+
+/// Is a DROP for `ip saddr NET ... tcp dport PORT` in the ruleset? (RS011 on hosts without
+/// iptables: a text match, as nft_nat_for is.)
+pub fn nft_drop_for(ruleset: &str, net: &ipnet::Ipv4Net, port: u16) -> Option<String> {
+    let saddr = format!("ip saddr {net}");
+    let dport = format!("tcp dport {port}");
+    ruleset
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with(&saddr) && l.contains(&dport) && l.ends_with(" drop"))
+        .map(String::from)
+}
+
+/// Plan the nft changes for a host with nft and without iptables.
+pub fn changes(a: &Analysis, plan: &mut HostPlan) {
+    let Some(ruleset) = a.f.nft_ruleset.as_deref() else {
+        return;
+    };
+    if a.t.vip.is_none() {
+        return;
+    }
+    // Runtime.
+    let now = parse_table(ruleset);
+    let want_now = wanted(a, now.as_ref(), &strip_table(ruleset));
+    if !want_now.is_empty() && Some(&want_now) != now.as_ref() {
+        let text = load_text(&want_now);
+        plan.changes.push(Change {
+            kind: "nft-runtime".into(),
+            description: format!(
+                "load table {FAMILY} {NAME} ({} rule(s)) now, as one nft transaction that replaces only that table, under a rollback guard (our table goes back to its previous state unless a fresh SSH session confirms)",
+                want_now.prerouting.len() + want_now.input.len()
+            ),
+            commands: vec![format!("nft -f - <<'EOF'\n{text}EOF")],
+            file: None,
+            diff: None,
+            content: Some(text),
+            old: None,
+        });
+    }
+    if a.t.deny_direct.is_some() {
+        plan.notes.push(format!("nftables: an accept in table {FAMILY} {NAME} does not override a drop in another table's input chain; check your own tables if SSH or the VIP is filtered there"));
+    }
+    // Boot.
+    let old = a.f.files.get(NFT_CONF).cloned();
+    let conf = a.f.files.get(NFT_CONF).map(String::as_str).unwrap_or("");
+    let boot = block_of(conf).and_then(|b| parse_table(&b));
+    let want_boot = wanted(a, boot.as_ref(), &strip_block(conf));
+    if want_boot.is_empty() {
+        return;
+    }
+    if Some(&want_boot) != boot.as_ref() {
+        let new = replace_block(old.as_deref(), &render(&want_boot));
+        plan.changes.push(Change {
+            kind: "nft-persist".into(),
+            description: format!(
+                "put table {FAMILY} {NAME} in {NFT_CONF} (between the lbdoctor markers), which nftables.service loads at boot"
+            ),
+            commands: vec![
+                format!("nft -c -f - < new {NFT_CONF}"),
+                format!("write {NFT_CONF}"),
+            ],
+            diff: Some(unified_diff(NFT_CONF, conf, &new)),
+            file: Some(NFT_CONF.into()),
+            content: Some(new),
+            old,
+        });
+    }
+    if !a.f.packages.nftables_enabled {
+        if !a.f.packages.nftables {
+            plan.notes.push(format!("the nftables package (nftables.service) is not installed: nothing loads {NFT_CONF} at boot; install it and enable nftables.service"));
+            return;
+        }
+        if a.f.is_rhel_like() {
+            plan.notes.push(format!("on RHEL-like systems nftables.service loads /etc/sysconfig/nftables.conf: add include \"{NFT_CONF}\" there"));
+        }
+        plan.changes.push(Change {
+            kind: "service-enable".into(),
+            description: format!(
+                "enable nftables.service so {NFT_CONF} is loaded at boot (it is not enabled now)"
+            ),
+            commands: vec!["systemctl enable nftables.service".into()],
+            file: None,
+            diff: None,
+            content: None,
+            old: None,
+        });
+        if conf.lines().any(|l| l.trim() == "flush ruleset") {
+            plan.notes.push(format!("{NFT_CONF} starts with `flush ruleset`: once nftables.service is enabled, that flush runs at every boot and removes rules other tools loaded before it (our table comes after it and is kept)"));
+        }
+    }
+}
+
+/// Like apply::guarded_firewall_script, for our nft table: save our table (or its absence),
+/// arm the detached timer, load `text`. The restore script puts back only our table; the
+/// file layout under GUARD_DIR is the iptables guard's, so confirm_script and
+/// settle_interrupted_script handle both kinds.
+pub fn guarded_script(id: &str, secs: u64, text: &str) -> String {
+    use base64::Engine;
+    let d = super::apply::GUARD_DIR;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+    format!(
+        "set -e\nD={d}\nmkdir -p \"$D\"; chmod 700 \"$D\"\nR=\"$D/rollback-{id}.rules\"; C=\"$D/rollback-{id}.pending\"; X=\"$D/rollback-{id}.sh\"\n\
+nft list table {FAMILY} {NAME} > \"$R\" 2>/dev/null || : > \"$R\"\n: > \"$C\"\nreadlink /proc/self/ns/net > \"$D/rollback-{id}.ns\" 2>/dev/null || true\n\
+cat > \"$X\" <<'LBDOCTOR_EOF'\n\
+{{ echo 'table {FAMILY} {NAME} {{}}'; echo 'delete table {FAMILY} {NAME}'; cat \"$1\"; }} | nft -f -\n\
+LBDOCTOR_EOF\n\
+TIMER=\"sleep {secs}; if mv '$C' '$C.fired' 2>/dev/null; then sh '$X' '$R' && echo rolled-back > '$D/rollback-{id}.done'; fi\"\n\
+if command -v setsid >/dev/null 2>&1; then setsid sh -c \"$TIMER\" </dev/null >/dev/null 2>&1 & else nohup sh -c \"$TIMER\" </dev/null >/dev/null 2>&1 & fi\n\
+set +e\n\
+if ! printf '%s' '{b64}' | base64 -d | nft -f -; then mv \"$C\" \"$C.failed\" 2>/dev/null; sh \"$X\" \"$R\"; echo \"lbdoctor: nft -f failed; table {FAMILY} {NAME} is back to its previous state\" >&2; exit 5; fi\necho armed\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn incident() -> Table {
+        Table {
+            prerouting: vec!["ip daddr 192.168.21.20 redirect".into()],
+            input: vec![
+                "ct state established,related accept".into(),
+                "tcp dport 22 accept".into(),
+                "ip saddr 192.168.21.0/26 ct original ip daddr 192.168.21.20 tcp dport 80 accept"
+                    .into(),
+                "ip saddr 192.168.21.0/26 tcp dport 80 drop".into(),
+            ],
+        }
+    }
+
+    #[test]
+    fn render_is_nft_list_form_and_parses_back() {
+        let t = incident();
+        let s = render(&t);
+        assert_eq!(
+            s,
+            "table ip lbdoctor {\n\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tip daddr 192.168.21.20 redirect\n\t}\n\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\tct state established,related accept\n\t\ttcp dport 22 accept\n\t\tip saddr 192.168.21.0/26 ct original ip daddr 192.168.21.20 tcp dport 80 accept\n\t\tip saddr 192.168.21.0/26 tcp dport 80 drop\n\t}\n}\n"
+        );
+        assert_eq!(parse_table(&s), Some(t.clone()));
+        // Inside a ruleset listing with other tables around it.
+        let rs = format!("table inet filter {{\n\tchain input {{\n\t\ttype filter hook input priority filter; policy accept;\n\t\tip daddr 10.0.0.1 drop\n\t}}\n}}\n{s}table ip other {{\n}}\n");
+        assert_eq!(parse_table(&rs), Some(t));
+        let stripped = strip_table(&rs);
+        assert!(!stripped.contains("lbdoctor") && stripped.contains("table ip other"));
+        assert!(stripped.contains("ip daddr 10.0.0.1 drop"));
+        // Redirect only: no input chain.
+        let r = render(&Table {
+            prerouting: vec!["ip daddr 10.0.0.1 redirect".into()],
+            input: vec![],
+        });
+        assert!(!r.contains("chain input"));
+        assert_eq!(parse_table("table inet filter {\n}\n"), None);
+    }
+
+    #[test]
+    fn marker_block_no_file_no_block_and_existing_block() {
+        let t1 = render(&incident());
+        // No file: shebang, no flush ruleset.
+        let f0 = replace_block(None, &t1);
+        assert!(f0.starts_with("#!/usr/sbin/nft -f\n\n# BEGIN lbdoctor"));
+        assert!(!f0.contains("flush ruleset"));
+        assert!(f0.ends_with("# END lbdoctor\n"));
+        assert_eq!(
+            block_of(&f0).and_then(|b| parse_table(&b)),
+            Some(incident())
+        );
+        // Debian's default file: block appended after the flush and the admin's table.
+        let debian = "#!/usr/sbin/nft -f\n\nflush ruleset\n\ntable inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter;\n\t}\n}\n";
+        let f1 = replace_block(Some(debian), &t1);
+        assert!(f1.starts_with(debian));
+        assert!(f1.find("flush ruleset").unwrap() < f1.find("# BEGIN lbdoctor").unwrap());
+        assert_eq!(strip_block(&f1), debian.to_string() + "\n");
+        // Existing block: replaced in place, what follows it kept, no duplicate.
+        let with_after = format!("{f1}table ip after {{\n}}\n");
+        let t2 = render(&Table {
+            prerouting: vec!["ip daddr 10.9.9.9 redirect".into()],
+            input: vec![],
+        });
+        let f2 = replace_block(Some(&with_after), &t2);
+        assert_eq!(f2.matches("# BEGIN lbdoctor").count(), 1);
+        assert!(f2.contains("10.9.9.9") && !f2.contains("192.168.21.20"));
+        assert!(f2.starts_with(debian) && f2.ends_with("# END lbdoctor\ntable ip after {\n}\n"));
+        // Same content: same file (idempotent).
+        assert_eq!(replace_block(Some(&f2), &t2), f2);
+        // A file without a trailing newline.
+        let f3 = replace_block(Some("flush ruleset"), &t2);
+        assert!(f3.starts_with("flush ruleset\n\n# BEGIN lbdoctor"));
+    }
+
+    const DEBIAN_CONF: &str = "#!/usr/sbin/nft -f\n\nflush ruleset\n\ntable inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter;\n\t}\n}\n";
+
+    /// app2 as the fact script sees it on a host with nft and without iptables.
+    fn nft_host() -> crate::audit::facts::HostFacts {
+        use crate::audit::facts::{Addr, HostFacts, Interface};
+        let mut f = HostFacts {
+            host: "app2".into(),
+            os_id: "debian".into(),
+            nft_ruleset: Some(String::new()),
+            ..Default::default()
+        };
+        f.interfaces.push(Interface {
+            name: "ens3".into(),
+            kind: "ether".into(),
+            up: true,
+            addrs: vec![Addr {
+                ip: "192.168.21.12".into(),
+                prefix: 24,
+            }],
+        });
+        for (k, v) in [
+            ("net.ipv4.conf.all.arp_ignore", "1"),
+            ("net.ipv4.conf.all.arp_announce", "2"),
+            ("net.ipv4.conf.all.rp_filter", "0"),
+            ("net.ipv4.conf.ens3.rp_filter", "0"),
+        ] {
+            f.sysctl.insert(k.into(), v.into());
+        }
+        f.listeners.push(crate::audit::facts::Listener {
+            proto: "tcp".into(),
+            addr: "0.0.0.0".into(),
+            port: 80,
+            process: None,
+        });
+        f.files.insert(NFT_CONF.into(), DEBIAN_CONF.into());
+        f.packages.nftables = true;
+        f
+    }
+
+    fn target(deny: bool) -> crate::audit::Target {
+        crate::audit::Target {
+            vip: Some("192.168.21.20".parse().unwrap()),
+            port: 80,
+            deny_direct: deny.then(|| "192.168.21.0/26".parse().unwrap()),
+            ..Default::default()
+        }
+    }
+
+    fn nft_changes(f: &crate::audit::facts::HostFacts, t: &crate::audit::Target) -> Vec<Change> {
+        let a = Analysis::new(f, t, crate::audit::Role::Real);
+        super::super::plan(&a)
+            .changes
+            .into_iter()
+            .filter(|c| ["nft-runtime", "nft-persist", "service-enable"].contains(&c.kind.as_str()))
+            .collect()
+    }
+
+    fn ids(f: &crate::audit::facts::HostFacts, t: &crate::audit::Target) -> Vec<String> {
+        crate::audit::audit(f, t, crate::audit::Role::Real)
+            .into_iter()
+            .map(|x| x.id)
+            .collect()
+    }
+
+    #[test]
+    fn plan_then_fixed_state_plans_nothing_and_audits_clean() {
+        let mut f = nft_host();
+        let t = target(true);
+        let before = ids(&f, &t);
+        assert!(
+            before.contains(&"RS001".into()) && before.contains(&"RS011".into()),
+            "{before:?}"
+        );
+        // RS001 suggests nft commands here, which build exactly the table --fix manages.
+        let rs001 = crate::audit::audit(&f, &t, crate::audit::Role::Real)
+            .into_iter()
+            .find(|x| x.id == "RS001")
+            .unwrap();
+        let cmds = rs001.fix.unwrap().commands;
+        assert!(cmds.iter().all(|c| c.starts_with("nft ")), "{cmds:?}");
+        assert!(cmds[2].ends_with("prerouting ip daddr 192.168.21.20 redirect"));
+        let c = nft_changes(&f, &t);
+        let kinds: Vec<&str> = c.iter().map(|c| c.kind.as_str()).collect();
+        assert_eq!(kinds, ["nft-runtime", "nft-persist", "service-enable"]);
+        // What the host looks like once the plan is applied: nft lists our table as we
+        // render it, the file holds our block, the service is enabled.
+        let load = c[0].content.clone().unwrap();
+        let table = parse_table(&load).unwrap();
+        assert_eq!(table, incident());
+        f.nft_ruleset = Some(render(&table));
+        f.files
+            .insert(NFT_CONF.into(), c[1].content.clone().unwrap());
+        f.packages.nftables_enabled = true;
+        assert!(nft_changes(&f, &t).is_empty());
+        assert_eq!(ids(&f, &t), Vec::<String>::new());
+        // Enabled service missing: RS008 (lost at reboot) and the enable change.
+        f.packages.nftables_enabled = false;
+        let rs008 = crate::audit::audit(&f, &t, crate::audit::Role::Real)
+            .into_iter()
+            .find(|x| x.id == "RS008")
+            .expect("RS008 without nftables.service");
+        assert!(
+            rs008.message.contains("nftables.service is not enabled"),
+            "{}",
+            rs008.message
+        );
+        let c = nft_changes(&f, &t);
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(c[0].kind, "service-enable");
+        // A rerun without --deny-direct keeps the earlier filter (no change at all).
+        f.packages.nftables_enabled = true;
+        assert!(nft_changes(&f, &target(false)).is_empty());
+    }
+
+    #[test]
+    fn admin_redirect_or_vip_on_lo_means_no_redirect_of_ours() {
+        let mut f = nft_host();
+        f.packages.nftables_enabled = true;
+        // The admin's own redirect, live and in the boot file: nothing to do.
+        let admin = "table ip nat {\n\tchain PREROUTING {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tip daddr 192.168.21.20 tcp dport 80 redirect\n\t}\n}\n";
+        f.nft_ruleset = Some(admin.into());
+        f.files
+            .insert(NFT_CONF.into(), format!("{DEBIAN_CONF}{admin}"));
+        assert!(nft_changes(&f, &target(false)).is_empty());
+        assert!(!ids(&f, &target(false)).contains(&"RS008".into()));
+        // Live only: persisted in our block, runtime left alone.
+        f.files.insert(NFT_CONF.into(), DEBIAN_CONF.into());
+        let c = nft_changes(&f, &target(false));
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(c[0].kind, "nft-persist");
+        assert!(c[0]
+            .content
+            .as_deref()
+            .unwrap()
+            .contains("ip daddr 192.168.21.20 redirect"));
+        // The admin's own drop for the CIDR, live and at boot: no filter of ours either.
+        let deny = "table inet admin {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\tip saddr 192.168.21.0/26 tcp dport 80 drop\n\t}\n}\n";
+        f.nft_ruleset = Some(format!("{admin}{deny}"));
+        f.files
+            .insert(NFT_CONF.into(), format!("{DEBIAN_CONF}{admin}{deny}"));
+        assert!(nft_changes(&f, &target(true)).is_empty());
+        // VIP on lo: no redirect; --deny-direct matches the VIP itself.
+        let mut f = nft_host();
+        f.interfaces.push(crate::audit::facts::Interface {
+            name: "lo".into(),
+            kind: "loopback".into(),
+            up: true,
+            addrs: vec![crate::audit::facts::Addr {
+                ip: "192.168.21.20".into(),
+                prefix: 32,
+            }],
+        });
+        let c = nft_changes(&f, &target(true));
+        let t = parse_table(c[0].content.as_deref().unwrap()).unwrap();
+        assert!(t.prerouting.is_empty());
+        assert!(t.input.contains(
+            &"ip saddr 192.168.21.0/26 ip daddr 192.168.21.20 tcp dport 80 accept".to_string()
+        ));
+        // No file at all: created with the shebang.
+        let mut f = nft_host();
+        f.files.remove(NFT_CONF);
+        let c = nft_changes(&f, &target(false));
+        let p = c.iter().find(|c| c.kind == "nft-persist").unwrap();
+        assert!(p.old.is_none());
+        assert!(p
+            .content
+            .as_deref()
+            .unwrap()
+            .starts_with("#!/usr/sbin/nft -f\n"));
+    }
+
+    #[test]
+    fn drop_detection_matches_our_rule_only() {
+        let net: ipnet::Ipv4Net = "192.168.21.0/26".parse().unwrap();
+        let s = render(&incident());
+        assert!(nft_drop_for(&s, &net, 80).is_some());
+        assert!(nft_drop_for(&s, &net, 443).is_none());
+        assert!(nft_drop_for(&s, &"10.0.0.0/8".parse().unwrap(), 80).is_none());
+    }
+}

@@ -1,0 +1,390 @@
+//! audit --fix on an nftables-only real server: the incident's broken app2 in a network
+//! namespace with a private /etc (overlay) whose iptables alternatives are removed (so
+//! `command -v iptables-save` fails, as on a host without iptables), real nft, a real sshd in
+//! the namespace and lbdoctor connecting from a client namespace over SSH.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const VIP: &str = "192.168.21.20";
+const CIDR: &str = "192.168.21.0/26";
+
+fn json(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn ids(v: &Value, key: &str) -> Vec<String> {
+    v[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {key} in {v}"))
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// app2 without iptables: the overlay hides the alternatives the iptables commands point to.
+fn nft_only_app(tag: &str) -> NetNs {
+    let ns = NetNs::app(tag, 12);
+    // The strict reverse-path default some distributions ship, so a reboot sets it to 1.
+    ns.exec("printf 'net.ipv4.conf.all.rp_filter = 1\\nnet.ipv4.conf.default.rp_filter = 1\\n' > /etc/sysctl.d/10-distro-strict.conf");
+    ns.exec("rm -f /etc/alternatives/iptables* /etc/alternatives/ip6tables*");
+    assert!(
+        ns.exec("export PATH=/usr/sbin:/usr/bin:/sbin:/bin; command -v iptables-save || command -v iptables || echo absent")
+            .trim()
+            == "absent",
+        "iptables must be absent in the namespace"
+    );
+    assert!(ns.exec("nft --version").contains("nftables"));
+    // The rollback guard's state dir must be this host's own (NetNs overlays only /etc).
+    ns.exec("mkdir -p /var/lib/lbdoctor && mount -t tmpfs tmpfs /var/lib/lbdoctor");
+    // An admin's own table the fix must leave alone.
+    ns.exec("nft add table inet admin; nft add chain inet admin input '{ type filter hook input priority 10; policy accept; }'; nft add rule inet admin input tcp dport 9999 counter accept");
+    ns
+}
+
+/// The client end of app's ens3 veth in its own namespace, with a static ARP entry sending
+/// VIP traffic to the app's MAC (the director's DR rewrite, without IPVS).
+struct Client {
+    name: String,
+}
+
+impl Client {
+    fn attach(ns: &NetNs, tag: &str) -> Client {
+        let name = format!("lbdaud-{tag}c");
+        let _ = sh(&format!("ip netns del {name} 2>/dev/null"));
+        let mac = ns
+            .exec("cat /sys/class/net/ens3/address")
+            .trim()
+            .to_string();
+        sh(&format!(
+            "set -e; ip netns add {name}; ip link set {tag}e3 netns {name}; ip -n {name} link set lo up; ip -n {name} link set {tag}e3 up; ip -n {name} addr add 192.168.21.50/24 dev {tag}e3; ip -n {name} neigh replace {VIP} lladdr {mac} dev {tag}e3 nud permanent"
+        ));
+        Client { name }
+    }
+
+    fn curl(&self, ip: &str) -> String {
+        let o = sh(&format!(
+            "ip netns exec {} curl -s -o /dev/null -w '%{{http_code}}' --max-time 2 http://{ip}/",
+            self.name
+        ));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    }
+
+    /// lbdoctor run here against the sshd in the app namespace.
+    fn lbdoctor(&self, s: &Sshd, extra: &[&str]) -> std::process::Output {
+        Command::new("ip")
+            .args(["netns", "exec", &self.name])
+            .arg(env!("CARGO_BIN_EXE_lbdoctor"))
+            .args([
+                "--format", "json", "audit", "--host", "target", "--vip", VIP,
+            ])
+            .arg("--ssh-config")
+            .arg(s.path("ssh_config"))
+            .arg("--known-hosts")
+            .arg(s.path("known_hosts"))
+            .arg("--identity")
+            .arg(s.path("id_ed25519"))
+            .args(extra)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = sh(&format!("ip netns del {}", self.name));
+    }
+}
+
+fn admin_table(ns: &NetNs) -> String {
+    ns.exec("nft list table inet admin")
+}
+
+#[test]
+fn nft_only_app2_fix_over_ssh_idempotent_deny_direct_and_reboot() {
+    if !can_use_netns() || !can_run_sshd() {
+        return;
+    }
+    let tag = "nf";
+    let ns = nft_only_app(tag);
+    let admin_before = admin_table(&ns);
+    assert!(admin_before.contains("tcp dport 9999"), "{admin_before}");
+    let client = Client::attach(&ns, tag);
+    let mut wrapper = vec!["nsenter".to_string()];
+    wrapper.extend(ns.prefix());
+    let s = Sshd::start_with(Some(wrapper), "192.168.21.12", 2222);
+    std::fs::write(s.path("known_hosts"), s.known_hosts_line()).unwrap();
+    assert_eq!(client.curl(VIP), "000", "broken app2 must not answer");
+
+    // Audit (waiting until the client namespace reaches sshd).
+    let start = Instant::now();
+    let out = loop {
+        let out = client.lbdoctor(&s, &[]);
+        if !String::from_utf8_lossy(&out.stderr).contains("refused")
+            || start.elapsed() > Duration::from_secs(10)
+        {
+            break out;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found = ids(&json(&out), "findings");
+    for id in ["RS001", "RS003", "RS004", "RS005"] {
+        assert!(found.contains(&id.to_string()), "{id} missing: {found:?}");
+    }
+
+    // Plan only.
+    let out = client.lbdoctor(&s, &["--fix", "--dry-run", "--deny-direct", CIDR]);
+    let v = json(&out);
+    assert_eq!(v["applied"], false);
+    let changes = v["plan"][0]["changes"].as_array().unwrap();
+    let kinds: Vec<&str> = changes
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    for k in [
+        "sysctl-runtime",
+        "sysctl-persist",
+        "nft-runtime",
+        "nft-persist",
+        "service-enable",
+    ] {
+        assert!(kinds.contains(&k), "{k} not in {kinds:?}");
+    }
+    assert!(!kinds.contains(&"firewall-runtime"), "{kinds:?}");
+    let runtime = changes.iter().find(|c| c["kind"] == "nft-runtime").unwrap();
+    assert!(runtime["commands"][0]
+        .as_str()
+        .unwrap()
+        .contains("ip daddr 192.168.21.20 redirect"));
+    let persist = changes.iter().find(|c| c["kind"] == "nft-persist").unwrap();
+    assert_eq!(persist["file"], "/etc/nftables.conf");
+    let diff = persist["diff"].as_str().unwrap();
+    for want in [
+        "+# BEGIN lbdoctor",
+        "+\t\tip daddr 192.168.21.20 redirect",
+        "+\t\ttcp dport 2222 accept",
+        "+\t\tip saddr 192.168.21.0/26 ct original ip daddr 192.168.21.20 tcp dport 80 accept",
+        "+\t\tip saddr 192.168.21.0/26 tcp dport 80 drop",
+        "+# END lbdoctor",
+    ] {
+        assert!(diff.contains(want), "{want:?} not in\n{diff}");
+    }
+    // Debian's default file starts with `flush ruleset`: the plan says what enabling means.
+    let notes = v["plan"][0]["notes"].to_string();
+    assert!(notes.contains("flush ruleset"), "{notes}");
+    assert!(
+        ns.exec("nft list table ip lbdoctor 2>&1")
+            .contains("No such"),
+        "dry run changed nothing"
+    );
+
+    // Apply over SSH; the guard is confirmed by a fresh SSH session.
+    let out = client.lbdoctor(
+        &s,
+        &[
+            "--fix",
+            "--yes",
+            "--rollback-timeout",
+            "20",
+            "--deny-direct",
+            CIDR,
+        ],
+    );
+    let v = json(&out);
+    assert_eq!(
+        v["applied"],
+        true,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(ids(&v, "findings").is_empty(), "after: {:?}", v["findings"]);
+    assert!(ids(&v, "findings_before").contains(&"RS001".to_string()));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        v["outcomes"][0]["applied"]
+            .to_string()
+            .contains("confirmed by a fresh session"),
+        "{}",
+        v["outcomes"]
+    );
+    assert!(v["outcomes"][0]["rolled_back"].is_null());
+    let table = ns.exec("nft list table ip lbdoctor");
+    assert!(table.contains("ip daddr 192.168.21.20 redirect"), "{table}");
+    let pos = |s: &str| {
+        table
+            .lines()
+            .position(|l| l.contains(s))
+            .unwrap_or_else(|| panic!("{s} not in {table}"))
+    };
+    assert!(
+        pos("established") < pos("drop")
+            && pos("tcp dport 2222 accept") < pos("drop")
+            && pos("ct original ip daddr") < pos("drop")
+    );
+    assert_eq!(admin_table(&ns), admin_before, "other tables untouched");
+    assert!(
+        !ns.exec("ls /etc/systemd/system/sysinit.target.wants/")
+            .is_empty()
+            && ns
+                .exec("ls /etc/systemd/system/sysinit.target.wants/")
+                .contains("nftables.service"),
+        "nftables.service enabled"
+    );
+    let conf = ns.exec("cat /etc/nftables.conf");
+    assert!(
+        conf.find("flush ruleset").unwrap() < conf.find("# BEGIN lbdoctor").unwrap(),
+        "{conf}"
+    );
+    assert!(ns.exec("ls /etc/").contains("nftables.conf.lbdoctor-"));
+    // Traffic: the VIP answers; direct HTTP from the denied CIDR is dropped; a fresh SSH
+    // session from the same CIDR still gets in (the audit below connects anew).
+    assert_eq!(client.curl(VIP), "200");
+    assert_eq!(client.curl("192.168.21.12"), "000");
+    let out = client.lbdoctor(&s, &["--deny-direct", CIDR]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "fresh SSH session after the fix: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Second run: nothing to do.
+    let out = client.lbdoctor(&s, &["--fix", "--yes", "--deny-direct", CIDR]);
+    let v = json(&out);
+    assert_eq!(
+        v["plan"][0]["changes"].as_array().unwrap().len(),
+        0,
+        "{:?}",
+        v["plan"]
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let conf2 = ns.exec("cat /etc/nftables.conf");
+    assert_eq!(conf2, conf);
+    assert_eq!(conf2.matches("# BEGIN lbdoctor").count(), 1);
+
+    // Simulated reboot: empty ruleset, broken sysctls, then what the boot does: sysctl
+    // files, and nftables.service's `nft -f /etc/nftables.conf`.
+    ns.exec("nft flush ruleset; sysctl -qw net.ipv4.conf.all.rp_filter=1 net.ipv4.conf.ens3.rp_filter=1 net.ipv4.conf.ens4.rp_filter=1 net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0; sysctl -q --system >/dev/null 2>&1");
+    assert_eq!(client.curl(VIP), "000", "rebooted without the rules");
+    let o = ns.exec("nft -f /etc/nftables.conf && echo loaded");
+    assert!(o.contains("loaded"), "{o}");
+    let out = client.lbdoctor(&s, &["--deny-direct", CIDR]);
+    let v = json(&out);
+    assert!(
+        ids(&v, "findings").is_empty(),
+        "after reboot: {:?}",
+        v["findings"]
+    );
+    assert_eq!(client.curl(VIP), "200");
+    assert_eq!(client.curl("192.168.21.12"), "000");
+    // Loading the file again (a service restart) does not duplicate our rules.
+    ns.exec("nft -f /etc/nftables.conf");
+    assert_eq!(
+        ns.exec("nft list ruleset")
+            .matches("ip daddr 192.168.21.20 redirect")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn nft_guard_rolls_back_only_our_table_and_settles_an_interrupted_run() {
+    if !can_use_netns() {
+        return;
+    }
+    use lbdoctor::audit::{self, Role, Target};
+    use lbdoctor::remote::Transport;
+    let ns = nft_only_app("ng");
+    // An earlier version of our table (another VIP): the rollback must bring it back as is.
+    ns.exec("nft -f - <<'EOF'\ntable ip lbdoctor {\n\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tip daddr 10.1.1.1 redirect\n\t}\n}\nEOF");
+    let ours_before = ns.exec("nft list table ip lbdoctor");
+    assert!(ours_before.contains("10.1.1.1"), "{ours_before}");
+    let admin_before = admin_table(&ns);
+    let conf_before = ns.exec("cat /etc/nftables.conf");
+    let mut t = ns.transport();
+    let target = Target {
+        vip: Some(VIP.parse().unwrap()),
+        port: 80,
+        deny_direct: Some(CIDR.parse().unwrap()),
+        ..Default::default()
+    };
+    let facts = audit::facts::gather(&mut t, None).unwrap();
+    assert!(facts.iptables_save.is_none() && facts.nft_ruleset.is_some());
+    let a = audit::Analysis::new(&facts, &target, Role::Real);
+    let plan = lbdoctor::fix::plan(&a);
+    assert!(plan.has_firewall_runtime(), "{plan:?}");
+    let mut fresh = || -> anyhow::Result<Box<dyn Transport>> {
+        anyhow::bail!("simulated: cannot open a new SSH session")
+    };
+    let out = lbdoctor::fix::apply::apply(&mut t, &plan, 2, &mut fresh).unwrap();
+    assert!(
+        out.rolled_back
+            .as_deref()
+            .unwrap_or("")
+            .contains("cannot open a new SSH session"),
+        "{out:?}"
+    );
+    // Live now (the earlier line kept, ours added)...
+    let live = ns.exec("nft list table ip lbdoctor");
+    assert!(
+        live.contains("ip daddr 192.168.21.20 redirect") && live.contains("drop"),
+        "{live}"
+    );
+    // ...and our table back to its previous state once the guard fires; the admin's table
+    // was never touched and nftables.conf was not written.
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(ns.exec("nft list table ip lbdoctor"), ours_before);
+    assert_eq!(admin_table(&ns), admin_before);
+    assert_eq!(ns.exec("cat /etc/nftables.conf"), conf_before);
+
+    // Interrupted run: a long guard nobody confirms; the next run settles it at once.
+    ns.exec("nft delete table ip lbdoctor");
+    let facts = audit::facts::gather(&mut t, None).unwrap();
+    let a = audit::Analysis::new(&facts, &target, Role::Real);
+    let plan = lbdoctor::fix::plan(&a);
+    let out = lbdoctor::fix::apply::apply(&mut t, &plan, 60, &mut fresh).unwrap();
+    assert!(out.rolled_back.is_some());
+    assert!(ns.exec("nft list table ip lbdoctor").contains("drop"));
+    let settled = lbdoctor::fix::apply::settle_interrupted(&mut t).unwrap();
+    assert_eq!(settled.len(), 1, "{settled:?}");
+    // No table of ours before that run: none after settling.
+    assert!(ns
+        .exec("nft list table ip lbdoctor 2>&1")
+        .contains("No such"));
+    assert_eq!(admin_table(&ns), admin_before);
+
+    // A load nft rejects: the guard puts our table back at once and leaves no pending cookie.
+    ns.exec("nft -f - <<'EOF'\ntable ip lbdoctor {\n\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tip daddr 10.1.1.1 redirect\n\t}\n}\nEOF");
+    let o = t
+        .run(&lbdoctor::fix::nft::guarded_script(
+            "badload",
+            60,
+            "table ip lbdoctor {}\ndelete table ip lbdoctor\ntable ip lbdoctor {\n\tchain input {\n\t\tno such statement\n\t}\n}\n",
+        ))
+        .unwrap();
+    assert_eq!(o.status, 5, "{}", o.stderr_lossy());
+    assert_eq!(ns.exec("nft list table ip lbdoctor"), ours_before);
+    assert!(ns
+        .exec("ls /var/lib/lbdoctor/")
+        .contains("rollback-badload.pending.failed"));
+    assert!(lbdoctor::fix::apply::settle_interrupted(&mut t)
+        .unwrap()
+        .is_empty());
+    assert_eq!(admin_table(&ns), admin_before);
+}
