@@ -86,7 +86,8 @@ pub struct DirectorSysctl {
     pub why: &'static str,
 }
 
-/// Interface names go into commands; names outside the usual alphabet are left out.
+/// Interface names go into commands; the kernel allows shell characters in them, so names
+/// outside the usual alphabet are left out (and so never make it into a command).
 pub fn safe_iface(n: &str) -> bool {
     n.chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '@'))
@@ -191,12 +192,7 @@ pub fn sysctl_requirements(a: &Analysis) -> Vec<SysctlReq> {
     if a.t.vip.is_none() {
         return v;
     }
-    // Interface names go into commands; the kernel allows shell characters in them, so names
-    // outside the usual alphabet are left out (and so never make it into a command).
-    let safe = |n: &str| {
-        n.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '@'))
-    };
+    let safe = safe_iface;
     let seg: Vec<String> = a
         .segment_ifaces()
         .iter()
