@@ -3,6 +3,7 @@
 //! at boot; firewall changes under a rollback guard like iptables-apply's.
 
 pub mod apply;
+pub mod vip_boot;
 
 use crate::audit::checks::{knob_ok, sysctl_requirements, SysctlReq};
 use crate::audit::{Acceptance, Analysis};
@@ -543,6 +544,7 @@ pub fn plan(a: &Analysis) -> HostPlan {
     if let Some(c) = sysctl_file_change(a, &boot_keys) {
         p.changes.push(c);
     }
+    vip_boot::plan(a, &mut p);
     firewall_changes(a, &mut p);
     p
 }

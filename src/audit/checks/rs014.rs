@@ -4,7 +4,7 @@ use crate::audit::{Acceptance, Analysis};
 use crate::Finding;
 
 /// Where distributions configure addresses that come back at boot.
-const NETWORK_CONFIG_DIRS: [&str; 6] = [
+pub(crate) const NETWORK_CONFIG_DIRS: [&str; 6] = [
     "/etc/network/interfaces",
     "/etc/netplan/",
     "/etc/NetworkManager/system-connections/",
@@ -14,13 +14,20 @@ const NETWORK_CONFIG_DIRS: [&str; 6] = [
 ];
 
 /// Does `text` mention `ip` as a whole address (so 192.168.21.2 does not match .20)?
-fn mentions(text: &str, ip: &str) -> bool {
+pub(crate) fn mentions(text: &str, ip: &str) -> bool {
     text.match_indices(ip).any(|(i, _)| {
         let before = text[..i].chars().next_back();
         let after = text[i + ip.len()..].chars().next();
         let part = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '.');
         !part(before) && !part(after)
     })
+}
+
+/// Is `ip` in any gathered file that configures addresses at boot?
+pub(crate) fn persisted(a: &Analysis, ip: &str) -> bool {
+    a.f.files
+        .iter()
+        .any(|(p, t)| NETWORK_CONFIG_DIRS.iter().any(|d| p.starts_with(d)) && mentions(t, ip))
 }
 
 pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
