@@ -29,6 +29,38 @@ fn ids(v: &Value, key: &str) -> Vec<String> {
         .collect()
 }
 
+/// Facts of the server below before the fix (LBDOCTOR_RECORD=1 re-records them).
+fn fixture() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/audit/vip-on-lo-ifupdown.json")
+}
+
+/// Offline, no root: the recorded facts plan exactly the interfaces.d file.
+#[test]
+fn recorded_vip_on_lo_facts_plan_the_interfaces_d_stanza() {
+    let out = assert_cmd::Command::cargo_bin("lbdoctor")
+        .unwrap()
+        .args([
+            "--format",
+            "json",
+            "audit",
+            "--fix",
+            "--dry-run",
+            "--vip",
+            VIP,
+            "--facts",
+        ])
+        .arg(fixture())
+        .output()
+        .unwrap();
+    let v = json(&out);
+    assert_eq!(ids(&v, "findings"), ["RS014"], "{:?}", v["findings"]);
+    let changes = v["plan"][0]["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0]["kind"], "address-persist");
+    assert_eq!(changes[0]["file"], "/etc/network/interfaces.d/lbdoctor-vip");
+    assert_eq!(v["applied"], false);
+}
+
 /// The lab's ifupdown simulation for lo stanzas (ifupdown is not installed here).
 fn ifup_lo_script() -> String {
     concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lab/ifup-lo.sh").to_string()
@@ -119,9 +151,13 @@ fn vip_on_lo_fix_writes_interfaces_d_stanza_idempotent_and_survives_reboot() {
     let c = Client::attach(&ns, "vb1");
     assert_eq!(c.curl_vip(), "200", "the VIP on lo answers at runtime");
 
-    let (v, code) = audit(&ns, &[]);
+    let facts = ns.dir.path().join("vip-on-lo.json");
+    let (v, code) = audit(&ns, &["--save-facts", facts.to_str().unwrap()]);
     assert_eq!(code, Some(1));
     assert_eq!(ids(&v, "findings"), ["RS014"], "{:?}", v["findings"]);
+    if std::env::var_os("LBDOCTOR_RECORD").is_some() {
+        std::fs::copy(&facts, fixture()).unwrap();
+    }
 
     let (v, code) = audit(&ns, &["--fix", "--yes"]);
     assert_eq!(v["applied"], true, "{v}");
