@@ -467,6 +467,17 @@ mod tests {
     fn ifupdown_sourcing_interfaces_d_gets_our_own_file_then_nothing() {
         let f = facts(&[(INTERFACES, DEBIAN_INTERFACES)]);
         assert!(rs014(&f));
+        // The finding's advice names the file the plan writes.
+        let advice = crate::audit::audit(&f, &target(), Role::Real)
+            .into_iter()
+            .find(|x| x.id == "RS014")
+            .and_then(|x| x.fix)
+            .map(|x| x.text)
+            .unwrap_or_default();
+        assert!(
+            advice.contains("`lbdoctor audit --fix` writes") && advice.contains(IFUPDOWN_FILE),
+            "{advice}"
+        );
         let p = plan_of(&f);
         let c = only_change(&p);
         assert_eq!(c.file.as_deref(), Some(IFUPDOWN_FILE));
