@@ -106,7 +106,7 @@ pub fn plan(a: &Analysis, p: &mut HostPlan) {
 fn change(path: &str, old: Option<&String>, new: String, how: &str) -> Change {
     Change {
         kind: KIND.into(),
-        description: format!("{how} (the address is already on lo: nothing is brought up now)"),
+        description: format!("{how}; the address is already on lo, so nothing is brought up now"),
         commands: vec![format!("write {path}")],
         file: Some(path.into()),
         diff: Some(unified_diff(
