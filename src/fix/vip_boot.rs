@@ -142,7 +142,7 @@ fn sources_interfaces_d(interfaces: &str) -> bool {
         let mut w = l.split_whitespace();
         match (w.next(), w.next(), w.next()) {
             (Some("source"), Some(p), None) => {
-                p.strip_suffix("/*").is_some_and(|d| dir(d))
+                p.strip_suffix("/*").is_some_and(dir)
                     || glob::Pattern::new(p).is_ok_and(|g| {
                         g.matches(IFUPDOWN_FILE)
                             || g.matches(IFUPDOWN_FILE.trim_start_matches("/etc/network/"))
