@@ -57,7 +57,10 @@ fn recorded_vip_on_lo_facts_plan_the_interfaces_d_stanza() {
     let changes = v["plan"][0]["changes"].as_array().unwrap();
     assert_eq!(changes.len(), 1, "{changes:?}");
     assert_eq!(changes[0]["kind"], "address-persist");
-    assert_eq!(changes[0]["file"], "/etc/network/interfaces.d/lbdoctor-vip");
+    assert_eq!(
+        changes[0]["file"],
+        "/etc/network/interfaces.d/lbdoctor-vip-192-168-21-20"
+    );
     assert_eq!(v["applied"], false);
 }
 
@@ -164,7 +167,10 @@ fn vip_on_lo_fix_writes_interfaces_d_stanza_idempotent_and_survives_reboot() {
     let changes = v["plan"][0]["changes"].as_array().unwrap();
     assert_eq!(changes.len(), 1, "{changes:?}");
     assert_eq!(changes[0]["kind"], "address-persist");
-    assert_eq!(changes[0]["file"], "/etc/network/interfaces.d/lbdoctor-vip");
+    assert_eq!(
+        changes[0]["file"],
+        "/etc/network/interfaces.d/lbdoctor-vip-192-168-21-20"
+    );
     assert!(changes[0]["diff"]
         .as_str()
         .unwrap()
@@ -174,13 +180,13 @@ fn vip_on_lo_fix_writes_interfaces_d_stanza_idempotent_and_survives_reboot() {
     assert_eq!(code, Some(0));
     // A new file: nothing to back up.
     assert!(v["outcomes"][0]["backups"].as_array().unwrap().is_empty());
-    let written = ns.exec("cat /etc/network/interfaces.d/lbdoctor-vip");
+    let written = ns.exec("cat /etc/network/interfaces.d/lbdoctor-vip-192-168-21-20");
     assert!(
         written.ends_with("auto lo:0\niface lo:0 inet static\n    address 192.168.21.20/32\n"),
         "{written}"
     );
     assert_eq!(
-        ns.exec("stat -c %a /etc/network/interfaces.d/lbdoctor-vip")
+        ns.exec("stat -c %a /etc/network/interfaces.d/lbdoctor-vip-192-168-21-20")
             .trim(),
         "644"
     );
@@ -202,6 +208,34 @@ fn vip_on_lo_fix_writes_interfaces_d_stanza_idempotent_and_survives_reboot() {
     assert_eq!(v["applied"], false);
     assert_eq!(code, Some(0));
 
+    // A second service VIP gets a file (and alias) of its own: the first file is not edited,
+    // so no backup lands in the directory `source interfaces.d/*` reads.
+    ns.exec("ip addr add 192.168.21.21/32 dev lo");
+    let out = ns
+        .lbdoctor()
+        .args([
+            "--format",
+            "json",
+            "audit",
+            "--local",
+            "--vip",
+            "192.168.21.21",
+            "--fix",
+            "--yes",
+        ])
+        .output()
+        .unwrap();
+    let v = json(&out);
+    assert_eq!(v["applied"], true, "{v}");
+    assert_eq!(out.status.code(), Some(0), "{v}");
+    assert_eq!(
+        ns.exec("ls -A /etc/network/interfaces.d/"),
+        "lbdoctor-vip-192-168-21-20\nlbdoctor-vip-192-168-21-21\n"
+    );
+    assert!(ns
+        .exec("cat /etc/network/interfaces.d/lbdoctor-vip-192-168-21-21")
+        .ends_with("auto lo:1\niface lo:1 inet static\n    address 192.168.21.21/32\n"));
+
     reboot_lo(&ns);
     assert_eq!(
         c.curl_vip(),
@@ -211,6 +245,9 @@ fn vip_on_lo_fix_writes_interfaces_d_stanza_idempotent_and_survives_reboot() {
     let out = ns.exec(&format!("sh {} 2>&1; echo rc=$?", ifup_lo_script()));
     assert!(out.ends_with("rc=0\n"), "{out}");
     assert!(vip_on_lo(&ns), "{}", ns.exec("ip -4 addr show dev lo"));
+    assert!(ns
+        .exec("ip -4 -o addr show dev lo")
+        .contains(" 192.168.21.21/32 "));
     assert_eq!(c.curl_vip(), "200", "answered again after the reboot");
     let (v, code) = audit(&ns, &[]);
     assert!(ids(&v, "findings").is_empty(), "{:?}", v["findings"]);

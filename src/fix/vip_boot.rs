@@ -13,7 +13,7 @@ use std::net::Ipv4Addr;
 /// The change kind; applied by `apply_change`.
 pub const KIND: &str = "address-persist";
 pub const INTERFACES: &str = "/etc/network/interfaces";
-pub const IFUPDOWN_FILE: &str = "/etc/network/interfaces.d/lbdoctor-vip";
+pub const IFUPDOWN_DIR: &str = "/etc/network/interfaces.d";
 pub const NETPLAN_FILE: &str = "/etc/netplan/60-lbdoctor-vip.yaml";
 pub const NETWORKD_FILE: &str = "/etc/systemd/network/60-lbdoctor-vip.network";
 /// First line of every file we write: a file of that name without it is the admin's.
@@ -119,6 +119,17 @@ fn change(path: &str, old: Option<&String>, new: String, how: &str) -> Change {
     }
 }
 
+/// One file per VIP, e.g. /etc/network/interfaces.d/lbdoctor-vip-192-168-21-20: a second VIP
+/// gets a file of its own instead of an edit of ours, whose backup would land in the sourced
+/// directory (`source interfaces.d/*` reads `*.bak` too, and would bring the old stanza up
+/// twice). The name meets run-parts' rules for `source-directory`: letters, digits, '-'.
+pub fn ifupdown_file(vip: Ipv4Addr) -> String {
+    format!(
+        "{IFUPDOWN_DIR}/lbdoctor-vip-{}",
+        vip.to_string().replace('.', "-")
+    )
+}
+
 fn ours(text: &str) -> bool {
     text.starts_with(HEADER)
 }
@@ -129,24 +140,24 @@ fn not_ours_note(path: &str, vip: Ipv4Addr) -> Option<String> {
     ))
 }
 
-/// Does /etc/network/interfaces read files from /etc/network/interfaces.d? (`source` with a
-/// glob matching our file name, or `source-directory`, whose run-parts naming rules
-/// `lbdoctor-vip` meets: letters, digits, '-' only.) Relative paths are relative to
-/// /etc/network, as ifupdown resolves them.
-fn sources_interfaces_d(interfaces: &str) -> bool {
+/// Does /etc/network/interfaces read `file` from /etc/network/interfaces.d? (`source` with a
+/// glob matching it, or `source-directory`.) Relative paths are relative to /etc/network, as
+/// ifupdown resolves them.
+fn sources_interfaces_d(interfaces: &str, file: &str) -> bool {
     let dir = |d: &str| {
         let d = d.trim_end_matches('/');
-        d == "/etc/network/interfaces.d" || d == "interfaces.d"
+        d == IFUPDOWN_DIR || d == "interfaces.d"
     };
     interfaces.lines().any(|l| {
         let mut w = l.split_whitespace();
         match (w.next(), w.next(), w.next()) {
             (Some("source"), Some(p), None) => {
-                p.strip_suffix("/*").is_some_and(dir)
-                    || glob::Pattern::new(p).is_ok_and(|g| {
-                        g.matches(IFUPDOWN_FILE)
-                            || g.matches(IFUPDOWN_FILE.trim_start_matches("/etc/network/"))
-                    })
+                let p = if p.starts_with('/') {
+                    p.to_string()
+                } else {
+                    format!("/etc/network/{p}")
+                };
+                glob::Pattern::new(&p).is_ok_and(|g| g.matches(file))
             }
             (Some("source-directory"), Some(p), None) => dir(p),
             _ => false,
@@ -172,25 +183,29 @@ fn ifupdown(a: &Analysis, vip: Ipv4Addr) -> (Option<Change>, Option<String>) {
         .find(|n| !used.iter().any(|w| *w == format!("lo:{n}")))
         .unwrap_or(0);
     let stanza = format!("auto lo:{n}\niface lo:{n} inet static\n    address {vip}/32\n");
-    if sources_interfaces_d(&interfaces) {
-        let old = a.f.files.get(IFUPDOWN_FILE);
-        let new = match old {
-            Some(t) if !ours(t) => return (None, not_ours_note(IFUPDOWN_FILE, vip)),
-            Some(t) => format!("{}\n{stanza}", t.trim_end()),
-            None => format!("{HEADER}\n{stanza}"),
-        };
+    let file = ifupdown_file(vip);
+    if sources_interfaces_d(&interfaces, &file) {
+        if a.f.files.contains_key(&file) {
+            // Ours would mention the VIP (and the plan would be empty): someone changed it.
+            return (
+                None,
+                Some(format!(
+                    "{file} exists but does not carry {vip}: not touching it; add {vip}/32 on lo to the host's network configuration by hand"
+                )),
+            );
+        }
+        let new = format!("{HEADER}\n{stanza}");
         let how = format!(
-            "persist VIP {vip}/32 on lo at boot: ifupdown stanza lo:{n} in {IFUPDOWN_FILE} (sourced by {INTERFACES})"
+            "persist VIP {vip}/32 on lo at boot: ifupdown stanza lo:{n} in {file} (sourced by {INTERFACES})"
         );
-        (Some(change(IFUPDOWN_FILE, old, new, &how)), None)
+        (Some(change(&file, None, new, &how)), None)
     } else {
         let old = a.f.files.get(INTERFACES);
         let base = old.map(|t| t.trim_end().to_string()).unwrap_or_default();
         let sep = if base.is_empty() { "" } else { "\n\n" };
         let new = format!("{base}{sep}{HEADER}\n{stanza}");
         let how = format!(
-            "persist VIP {vip}/32 on lo at boot: ifupdown stanza lo:{n} appended to {INTERFACES} (it does not source {}/*)",
-            IFUPDOWN_FILE.rsplit_once('/').map(|x| x.0).unwrap_or("")
+            "persist VIP {vip}/32 on lo at boot: ifupdown stanza lo:{n} appended to {INTERFACES} (it does not source {IFUPDOWN_DIR})"
         );
         (Some(change(INTERFACES, old, new, &how)), None)
     }
@@ -475,12 +490,16 @@ mod tests {
             .map(|x| x.text)
             .unwrap_or_default();
         assert!(
-            advice.contains("`lbdoctor audit --fix` writes") && advice.contains(IFUPDOWN_FILE),
+            advice.contains("`lbdoctor audit --fix` writes")
+                && advice.contains("/etc/network/interfaces.d/lbdoctor-vip-192-168-21-20"),
             "{advice}"
         );
         let p = plan_of(&f);
         let c = only_change(&p);
-        assert_eq!(c.file.as_deref(), Some(IFUPDOWN_FILE));
+        assert_eq!(
+            c.file.as_deref(),
+            Some("/etc/network/interfaces.d/lbdoctor-vip-192-168-21-20")
+        );
         assert_eq!(c.old, None);
         let content = c.content.as_deref().unwrap();
         assert!(content.starts_with(HEADER));
@@ -499,21 +518,26 @@ mod tests {
 
     #[test]
     fn ifupdown_source_directory_and_relative_forms_count_as_sourcing() {
-        assert!(sources_interfaces_d(
-            "source-directory /etc/network/interfaces.d\n"
-        ));
-        assert!(sources_interfaces_d("source-directory interfaces.d/\n"));
-        assert!(sources_interfaces_d("  source interfaces.d/*\n"));
-        assert!(sources_interfaces_d(
-            "source /etc/network/interfaces.d/lbdoctor-*\n"
-        ));
-        assert!(!sources_interfaces_d(
-            "source /etc/network/interfaces.d/*.cfg\n"
-        ));
-        assert!(!sources_interfaces_d(
-            "# source /etc/network/interfaces.d/*\n"
-        ));
-        assert!(!sources_interfaces_d("auto lo\niface lo inet loopback\n"));
+        let ours = ifupdown_file(VIP.parse().unwrap());
+        let yes = [
+            "source-directory /etc/network/interfaces.d\n",
+            "source-directory interfaces.d/\n",
+            "  source interfaces.d/*\n",
+            "source /etc/network/interfaces.d/*\n",
+            "source /etc/network/interfaces.d/lbdoctor-*\n",
+        ];
+        for t in yes {
+            assert!(sources_interfaces_d(t, &ours), "{t}");
+        }
+        let no = [
+            "source /etc/network/interfaces.d/*.cfg\n",
+            "# source /etc/network/interfaces.d/*\n",
+            "source /etc/network/other.d/*\n",
+            "auto lo\niface lo inet loopback\n",
+        ];
+        for t in no {
+            assert!(!sources_interfaces_d(t, &ours), "{t}");
+        }
     }
 
     #[test]
@@ -539,30 +563,41 @@ mod tests {
     }
 
     #[test]
-    fn ifupdown_our_file_present_for_another_vip_gets_a_second_stanza() {
-        let ours_before =
+    fn ifupdown_another_vips_file_is_left_alone_and_this_vip_gets_its_own_next_alias() {
+        let other = "/etc/network/interfaces.d/lbdoctor-vip-10-0-0-5";
+        let other_text =
             format!("{HEADER}\nauto lo:0\niface lo:0 inet static\n    address 10.0.0.5/32\n");
-        let f = facts(&[
-            (INTERFACES, DEBIAN_INTERFACES),
-            (IFUPDOWN_FILE, &ours_before),
-        ]);
+        let f = facts(&[(INTERFACES, DEBIAN_INTERFACES), (other, &other_text)]);
         let p = plan_of(&f);
         let c = only_change(&p);
-        assert_eq!(c.old.as_deref(), Some(ours_before.as_str()));
-        let new = c.content.as_deref().unwrap();
-        assert!(new.starts_with(&ours_before));
-        assert!(new.contains("auto lo:1\niface lo:1 inet static\n    address 192.168.21.20/32\n"));
+        assert_eq!(
+            c.file.as_deref(),
+            Some("/etc/network/interfaces.d/lbdoctor-vip-192-168-21-20")
+        );
+        assert_eq!(c.old, None);
+        assert!(c
+            .content
+            .as_deref()
+            .unwrap()
+            .ends_with("auto lo:1\niface lo:1 inet static\n    address 192.168.21.20/32\n"));
     }
 
     #[test]
-    fn an_admin_file_with_our_name_is_not_overwritten() {
+    fn a_changed_file_with_our_name_is_not_overwritten() {
         let f = facts(&[
             (INTERFACES, DEBIAN_INTERFACES),
             (
-                IFUPDOWN_FILE,
+                "/etc/network/interfaces.d/lbdoctor-vip-192-168-21-20",
                 "auto lo:7\niface lo:7 inet static\n    address 10.0.0.7/32\n",
             ),
         ]);
+        let p = plan_of(&f);
+        assert!(p.changes.is_empty(), "{p:#?}");
+        assert!(
+            p.notes.iter().any(|n| n.contains("not touching it")),
+            "{p:#?}"
+        );
+        let f = facts(&[(NETPLAN_FILE, "network: {version: 2}\n")]);
         let p = plan_of(&f);
         assert!(p.changes.is_empty(), "{p:#?}");
         assert!(
@@ -597,6 +632,28 @@ mod tests {
         ), "{y}");
         assert!(!c.commands.iter().any(|x| x.contains("netplan apply")));
         assert!(plan_of(&applied(f, &p)).changes.is_empty());
+    }
+
+    #[test]
+    fn a_second_vip_is_added_to_our_netplan_and_networkd_files() {
+        let yaml = format!("{HEADER}\nnetwork:\n  version: 2\n  ethernets:\n    lo:\n      addresses:\n        - 10.0.0.5/32\n");
+        let p = plan_of(&facts(&[(NETPLAN_FILE, &yaml)]));
+        let c = only_change(&p);
+        assert_eq!(c.old.as_deref(), Some(yaml.as_str()));
+        assert_eq!(
+            c.content.as_deref().unwrap(),
+            format!("{yaml}        - 192.168.21.20/32\n")
+        );
+        let network = format!(
+            "{HEADER}\n[Match]\nName=lo\n\n[Network]\nAddress=127.0.0.1/8\nAddress=10.0.0.5/32\n"
+        );
+        let p = plan_of(&facts(&[(NETWORKD_FILE, &network)]));
+        let c = only_change(&p);
+        assert_eq!(c.file.as_deref(), Some(NETWORKD_FILE));
+        assert_eq!(
+            c.content.as_deref().unwrap(),
+            format!("{network}Address=192.168.21.20/32\n")
+        );
     }
 
     #[test]

@@ -240,8 +240,8 @@ section "lbdoctor audit --fix, VIP on lo (arp-problem): the address is persisted
 # app2 accepts the VIP on lo (runtime only, ARP sysctls missing); app1 has the runtime REDIRECT.
 lab scenario arp-problem
 lbd --format json audit --host app1 --host app2 --vip "$VIP:$PORT" --role real --fix --yes "${SSHOPTS[@]}"
-if [ "$RC" = 0 ] && jtest '.applied == true and ([.findings_before[] | select(.id == "RS014" and .subject == "app2")] | length) == 1 and ([.plan[] | select(.host == "app2") | .changes[] | select(.kind == "address-persist" and .file == "/etc/network/interfaces.d/lbdoctor-vip")] | length) == 1'; then
-  pass "audit --fix on a VIP-on-lo real server writes /etc/network/interfaces.d/lbdoctor-vip (RS014 before, clean after)"
+if [ "$RC" = 0 ] && jtest '.applied == true and ([.findings_before[] | select(.id == "RS014" and .subject == "app2")] | length) == 1 and ([.plan[] | select(.host == "app2") | .changes[] | select(.kind == "address-persist" and .file == "/etc/network/interfaces.d/lbdoctor-vip-192-168-21-20")] | length) == 1'; then
+  pass "audit --fix on a VIP-on-lo real server writes /etc/network/interfaces.d/lbdoctor-vip-192-168-21-20 (RS014 before, clean after)"
 else fail "audit --fix persists app2's VIP on lo" "$(brief)"; fi
 lab reboot_host app1
 lab reboot_host app2

@@ -72,7 +72,7 @@ pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
         let fix = match vip_boot::detect(a) {
             _ if iface != "lo" => format!("add {vip_s}/32 to {iface}'s boot-time configuration, or move the VIP to lo as /32"),
             Stack::Netplan => format!("`lbdoctor audit --fix` writes `ethernets: lo: addresses: [{vip_s}/32]` to {} (no `netplan apply`)", vip_boot::NETPLAN_FILE),
-            Stack::Ifupdown => format!("`lbdoctor audit --fix` writes an `auto lo:N` / `iface lo:N inet static` / `address {vip_s}/32` stanza to {} (or appends it to {} when that does not source interfaces.d)", vip_boot::IFUPDOWN_FILE, vip_boot::INTERFACES),
+            Stack::Ifupdown => format!("`lbdoctor audit --fix` writes an `auto lo:N` / `iface lo:N inet static` / `address {vip_s}/32` stanza to {} (or appends it to {} when that does not source interfaces.d)", vip_boot::ifupdown_file(vip), vip_boot::INTERFACES),
             Stack::Networkd => format!("`lbdoctor audit --fix` writes [Match] Name=lo, [Network] Address={vip_s}/32 to {} (or to the .network file that already matches lo)", vip_boot::NETWORKD_FILE),
             Stack::NetworkManager => format!("NetworkManager >= 1.42: `nmcli connection modify lo +ipv4.addresses {vip_s}/32`"),
             Stack::Ifcfg => format!("RHEL: /etc/sysconfig/network-scripts/ifcfg-lo:0 with DEVICE=lo:0, IPADDR={vip_s}, NETMASK=255.255.255.255, ONBOOT=yes"),
