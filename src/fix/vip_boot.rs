@@ -83,7 +83,13 @@ pub fn plan(a: &Analysis, p: &mut HostPlan) {
         ));
         return;
     }
-    let (change, note) = match detect(a) {
+    let stack = detect(a);
+    if stack == Stack::Ifupdown && any_under(a, "/etc/systemd/network/", &[".network"]) {
+        p.notes.push(format!(
+            "both {INTERFACES} and systemd-networkd .network files are present: the VIP is persisted for ifupdown; if systemd-networkd manages lo here, add Address={vip}/32 to its lo file instead"
+        ));
+    }
+    let (change, note) = match stack {
         Stack::Netplan => netplan(a, vip),
         Stack::Ifupdown => ifupdown(a, vip),
         Stack::Networkd => networkd(a, vip),
@@ -344,6 +350,10 @@ pub fn new_file_mode(path: &str) -> &'static str {
     }
 }
 
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
 /// Write the file atomically with a backup (the same script as every other file change).
 pub fn apply_change(
     t: &mut dyn Transport,
@@ -353,13 +363,21 @@ pub fn apply_change(
     let (Some(path), Some(content)) = (&c.file, &c.content) else {
         return Ok(());
     };
-    let s = super::apply::write_file_script_mode(
+    let mut s = super::apply::write_file_script_mode(
         path,
         content,
         c.old.as_deref(),
         None,
         new_file_mode(path),
     );
+    if c.old.is_none() {
+        // Planned as a new file: one that appeared since is someone else's (and a backup of
+        // it in interfaces.d would be sourced at boot).
+        s = format!(
+            "if [ -e {p} ]; then echo \"lbdoctor: {path} appeared since the facts were gathered; not overwriting it (run again)\" >&2; exit 3; fi\n{s}",
+            p = shell_quote(path)
+        );
+    }
     let o = t.run(&s)?;
     if o.status != 0 {
         anyhow::bail!(
@@ -774,6 +792,54 @@ mod tests {
             p.notes
                 .iter()
                 .any(|n| n.contains("on dummy0 only at runtime")),
+            "{p:#?}"
+        );
+    }
+
+    #[test]
+    fn a_file_planned_as_new_that_appeared_meanwhile_is_not_overwritten() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("lbdoctor-vip-x").display().to_string();
+        let c = change(&path, None, "new\n".into(), "test");
+        let mut t = crate::remote::local::LocalTransport::new("localhost");
+        std::fs::write(&path, "admin\n").unwrap();
+        let mut out = super::super::apply::Outcome::default();
+        let e = apply_change(&mut t, &c, &mut out).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("appeared since the facts were gathered"),
+            "{e:#}"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "admin\n");
+        assert_eq!(
+            std::fs::read_dir(d.path()).unwrap().count(),
+            1,
+            "no backup, no temp file"
+        );
+        std::fs::remove_file(&path).unwrap();
+        apply_change(&mut t, &c, &mut out).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
+        assert_eq!(
+            out.applied,
+            ["test; the address is already on lo, so nothing is brought up now"]
+        );
+    }
+
+    #[test]
+    fn ifupdown_next_to_networkd_files_says_which_was_chosen() {
+        let f = facts(&[
+            (INTERFACES, DEBIAN_INTERFACES),
+            (
+                "/etc/systemd/network/10-ens3.network",
+                "[Match]\nName=ens3\n",
+            ),
+        ]);
+        let p = plan_of(&f);
+        assert_eq!(
+            only_change(&p).file.as_deref(),
+            Some("/etc/network/interfaces.d/lbdoctor-vip-192-168-21-20")
+        );
+        assert!(
+            p.notes.iter().any(|n| n.contains("persisted for ifupdown")),
             "{p:#?}"
         );
     }

@@ -243,6 +243,10 @@ lbd --format json audit --host app1 --host app2 --vip "$VIP:$PORT" --role real -
 if [ "$RC" = 0 ] && jtest '.applied == true and ([.findings_before[] | select(.id == "RS014" and .subject == "app2")] | length) == 1 and ([.plan[] | select(.host == "app2") | .changes[] | select(.kind == "address-persist" and .file == "/etc/network/interfaces.d/lbdoctor-vip-192-168-21-20")] | length) == 1'; then
   pass "audit --fix on a VIP-on-lo real server writes /etc/network/interfaces.d/lbdoctor-vip-192-168-21-20 (RS014 before, clean after)"
 else fail "audit --fix persists app2's VIP on lo" "$(brief)"; fi
+lbd --format json audit --host app2 --vip "$VIP:$PORT" --role real --fix --yes "${SSHOPTS[@]}"
+if [ "$RC" = 0 ] && jtest '([.plan[]?.changes | length] | add // 0) == 0'; then
+  pass "a second --fix on the VIP-on-lo real server plans nothing"
+else fail "a second --fix on the VIP-on-lo real server plans nothing" "$(brief)"; fi
 lab reboot_host app1
 lab reboot_host app2
 hx client ip neigh flush dev eth0

@@ -20,7 +20,7 @@ set -- "$main"
 for pat in $(awk '$1 == "source" && NF == 2 { print $2 } $1 == "source-directory" && NF == 2 { print $2 "/*" }' "$main"); do
   case $pat in /*) ;; *) pat=/etc/network/$pat ;; esac
   for f in $pat; do
-    [ -f "$f" ] && set -- "$@" "$f"
+    if [ -f "$f" ]; then set -- "$@" "$f"; fi
   done
 done
 cmds=$(awk '
