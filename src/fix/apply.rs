@@ -27,6 +27,17 @@ pub fn write_file_script(
     old: Option<&str>,
     test: Option<&str>,
 ) -> String {
+    write_file_script_mode(path, content, old, test, "644")
+}
+
+/// `write_file_script` with the mode a NEW file gets (an existing file keeps its own).
+pub fn write_file_script_mode(
+    path: &str,
+    content: &str,
+    old: Option<&str>,
+    test: Option<&str>,
+    new_mode: &str,
+) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(content.as_bytes());
     let check = match old {
         Some(o) => format!(
@@ -43,7 +54,7 @@ pub fn write_file_script(
         "set -e\nP={p}\nD=$(dirname \"$P\")\nmkdir -p \"$D\"\n{check}T=\"$D/.lbdoctor.$$.tmp\"\n\
 trap 'rm -f \"$T\"' EXIT; trap 'exit 1' HUP INT TERM PIPE\n\
 printf '%s' {b} | base64 -d > \"$T\"\n\
-if [ -e \"$P\" ]; then chmod --reference=\"$P\" \"$T\" 2>/dev/null || true; B=\"$P.lbdoctor-$(date +%Y%m%dT%H%M%S).bak\"; cp -p \"$P\" \"$B\"; echo \"backup $B\"; else chmod 644 \"$T\"; fi\n\
+if [ -e \"$P\" ]; then chmod --reference=\"$P\" \"$T\" 2>/dev/null || true; B=\"$P.lbdoctor-$(date +%Y%m%dT%H%M%S).bak\"; cp -p \"$P\" \"$B\"; echo \"backup $B\"; else chmod {new_mode} \"$T\"; fi\n\
 {test}sync \"$T\" 2>/dev/null || sync\nmv -f \"$T\" \"$P\"\nsync \"$D\" 2>/dev/null || sync\necho \"wrote $P\"\n",
         p = q(path),
         b = q(&b64),
@@ -199,6 +210,13 @@ pub fn apply(
             )?;
         }
         out.applied.push(c.description.clone());
+    }
+    for c in plan
+        .changes
+        .iter()
+        .filter(|c| c.kind == super::vip_boot::KIND)
+    {
+        super::vip_boot::apply_change(t, c, &mut out)?;
     }
     let mut firewall_ok = true;
     for c in plan

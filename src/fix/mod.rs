@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod director;
 pub mod nft;
+pub mod vip_boot;
 
 use crate::audit::checks::{knob_ok, sysctl_requirements, SysctlReq};
 use crate::audit::{Acceptance, Analysis};
@@ -585,6 +586,7 @@ pub fn plan(a: &Analysis) -> HostPlan {
     if let Some(c) = sysctl_file_change(a, &boot_keys) {
         p.changes.push(c);
     }
+    vip_boot::plan(a, &mut p);
     firewall_changes(a, &mut p);
     p
 }

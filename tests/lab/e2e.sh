@@ -236,6 +236,24 @@ else
   else fail "--deny-direct persisted across a reboot" "blocked=$blocked $P_JSON"; fi
 fi
 
+section "lbdoctor audit --fix, VIP on lo (arp-problem): the address is persisted and survives a reboot"
+# app2 accepts the VIP on lo (runtime only, ARP sysctls missing); app1 has the runtime REDIRECT.
+lab scenario arp-problem
+lbd --format json audit --host app1 --host app2 --vip "$VIP:$PORT" --role real --fix --yes "${SSHOPTS[@]}"
+if [ "$RC" = 0 ] && jtest '.applied == true and ([.findings_before[] | select(.id == "RS014" and .subject == "app2")] | length) == 1 and ([.plan[] | select(.host == "app2") | .changes[] | select(.kind == "address-persist" and .file == "/etc/network/interfaces.d/lbdoctor-vip-192-168-21-20")] | length) == 1'; then
+  pass "audit --fix on a VIP-on-lo real server writes /etc/network/interfaces.d/lbdoctor-vip-192-168-21-20 (RS014 before, clean after)"
+else fail "audit --fix persists app2's VIP on lo" "$(brief)"; fi
+lbd --format json audit --host app2 --vip "$VIP:$PORT" --role real --fix --yes "${SSHOPTS[@]}"
+if [ "$RC" = 0 ] && jtest '([.plan[]?.changes | length] | add // 0) == 0'; then
+  pass "a second --fix on the VIP-on-lo real server plans nothing"
+else fail "a second --fix on the VIP-on-lo real server plans nothing" "$(brief)"; fi
+lab reboot_host app1
+lab reboot_host app2
+hx client ip neigh flush dev eth0
+if hx app2 ip -4 -o addr show dev lo | grep -q " $VIP/32 " && all_ok; then
+  pass "after a simulated reboot app2 has the VIP on lo again (ifupdown lo:0 stanza) and $N/$N requests succeed"
+else fail "VIP on lo survives a reboot after --fix" "lo: $(hx app2 ip -4 -o addr show dev lo | tr '\n' ' ') $P_JSON"; fi
+
 section "host key verification"
 WRONG=$LAB_DIR/ssh/known_hosts.wrong
 # app2's entry carries lb1's key: a changed host key.

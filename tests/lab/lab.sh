@@ -18,7 +18,7 @@ LAB_DIR=${LAB_DIR:-/tmp/lbdoctor-lab}
 LAB_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VIP=192.168.21.20
 PORT=80
-PREFIX=lbd-
+PREFIX=${LAB_PREFIX:-lbd-} # another prefix (and LAB_DIR) lets two labs run side by side
 HOSTS=(client lb1 lb2 app1 app2)
 SSH_HOSTS=(lb1 lb2 app1 app2)
 DIRECTORS=(lb1 lb2)
@@ -165,11 +165,19 @@ start_holder() {
   die "host $h: could not set up its mount namespace"
 }
 
-# The host's boot-time files: an empty /etc/sysctl.d, a comment-only /etc/sysctl.conf, and the
-# Debian iptables-persistent layout with an empty saved ruleset; the lab distribution ships
-# strict reverse-path filtering (as systemd's and RHEL's 50-default.conf do).
+# The host's boot-time files: an empty /etc/sysctl.d, a comment-only /etc/sysctl.conf, the
+# Debian iptables-persistent layout with an empty saved ruleset, and Debian's ifupdown
+# /etc/network/interfaces (sourcing an empty interfaces.d) with the host's NICs; the lab
+# distribution ships strict reverse-path filtering (as systemd's and RHEL's 50-default.conf do).
 reset_boot_files() {
-  local h=$1
+  local h=$1 e nic rest ip
+  {
+    printf '# interfaces(5) file used by ifup(8) and ifdown(8)\n# Include files from /etc/network/interfaces.d:\nsource /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n'
+    for e in ${NICS[$h]}; do
+      nic=${e%%:*}; rest=${e#*:}; ip=${rest%%:*}
+      printf '\nauto %s\niface %s inet static\n    address %s/24\n' "$nic" "$nic" "$ip"
+    done
+  } | hx "$h" sh -c 'rm -rf /etc/network/interfaces.d && mkdir -p /etc/network/interfaces.d && cat >/etc/network/interfaces'
   cat >"$(hdir "$h")/lib-sysctl.d/50-default.conf" <<'EOF'
 # lbdoctor lab distribution defaults (like systemd's/RHEL's 50-default.conf)
 net.ipv4.conf.default.rp_filter = 1
@@ -422,8 +430,10 @@ reset_runtime() {
 
 # Applies the boot-time files the way a Debian system does: systemd-sysctl (sysctl --system:
 # /etc/sysctl.d, /run/sysctl.d, /usr/lib/sysctl.d, /etc/sysctl.conf), then NICs appear and take
-# conf/default (udev re-applies their per-interface keys), then netfilter-persistent restores
-# /etc/iptables/rules.v4.
+# conf/default (udev re-applies their per-interface keys), then ifupdown brings up the `auto`
+# lo stanzas of /etc/network/interfaces{,.d/*} (ifup-lo.sh: a VIP on lo comes back only if it
+# is there; the NICs' own stanzas are what configure_addresses already did), then
+# netfilter-persistent restores /etc/iptables/rules.v4.
 apply_boot_files() {
   local h=$1 nic key v
   hx "$h" sysctl -q --system >/dev/null 2>&1 || true
@@ -434,6 +444,7 @@ apply_boot_files() {
     done
   done
   hx "$h" sysctl -q --system >/dev/null 2>&1 || true
+  hx "$h" sh "$LAB_SRC/ifup-lo.sh"
   hx "$h" sh -c '[ ! -s /etc/iptables/rules.v4 ] || iptables-restore </etc/iptables/rules.v4'
   hx "$h" sh -c '[ ! -s /etc/iptables/rules.v6 ] || ip6tables-restore </etc/iptables/rules.v6'
 }

@@ -28,7 +28,7 @@ mod rs010;
 mod rs011;
 mod rs012;
 mod rs013;
-mod rs014;
+pub(crate) mod rs014;
 
 pub fn run_real(a: &Analysis, out: &mut Vec<Finding>) {
     for c in [

@@ -4,7 +4,7 @@ use crate::audit::{Acceptance, Analysis};
 use crate::Finding;
 
 /// Where distributions configure addresses that come back at boot.
-const NETWORK_CONFIG_DIRS: [&str; 6] = [
+pub(crate) const NETWORK_CONFIG_DIRS: [&str; 6] = [
     "/etc/network/interfaces",
     "/etc/netplan/",
     "/etc/NetworkManager/system-connections/",
@@ -14,13 +14,20 @@ const NETWORK_CONFIG_DIRS: [&str; 6] = [
 ];
 
 /// Does `text` mention `ip` as a whole address (so 192.168.21.2 does not match .20)?
-fn mentions(text: &str, ip: &str) -> bool {
+pub(crate) fn mentions(text: &str, ip: &str) -> bool {
     text.match_indices(ip).any(|(i, _)| {
         let before = text[..i].chars().next_back();
         let after = text[i + ip.len()..].chars().next();
         let part = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '.');
         !part(before) && !part(after)
     })
+}
+
+/// Is `ip` in any gathered file that configures addresses at boot?
+pub(crate) fn persisted(a: &Analysis, ip: &str) -> bool {
+    a.f.files
+        .iter()
+        .any(|(p, t)| NETWORK_CONFIG_DIRS.iter().any(|d| p.starts_with(d)) && mentions(t, ip))
 }
 
 pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
@@ -60,27 +67,19 @@ pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
                     .join(", ")
             ))
         };
-        let fix = if a.f.files.keys().any(|p| p.starts_with("/etc/netplan/")) {
-            format!("netplan: add `lo: {{addresses: [{vip_s}/32]}}` under `ethernets:` in a file of /etc/netplan/, then `netplan apply`")
-        } else if a
-            .f
-            .files
-            .keys()
-            .any(|p| p.starts_with("/etc/systemd/network/"))
-        {
-            format!("systemd-networkd: a /etc/systemd/network/ file with [Match] Name=lo and [Network] Address={vip_s}/32")
-        } else if a
-            .f
-            .files
-            .keys()
-            .any(|p| p.starts_with("/etc/sysconfig/network-scripts/"))
-        {
-            format!("RHEL: /etc/sysconfig/network-scripts/ifcfg-lo:0 with DEVICE=lo:0, IPADDR={vip_s}, NETMASK=255.255.255.255, ONBOOT=yes")
-        } else {
-            format!("ifupdown: /etc/network/interfaces.d/lbdoctor-vip with `auto lo:0` and `iface lo:0 inet static` / `address {vip_s}/32`")
+        use crate::fix::vip_boot::{self, Stack};
+        // The same choice of network stack as the repair's, so the advice and the plan agree.
+        let fix = match vip_boot::detect(a) {
+            _ if iface != "lo" => format!("add {vip_s}/32 to {iface}'s boot-time configuration, or move the VIP to lo as /32"),
+            Stack::Netplan => format!("`lbdoctor audit --fix` writes `ethernets: lo: addresses: [{vip_s}/32]` to {} (no `netplan apply`)", vip_boot::NETPLAN_FILE),
+            Stack::Ifupdown => format!("`lbdoctor audit --fix` writes an `auto lo:N` / `iface lo:N inet static` / `address {vip_s}/32` stanza to {} (or appends it to {} when that does not source interfaces.d)", vip_boot::ifupdown_file(vip), vip_boot::INTERFACES),
+            Stack::Networkd => format!("`lbdoctor audit --fix` writes [Match] Name=lo, [Network] Address={vip_s}/32 to {} (or to the .network file that already matches lo)", vip_boot::NETWORKD_FILE),
+            Stack::NetworkManager => format!("NetworkManager >= 1.42: `nmcli connection modify lo +ipv4.addresses {vip_s}/32`"),
+            Stack::Ifcfg => format!("RHEL: /etc/sysconfig/network-scripts/ifcfg-lo:0 with DEVICE=lo:0, IPADDR={vip_s}, NETMASK=255.255.255.255, ONBOOT=yes"),
+            Stack::Unknown => format!("`ip addr add {vip_s}/32 dev lo` in whatever configures the network at boot"),
         };
         out.push(f.fix_text(format!(
-            "persist the VIP where the distribution configures addresses ({fix}); or use the iptables REDIRECT for the VIP, which `lbdoctor audit --fix` persists"
+            "persist the VIP where the host configures addresses at boot: {fix}; or use the iptables REDIRECT for the VIP, which `lbdoctor audit --fix` applies and persists"
         )));
     }
 }
