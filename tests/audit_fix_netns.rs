@@ -3,28 +3,8 @@
 
 mod common;
 use common::*;
-use serde_json::Value;
 
 const VIP: &str = "192.168.21.20";
-
-fn json(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn ids(v: &Value, key: &str) -> Vec<String> {
-    v[key]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap().to_string())
-        .collect()
-}
 
 fn record(name: &str, facts: &std::path::Path) {
     if std::env::var_os("LBDOCTOR_RECORD").is_some() {
@@ -262,50 +242,6 @@ fn app2_audit_fix_idempotent_backup_and_reboot() {
         v["findings"]
     );
     record("healthy-lab.json", &ns.dir.path().join("healthy.json"));
-}
-
-/// A client namespace on app's ens3 veth, with a static ARP entry sending VIP traffic to the
-/// app's MAC (the director's DR rewrite, without IPVS, which this kernel lacks).
-struct Client {
-    name: String,
-}
-
-impl Client {
-    fn attach(ns: &NetNs, tag: &str) -> Client {
-        let name = format!("lbdaud-{tag}c");
-        let _ = sh(&format!("ip netns del {name} 2>/dev/null"));
-        let mac = ns
-            .exec("cat /sys/class/net/ens3/address")
-            .trim()
-            .to_string();
-        sh(&format!(
-            "set -e; ip netns add {name}; ip link set {tag}e3 netns {name}; ip -n {name} link set lo up; ip -n {name} link set {tag}e3 up; ip -n {name} addr add 192.168.21.50/24 dev {tag}e3; ip -n {name} neigh replace 192.168.21.20 lladdr {mac} dev {tag}e3 nud permanent"
-        ));
-        Client { name }
-    }
-
-    fn exec(&self, cmd: &str) -> String {
-        let o = sh(&format!(
-            "ip netns exec {} sh -c \"{}\"",
-            self.name,
-            cmd.replace('"', "\\\"")
-        ));
-        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
-    }
-
-    fn curl(&self, ip: &str) -> String {
-        self.exec(&format!(
-            "curl -s -o /dev/null -w '%{{http_code}}' --max-time 2 http://{ip}/"
-        ))
-        .trim()
-        .to_string()
-    }
-}
-
-impl Drop for Client {
-    fn drop(&mut self) {
-        let _ = sh(&format!("ip netns del {}", self.name));
-    }
 }
 
 #[test]

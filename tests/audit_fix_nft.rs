@@ -5,31 +5,11 @@
 
 mod common;
 use common::*;
-use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const VIP: &str = "192.168.21.20";
 const CIDR: &str = "192.168.21.0/26";
-
-fn json(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn ids(v: &Value, key: &str) -> Vec<String> {
-    v[key]
-        .as_array()
-        .unwrap_or_else(|| panic!("no {key} in {v}"))
-        .iter()
-        .map(|f| f["id"].as_str().unwrap().to_string())
-        .collect()
-}
 
 /// app2 without iptables: the overlay hides the alternatives the iptables commands point to.
 fn nft_only_app(tag: &str) -> NetNs {
@@ -51,59 +31,24 @@ fn nft_only_app(tag: &str) -> NetNs {
     ns
 }
 
-/// The client end of app's ens3 veth in its own namespace, with a static ARP entry sending
-/// VIP traffic to the app's MAC (the director's DR rewrite, without IPVS).
-struct Client {
-    name: String,
-}
-
-impl Client {
-    fn attach(ns: &NetNs, tag: &str) -> Client {
-        let name = format!("lbdaud-{tag}c");
-        let _ = sh(&format!("ip netns del {name} 2>/dev/null"));
-        let mac = ns
-            .exec("cat /sys/class/net/ens3/address")
-            .trim()
-            .to_string();
-        sh(&format!(
-            "set -e; ip netns add {name}; ip link set {tag}e3 netns {name}; ip -n {name} link set lo up; ip -n {name} link set {tag}e3 up; ip -n {name} addr add 192.168.21.50/24 dev {tag}e3; ip -n {name} neigh replace {VIP} lladdr {mac} dev {tag}e3 nud permanent"
-        ));
-        Client { name }
-    }
-
-    fn curl(&self, ip: &str) -> String {
-        let o = sh(&format!(
-            "ip netns exec {} curl -s -o /dev/null -w '%{{http_code}}' --max-time 2 http://{ip}/",
-            self.name
-        ));
-        String::from_utf8_lossy(&o.stdout).trim().to_string()
-    }
-
-    /// lbdoctor run here against the sshd in the app namespace.
-    fn lbdoctor(&self, s: &Sshd, extra: &[&str]) -> std::process::Output {
-        Command::new("ip")
-            .args(["netns", "exec", &self.name])
-            .arg(env!("CARGO_BIN_EXE_lbdoctor"))
-            .args([
-                "--format", "json", "audit", "--host", "target", "--vip", VIP,
-            ])
-            .arg("--ssh-config")
-            .arg(s.path("ssh_config"))
-            .arg("--known-hosts")
-            .arg(s.path("known_hosts"))
-            .arg("--identity")
-            .arg(s.path("id_ed25519"))
-            .args(extra)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-}
-
-impl Drop for Client {
-    fn drop(&mut self) {
-        let _ = sh(&format!("ip netns del {}", self.name));
-    }
+/// lbdoctor run in the client's namespace against the sshd in the app namespace.
+fn lbdoctor_over_ssh(c: &Client, s: &Sshd, extra: &[&str]) -> std::process::Output {
+    Command::new("ip")
+        .args(["netns", "exec", &c.name])
+        .arg(env!("CARGO_BIN_EXE_lbdoctor"))
+        .args([
+            "--format", "json", "audit", "--host", "target", "--vip", VIP,
+        ])
+        .arg("--ssh-config")
+        .arg(s.path("ssh_config"))
+        .arg("--known-hosts")
+        .arg(s.path("known_hosts"))
+        .arg("--identity")
+        .arg(s.path("id_ed25519"))
+        .args(extra)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
 }
 
 fn admin_table(ns: &NetNs) -> String {
@@ -129,7 +74,7 @@ fn nft_only_app2_fix_over_ssh_idempotent_deny_direct_and_reboot() {
     // Audit (waiting until the client namespace reaches sshd).
     let start = Instant::now();
     let out = loop {
-        let out = client.lbdoctor(&s, &[]);
+        let out = lbdoctor_over_ssh(&client, &s, &[]);
         if !String::from_utf8_lossy(&out.stderr).contains("refused")
             || start.elapsed() > Duration::from_secs(10)
         {
@@ -149,7 +94,7 @@ fn nft_only_app2_fix_over_ssh_idempotent_deny_direct_and_reboot() {
     }
 
     // Plan only.
-    let out = client.lbdoctor(&s, &["--fix", "--dry-run", "--deny-direct", CIDR]);
+    let out = lbdoctor_over_ssh(&client, &s, &["--fix", "--dry-run", "--deny-direct", CIDR]);
     let v = json(&out);
     assert_eq!(v["applied"], false);
     let changes = v["plan"][0]["changes"].as_array().unwrap();
@@ -195,7 +140,8 @@ fn nft_only_app2_fix_over_ssh_idempotent_deny_direct_and_reboot() {
     );
 
     // Apply over SSH; the guard is confirmed by a fresh SSH session.
-    let out = client.lbdoctor(
+    let out = lbdoctor_over_ssh(
+        &client,
         &s,
         &[
             "--fix",
@@ -256,7 +202,7 @@ fn nft_only_app2_fix_over_ssh_idempotent_deny_direct_and_reboot() {
     // session from the same CIDR still gets in (the audit below connects anew).
     assert_eq!(client.curl(VIP), "200");
     assert_eq!(client.curl("192.168.21.12"), "000");
-    let out = client.lbdoctor(&s, &["--deny-direct", CIDR]);
+    let out = lbdoctor_over_ssh(&client, &s, &["--deny-direct", CIDR]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -265,7 +211,7 @@ fn nft_only_app2_fix_over_ssh_idempotent_deny_direct_and_reboot() {
     );
 
     // Second run: nothing to do.
-    let out = client.lbdoctor(&s, &["--fix", "--yes", "--deny-direct", CIDR]);
+    let out = lbdoctor_over_ssh(&client, &s, &["--fix", "--yes", "--deny-direct", CIDR]);
     let v = json(&out);
     assert_eq!(
         v["plan"][0]["changes"].as_array().unwrap().len(),
@@ -284,7 +230,7 @@ fn nft_only_app2_fix_over_ssh_idempotent_deny_direct_and_reboot() {
     assert_eq!(client.curl(VIP), "000", "rebooted without the rules");
     let o = ns.exec("nft -f /etc/nftables.conf && echo loaded");
     assert!(o.contains("loaded"), "{o}");
-    let out = client.lbdoctor(&s, &["--deny-direct", CIDR]);
+    let out = lbdoctor_over_ssh(&client, &s, &["--deny-direct", CIDR]);
     let v = json(&out);
     assert!(
         ids(&v, "findings").is_empty(),

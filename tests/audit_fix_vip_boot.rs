@@ -10,25 +10,6 @@ use serde_json::Value;
 
 const VIP: &str = "192.168.21.20";
 
-fn json(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn ids(v: &Value, key: &str) -> Vec<String> {
-    v[key]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap().to_string())
-        .collect()
-}
-
 /// Facts of the server below before the fix (LBDOCTOR_RECORD=1 re-records them).
 fn fixture() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/audit/vip-on-lo-ifupdown.json")
@@ -110,39 +91,6 @@ fn vip_on_lo(ns: &NetNs) -> bool {
         .contains(&format!(" {VIP}/32 "))
 }
 
-/// A client on the server's ens3 veth that sends VIP traffic to the server's MAC, as an LVS-DR
-/// director does.
-struct Client(String);
-
-impl Client {
-    fn attach(ns: &NetNs, tag: &str) -> Client {
-        let name = format!("lbdaud-{tag}c");
-        let _ = sh(&format!("ip netns del {name} 2>/dev/null"));
-        let mac = ns
-            .exec("cat /sys/class/net/ens3/address")
-            .trim()
-            .to_string();
-        sh(&format!(
-            "set -e; ip netns add {name}; ip link set {tag}e3 netns {name}; ip -n {name} link set lo up; ip -n {name} link set {tag}e3 up; ip -n {name} addr add 192.168.21.50/24 dev {tag}e3; ip -n {name} neigh replace {VIP} lladdr {mac} dev {tag}e3 nud permanent"
-        ));
-        Client(name)
-    }
-
-    fn curl_vip(&self) -> String {
-        let o = sh(&format!(
-            "ip netns exec {} curl -s -o /dev/null -w '%{{http_code}}' --max-time 2 http://{VIP}/",
-            self.0
-        ));
-        String::from_utf8_lossy(&o.stdout).trim().to_string()
-    }
-}
-
-impl Drop for Client {
-    fn drop(&mut self) {
-        let _ = sh(&format!("ip netns del {}", self.0));
-    }
-}
-
 const SOURCED: &str = "# interfaces(5) file used by ifup(8) and ifdown(8)\n# Include files from /etc/network/interfaces.d:\nsource /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n\nauto ens3\niface ens3 inet static\n    address 192.168.21.14/24\n";
 
 #[test]
@@ -152,7 +100,7 @@ fn vip_on_lo_fix_writes_interfaces_d_stanza_idempotent_and_survives_reboot() {
     }
     let ns = vip_on_lo_server("vb1", 14, SOURCED);
     let c = Client::attach(&ns, "vb1");
-    assert_eq!(c.curl_vip(), "200", "the VIP on lo answers at runtime");
+    assert_eq!(c.curl(VIP), "200", "the VIP on lo answers at runtime");
 
     let facts = ns.dir.path().join("vip-on-lo.json");
     let (v, code) = audit(&ns, &["--save-facts", facts.to_str().unwrap()]);
@@ -238,7 +186,7 @@ fn vip_on_lo_fix_writes_interfaces_d_stanza_idempotent_and_survives_reboot() {
 
     reboot_lo(&ns);
     assert_eq!(
-        c.curl_vip(),
+        c.curl(VIP),
         "000",
         "without the VIP, the request is dropped"
     );
@@ -248,7 +196,7 @@ fn vip_on_lo_fix_writes_interfaces_d_stanza_idempotent_and_survives_reboot() {
     assert!(ns
         .exec("ip -4 -o addr show dev lo")
         .contains(" 192.168.21.21/32 "));
-    assert_eq!(c.curl_vip(), "200", "answered again after the reboot");
+    assert_eq!(c.curl(VIP), "200", "answered again after the reboot");
     let (v, code) = audit(&ns, &[]);
     assert!(ids(&v, "findings").is_empty(), "{:?}", v["findings"]);
     assert_eq!(code, Some(0));

@@ -297,3 +297,72 @@ impl Drop for NetNs {
             .output();
     }
 }
+
+/// lbdoctor's JSON report from a finished run; panics with both streams when it is not JSON.
+pub fn json(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// The check ids in a report's `findings` (or `findings_before`) list.
+pub fn ids(v: &serde_json::Value, key: &str) -> Vec<String> {
+    v[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {key} in {v}"))
+        .iter()
+        .map(|f| f["id"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+/// A client at 192.168.21.50 on the far end of an app namespace's ens3 veth, in its own
+/// namespace, with a static ARP entry that sends VIP traffic to the app's MAC: what an LVS-DR
+/// director does, without IPVS (this kernel has none).
+pub struct Client {
+    pub name: String,
+}
+
+impl Client {
+    pub fn attach(ns: &NetNs, tag: &str) -> Client {
+        const VIP: &str = "192.168.21.20";
+        let name = format!("lbdaud-{tag}c");
+        let _ = sh(&format!("ip netns del {name} 2>/dev/null"));
+        let mac = ns
+            .exec("cat /sys/class/net/ens3/address")
+            .trim()
+            .to_string();
+        sh(&format!(
+            "set -e; ip netns add {name}; ip link set {tag}e3 netns {name}; ip -n {name} link set lo up; ip -n {name} link set {tag}e3 up; ip -n {name} addr add 192.168.21.50/24 dev {tag}e3; ip -n {name} neigh replace {VIP} lladdr {mac} dev {tag}e3 nud permanent"
+        ));
+        Client { name }
+    }
+
+    pub fn exec(&self, cmd: &str) -> String {
+        let o = Command::new("ip")
+            .args(["netns", "exec", &self.name, "sh", "-c", cmd])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+    }
+
+    /// The HTTP status of GET http://ip/ ("000" when nothing answers within 2 s).
+    pub fn curl(&self, ip: &str) -> String {
+        let o = Command::new("ip")
+            .args(["netns", "exec", &self.name, "curl", "-s", "-o", "/dev/null"])
+            .args(["-w", "%{http_code}", "--max-time", "2"])
+            .arg(format!("http://{ip}/"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = sh(&format!("ip netns del {}", self.name));
+    }
+}
