@@ -334,3 +334,136 @@ fn nft_guard_rolls_back_only_our_table_and_settles_an_interrupted_run() {
         .is_empty());
     assert_eq!(admin_table(&ns), admin_before);
 }
+
+/// RHEL 8's stock /etc/sysconfig/nftables.conf, as the nftables package ships it.
+const RHEL_STOCK: &str = r#"# Uncomment the include statement here to load the default config sample
+# in /etc/nftables for nftables service.
+
+#include "/etc/nftables/ipv4-filter.nft"
+#include "/etc/nftables/ipv4-nat.nft"
+#include "/etc/nftables/ipv6-filter.nft"
+#include "/etc/nftables/ipv6-nat.nft"
+#include "/etc/nftables/inet-filter.nft"
+
+# To customize, either edit the samples in /etc/nftables, append further
+# commands to the end of this file or overwrite it after first service
+# start by calling: 'nft list ruleset >/etc/sysconfig/nftables.conf'.
+"#;
+
+#[test]
+fn rhel_nft_only_fix_persists_in_sysconfig_nftables_conf_and_survives_reboot() {
+    if !can_use_netns() {
+        return;
+    }
+    let tag = "nr";
+    let ns = nft_only_app(tag);
+    // A RHEL layout: os-release, no dpkg database (no rpm either, as in a minimal image: the
+    // package is known by the file it ships), the stock sysconfig file, no /etc/nftables.conf.
+    std::fs::write(ns.dir.path().join("rhel-stock.conf"), RHEL_STOCK).unwrap();
+    ns.exec(&format!(
+        "set -e
+         mount -t tmpfs lbd-nodpkg /var/lib/dpkg/info
+         rm -f /etc/os-release /etc/nftables.conf /etc/sysconfig/iptables-config
+         rm -f /etc/systemd/system/*.wants/nftables.service
+         printf 'NAME=\"Red Hat Enterprise Linux\"\\nVERSION_ID=\"9.4\"\\nID=\"rhel\"\\nID_LIKE=\"fedora\"\\n' > /etc/os-release
+         mkdir -p /etc/sysconfig
+         cp {} /etc/sysconfig/nftables.conf",
+        ns.dir.path().join("rhel-stock.conf").display()
+    ));
+    assert_eq!(ns.exec("command -v rpm || echo none").trim(), "none");
+    assert_eq!(ns.exec("ls /var/lib/dpkg/info | wc -l").trim(), "0");
+    assert_eq!(ns.exec("cat /etc/sysconfig/nftables.conf"), RHEL_STOCK);
+    let c = Client::attach(&ns, tag);
+    assert_eq!(c.curl(VIP), "000", "broken app2 must not answer");
+    let audit = |extra: &[&str]| {
+        let out = ns
+            .lbdoctor()
+            .args(["--format", "json", "audit", "--local", "--vip", VIP])
+            .args(extra)
+            .output()
+            .unwrap();
+        (out.status.code(), json(&out))
+    };
+    let (code, v) = audit(&[]);
+    assert_eq!(code, Some(1));
+    assert!(ids(&v, "findings").contains(&"RS001".to_string()));
+
+    let (code, v) = audit(&["--fix", "--yes", "--rollback-timeout", "20"]);
+    assert_eq!(v["applied"], true, "{v:#}");
+    let changes = v["plan"][0]["changes"].as_array().unwrap();
+    let kinds: Vec<&str> = changes
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    for k in ["nft-runtime", "nft-persist", "service-enable"] {
+        assert!(kinds.contains(&k), "{k} not in {kinds:?}");
+    }
+    let persist = changes.iter().find(|c| c["kind"] == "nft-persist").unwrap();
+    assert_eq!(persist["file"], "/etc/sysconfig/nftables.conf");
+    let enable = changes
+        .iter()
+        .find(|c| c["kind"] == "service-enable")
+        .unwrap();
+    assert!(
+        enable["description"]
+            .as_str()
+            .unwrap()
+            .contains("/etc/sysconfig/nftables.conf"),
+        "{enable}"
+    );
+    assert!(
+        !v["plan"][0]["notes"].to_string().contains("include"),
+        "{}",
+        v["plan"][0]["notes"]
+    );
+    assert!(ids(&v, "findings").is_empty(), "after: {:#}", v["findings"]);
+    assert_eq!(code, Some(0));
+    // The block follows RHEL's stock comments and includes; /etc/nftables.conf never appears.
+    let conf = ns.exec("cat /etc/sysconfig/nftables.conf");
+    assert!(conf.starts_with(RHEL_STOCK), "{conf}");
+    assert!(
+        conf[RHEL_STOCK.len()..].starts_with("\n# BEGIN lbdoctor"),
+        "{conf}"
+    );
+    assert!(
+        conf.contains("\t\tip daddr 192.168.21.20 redirect\n"),
+        "{conf}"
+    );
+    assert!(conf.ends_with("# END lbdoctor\n"), "{conf}");
+    assert!(ns
+        .exec("ls /etc/nftables.conf 2>&1")
+        .contains("No such file"));
+    assert!(ns
+        .exec("ls /etc/sysconfig/")
+        .contains("nftables.conf.lbdoctor-"));
+    assert!(ns
+        .exec("ls /etc/systemd/system/*.wants/")
+        .contains("nftables.service"));
+    assert_eq!(c.curl(VIP), "200");
+
+    // Second run: nothing to do, the file unchanged.
+    let (code, v) = audit(&["--fix", "--yes"]);
+    assert_eq!(
+        v["plan"][0]["changes"].as_array().unwrap().len(),
+        0,
+        "{:#}",
+        v["plan"]
+    );
+    assert_eq!(code, Some(0));
+    assert_eq!(ns.exec("cat /etc/sysconfig/nftables.conf"), conf);
+
+    // Reboot as RHEL does it: sysctl files, then nftables.service's
+    // `nft -f /etc/sysconfig/nftables.conf`.
+    ns.exec("nft flush ruleset; sysctl -qw net.ipv4.conf.all.rp_filter=1 net.ipv4.conf.ens3.rp_filter=1 net.ipv4.conf.ens4.rp_filter=1 net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0; sysctl -q --system >/dev/null 2>&1");
+    assert_eq!(c.curl(VIP), "000", "rebooted without the rules");
+    let o = ns.exec("nft -f /etc/sysconfig/nftables.conf && echo loaded");
+    assert!(o.contains("loaded"), "{o}");
+    assert_eq!(c.curl(VIP), "200");
+    let (code, v) = audit(&[]);
+    assert!(
+        ids(&v, "findings").is_empty(),
+        "after reboot: {:#}",
+        v["findings"]
+    );
+    assert_eq!(code, Some(0));
+}

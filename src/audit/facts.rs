@@ -112,7 +112,7 @@ s sshport; echo "${LBD_SSH_PORT:-}"
 # Boot-time files: one awk for all of them (a fork per file was most of this script's cost).
 set --
 for f in /etc/sysctl.conf /etc/sysctl.d/* /run/sysctl.d/* /usr/local/lib/sysctl.d/* /usr/lib/sysctl.d/* /lib/sysctl.d/* \
-         /etc/iptables/rules.v4 /etc/sysconfig/iptables /etc/nftables.conf \
+         /etc/iptables/rules.v4 /etc/sysconfig/iptables /etc/nftables.conf /etc/sysconfig/nftables.conf \
          /etc/network/interfaces /etc/network/interfaces.d/* /etc/netplan/*.yaml /etc/netplan/*.yml \
          /etc/NetworkManager/system-connections/* /etc/sysconfig/network-scripts/ifcfg-lo* \
          /etc/systemd/network/*.netdev /etc/systemd/network/*.network /etc/modules-load.d/* /etc/modules \
@@ -138,8 +138,9 @@ done
   exit }' "$@"
 s packages
 for p in iptables-persistent netfilter-persistent nftables; do [ -f "/var/lib/dpkg/info/$p.list" ] && echo "$p"; done
+# Without rpm (a minimal image, a chroot), the files these RHEL packages alone ship tell.
 if command -v rpm >/dev/null 2>&1; then rpm -q iptables-services nftables 2>/dev/null | grep -v 'not installed' | sed 's/-[0-9].*//'
-elif [ -f /etc/sysconfig/iptables-config ]; then echo iptables-services; fi
+else [ -f /etc/sysconfig/iptables-config ] && echo iptables-services; [ -f /etc/sysconfig/nftables.conf ] && echo nftables; fi
 # "enabled" is a WantedBy symlink under /etc/systemd/system (what systemctl is-enabled reads).
 for u in netfilter-persistent nftables iptables; do
   for w in /etc/systemd/system/*.wants/$u.service; do [ -L "$w" ] && { echo "enabled:$u"; break; }; done

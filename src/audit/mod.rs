@@ -89,8 +89,10 @@ impl<'a> Analysis<'a> {
             let text = f.files.get(path).cloned().unwrap_or_default();
             (path.to_string(), parse::iptables::parse(&text))
         });
+        // What nftables.service loads at boot: /etc/nftables.conf, or on the RHEL family
+        // /etc/sysconfig/nftables.conf (its includes are not followed).
         let boot_nft = (f.packages.nftables_enabled)
-            .then(|| f.files.get("/etc/nftables.conf").cloned())
+            .then(|| f.files.get(crate::fix::nft::boot_conf(f)).cloned())
             .flatten();
         let mut names: Vec<String> = f.interfaces.iter().map(|i| i.name.clone()).collect();
         names.extend(["all".to_string(), "default".to_string()]);

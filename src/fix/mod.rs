@@ -410,7 +410,7 @@ fn firewall_changes(a: &Analysis, plan: &mut HostPlan) {
         return;
     }
     if a.f.packages.nftables_enabled {
-        plan.notes.push("nftables.service is enabled: if /etc/nftables.conf starts with `flush ruleset`, it can remove the rules netfilter-persistent restores at boot; check the order of the two services".into());
+        plan.notes.push(format!("nftables.service is enabled: if {} starts with `flush ruleset`, it can remove the rules netfilter-persistent or iptables-services restores at boot; check the order of the two services", nft::boot_conf(a.f)));
     }
     // Runtime: the missing ones. Top rules are inserted in reverse at position 1 so they end
     // up in the listed order.

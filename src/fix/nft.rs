@@ -2,7 +2,8 @@
 //! `table ip lbdoctor` holds the VIP's redirect and the --deny-direct filter. It is loaded as
 //! one `nft -f` transaction that redefines only that table (nothing else in the ruleset is
 //! touched), under a rollback guard like the iptables one, and persisted between marker
-//! comments in /etc/nftables.conf, which Debian's nftables.service loads at boot.
+//! comments in the file nftables.service loads at boot: /etc/nftables.conf on Debian,
+//! /etc/sysconfig/nftables.conf on the RHEL family (see boot_conf).
 
 use super::{unified_diff, Change, HostPlan};
 use crate::audit::Analysis;
@@ -10,6 +11,9 @@ use crate::audit::Analysis;
 pub const FAMILY: &str = "ip";
 pub const NAME: &str = "lbdoctor";
 pub const NFT_CONF: &str = "/etc/nftables.conf";
+/// RHEL/Rocky/Alma/Fedora's nftables.service runs `nft -f /etc/sysconfig/nftables.conf`; the
+/// package ships it with commented-out includes and the advice to append commands to it.
+pub const RHEL_NFT_CONF: &str = "/etc/sysconfig/nftables.conf";
 pub const BEGIN: &str =
     "# BEGIN lbdoctor (written by lbdoctor audit --fix; replaced as a whole on each run)";
 pub const END: &str = "# END lbdoctor";
@@ -26,6 +30,15 @@ pub struct Table {
 impl Table {
     pub fn is_empty(&self) -> bool {
         self.prerouting.is_empty() && self.input.is_empty()
+    }
+}
+
+/// The file this host's nftables.service loads at boot.
+pub fn boot_conf(f: &crate::audit::facts::HostFacts) -> &'static str {
+    if f.is_rhel_like() {
+        RHEL_NFT_CONF
+    } else {
+        NFT_CONF
     }
 }
 
@@ -287,8 +300,9 @@ pub fn changes(a: &Analysis, plan: &mut HostPlan) {
         plan.notes.push(format!("nftables: an accept in table {FAMILY} {NAME} does not override a drop in another table's input chain; check your own tables if SSH or the VIP is filtered there"));
     }
     // Boot.
-    let old = a.f.files.get(NFT_CONF).cloned();
-    let conf = a.f.files.get(NFT_CONF).map(String::as_str).unwrap_or("");
+    let path = boot_conf(a.f);
+    let old = a.f.files.get(path).cloned();
+    let conf = a.f.files.get(path).map(String::as_str).unwrap_or("");
     let boot = block_of(conf).and_then(|b| parse_table(&b));
     let want_boot = wanted(a, boot.as_ref(), &strip_block(conf));
     if want_boot.is_empty() {
@@ -299,30 +313,27 @@ pub fn changes(a: &Analysis, plan: &mut HostPlan) {
         plan.changes.push(Change {
             kind: "nft-persist".into(),
             description: format!(
-                "put table {FAMILY} {NAME} in {NFT_CONF} (between the lbdoctor markers), which nftables.service loads at boot"
+                "put table {FAMILY} {NAME} in {path} (between the lbdoctor markers), which nftables.service loads at boot"
             ),
             commands: vec![
-                format!("nft -c -f - < new {NFT_CONF}"),
-                format!("write {NFT_CONF}"),
+                format!("nft -c -f - < new {path}"),
+                format!("write {path}"),
             ],
-            diff: Some(unified_diff(NFT_CONF, conf, &new)),
-            file: Some(NFT_CONF.into()),
+            diff: Some(unified_diff(path, conf, &new)),
+            file: Some(path.into()),
             content: Some(new),
             old,
         });
     }
     if !a.f.packages.nftables_enabled {
         if !a.f.packages.nftables {
-            plan.notes.push(format!("the nftables package (nftables.service) is not installed: nothing loads {NFT_CONF} at boot; install it and enable nftables.service"));
+            plan.notes.push(format!("the nftables package (nftables.service) is not installed: nothing loads {path} at boot; install it and enable nftables.service"));
             return;
-        }
-        if a.f.is_rhel_like() {
-            plan.notes.push(format!("on RHEL-like systems nftables.service loads /etc/sysconfig/nftables.conf: add include \"{NFT_CONF}\" there"));
         }
         plan.changes.push(Change {
             kind: "service-enable".into(),
             description: format!(
-                "enable nftables.service so {NFT_CONF} is loaded at boot (it is not enabled now)"
+                "enable nftables.service so {path} is loaded at boot (it is not enabled now)"
             ),
             commands: vec!["systemctl enable nftables.service".into()],
             file: None,
@@ -331,7 +342,7 @@ pub fn changes(a: &Analysis, plan: &mut HostPlan) {
             old: None,
         });
         if conf.lines().any(|l| l.trim() == "flush ruleset") {
-            plan.notes.push(format!("{NFT_CONF} starts with `flush ruleset`: once nftables.service is enabled, that flush runs at every boot and removes rules other tools loaded before it (our table comes after it and is kept)"));
+            plan.notes.push(format!("{path} starts with `flush ruleset`: once nftables.service is enabled, that flush runs at every boot and removes rules other tools loaded before it (our table comes after it and is kept)"));
         }
     }
 }
@@ -602,6 +613,111 @@ mod tests {
             .as_deref()
             .unwrap()
             .starts_with("#!/usr/sbin/nft -f\n"));
+    }
+
+    /// RHEL 8's stock /etc/sysconfig/nftables.conf (nftables package): includes commented out.
+    const RHEL_CONF: &str = "# Uncomment the include statement here to load the default config sample\n# in /etc/nftables for nftables service.\n\n#include \"/etc/nftables/ipv4-filter.nft\"\n#include \"/etc/nftables/ipv4-nat.nft\"\n#include \"/etc/nftables/inet-filter.nft\"\n\n# To customize, either edit the samples in /etc/nftables, append further\n# commands to the end of this file or overwrite it after first service\n# start by calling: 'nft list ruleset >/etc/sysconfig/nftables.conf'.\n";
+
+    fn rhel_host() -> crate::audit::facts::HostFacts {
+        let mut f = nft_host();
+        f.os_id = "rocky".into();
+        f.os_like = "rhel centos fedora".into();
+        f.files.remove(NFT_CONF);
+        f.files.insert(RHEL_NFT_CONF.into(), RHEL_CONF.into());
+        f
+    }
+
+    #[test]
+    fn rhel_family_persists_in_sysconfig_after_stock_includes() {
+        assert_eq!(boot_conf(&nft_host()), NFT_CONF);
+        let mut f = rhel_host();
+        assert_eq!(boot_conf(&f), RHEL_NFT_CONF);
+        let t = target(true);
+        let a = Analysis::new(&f, &t, crate::audit::Role::Real);
+        let p = super::super::plan(&a);
+        let c: Vec<&Change> = p
+            .changes
+            .iter()
+            .filter(|c| c.kind.starts_with("nft-") || c.kind == "service-enable")
+            .collect();
+        let kinds: Vec<&str> = c.iter().map(|c| c.kind.as_str()).collect();
+        assert_eq!(kinds, ["nft-runtime", "nft-persist", "service-enable"]);
+        let persist = c[1];
+        assert_eq!(persist.file.as_deref(), Some(RHEL_NFT_CONF));
+        assert_eq!(persist.old.as_deref(), Some(RHEL_CONF));
+        assert!(persist.commands.iter().all(|x| x.ends_with(RHEL_NFT_CONF)));
+        let new = persist.content.clone().unwrap();
+        // Appended after the stock comments and includes, which stay as they were.
+        assert!(new.starts_with(RHEL_CONF), "{new}");
+        assert!(new.find("#include").unwrap() < new.find("# BEGIN lbdoctor").unwrap());
+        assert!(!new.contains("#!/usr/sbin/nft") && !new.contains("flush ruleset"));
+        assert_eq!(
+            block_of(&new).and_then(|b| parse_table(&b)),
+            Some(incident())
+        );
+        assert!(persist
+            .diff
+            .as_deref()
+            .unwrap()
+            .starts_with(&format!("--- {RHEL_NFT_CONF}")));
+        assert!(
+            c[2].description.contains(RHEL_NFT_CONF),
+            "{}",
+            c[2].description
+        );
+        // No more "add an include" advice, and nothing about /etc/nftables.conf.
+        assert!(
+            !p.notes
+                .iter()
+                .any(|n| n.contains("include") || n.contains(NFT_CONF)),
+            "{:?}",
+            p.notes
+        );
+        // Applied: same file again plans nothing, and the audit reads that file for boot.
+        f.nft_ruleset = Some(render(&incident()));
+        f.files.insert(RHEL_NFT_CONF.into(), new.clone());
+        f.packages.nftables_enabled = true;
+        assert!(nft_changes(&f, &t).is_empty());
+        assert_eq!(ids(&f, &t), Vec::<String>::new());
+        assert_eq!(replace_block(Some(&new), &render(&incident())), new);
+        // Our block only in /etc/nftables.conf (which RHEL never loads): lost at reboot.
+        let mut g = f.clone();
+        g.files.insert(NFT_CONF.into(), new.clone());
+        g.files.insert(RHEL_NFT_CONF.into(), RHEL_CONF.into());
+        let rs008 = crate::audit::audit(&g, &t, crate::audit::Role::Real)
+            .into_iter()
+            .find(|x| x.id == "RS008")
+            .expect("RS008: the RHEL boot file lacks the redirect");
+        assert!(rs008.message.contains(RHEL_NFT_CONF), "{}", rs008.message);
+        let c = nft_changes(&g, &t);
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(c[0].file.as_deref(), Some(RHEL_NFT_CONF));
+        // Service not enabled on a RHEL file that flushes: the note names that file.
+        let mut h = rhel_host();
+        h.files
+            .insert(RHEL_NFT_CONF.into(), format!("flush ruleset\n{RHEL_CONF}"));
+        let a = Analysis::new(&h, &t, crate::audit::Role::Real);
+        let p = super::super::plan(&a);
+        assert!(
+            p.notes
+                .iter()
+                .any(|n| n.starts_with(&format!("{RHEL_NFT_CONF} starts with `flush ruleset`"))),
+            "{:?}",
+            p.notes
+        );
+        // No stock file at all (package absent): a new file with nft's shebang, and a note.
+        let mut h = rhel_host();
+        h.files.remove(RHEL_NFT_CONF);
+        h.packages.nftables = false;
+        let a = Analysis::new(&h, &t, crate::audit::Role::Real);
+        let p = super::super::plan(&a);
+        let persist = p.changes.iter().find(|c| c.kind == "nft-persist").unwrap();
+        assert_eq!(persist.file.as_deref(), Some(RHEL_NFT_CONF));
+        assert!(persist.old.is_none());
+        assert!(p
+            .notes
+            .iter()
+            .any(|n| n.contains("not installed") && n.contains(RHEL_NFT_CONF)));
     }
 
     #[test]

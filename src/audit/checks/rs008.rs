@@ -13,13 +13,14 @@ pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
         return;
     }
     let Some(vip) = a.t.vip else { return };
+    let nft_conf = crate::fix::nft::boot_conf(a.f);
     let mut f = Finding::new(
         "RS008",
         &a.f.host,
         format!("the VIP's NAT rule is active now but a reboot would lose it: {}", match &a.boot_ipt {
             Some((p, _)) => format!("{p} (restored at boot) does not contain it"),
-            None if a.f.packages.nftables_enabled => "/etc/nftables.conf (loaded at boot by nftables.service) does not contain it".into(),
-            None if a.f.iptables_save.is_none() && a.f.files.get("/etc/nftables.conf").and_then(|c| crate::audit::nft_nat_for(c, vip)).is_some() => "/etc/nftables.conf contains it, but nftables.service is not enabled, so nothing loads that file at boot".into(),
+            None if a.f.packages.nftables_enabled => format!("{nft_conf} (loaded at boot by nftables.service) does not contain it"),
+            None if a.f.iptables_save.is_none() && a.f.files.get(nft_conf).and_then(|c| crate::audit::nft_nat_for(c, vip)).is_some() => format!("{nft_conf} contains it, but nftables.service is not enabled, so nothing loads that file at boot"),
             None => "no firewall persistence is set up (netfilter-persistent, iptables-services or an enabled nftables.service)".into(),
         }),
     )
