@@ -552,6 +552,18 @@ pub fn describe(c: &Chain, r: &Rule) -> String {
     s
 }
 
+/// The chain (family, table, name) a walk's `decided_by` names, so a fix can insert an
+/// accept at its top: "table F T chain C handle N: ..." or "policy P of F T chain C".
+pub fn decided_chain(decided_by: &str) -> Option<(String, String, String)> {
+    let head = match decided_by.strip_prefix("table ") {
+        Some(rest) => rest.split(" handle ").next()?,
+        None => decided_by.strip_prefix("policy ")?.split_once(" of ")?.1,
+    };
+    let (ft, chain) = head.split_once(" chain ")?;
+    let (fam, table) = ft.split_once(' ')?;
+    Some((fam.to_string(), table.to_string(), chain.to_string()))
+}
+
 /// A rule back in nft's text syntax, for the constructs the walker knows ("?" otherwise).
 pub fn render_rule(r: &Rule) -> String {
     r.expr.iter().map(render_stmt).collect::<Vec<_>>().join(" ")
@@ -688,6 +700,20 @@ mod tests {
     /// Only the table named `t` (the constructs fixture also holds table ip lbdoctor).
     fn only(t: &'static str) -> impl Fn(&str, &str) -> bool {
         move |_, table| table != t
+    }
+
+    #[test]
+    fn decided_chain_reads_both_forms() {
+        let want = Some(("inet".into(), "filter".into(), "input".into()));
+        assert_eq!(
+            decided_chain("table inet filter chain input handle 3: tcp dport 22 drop"),
+            want
+        );
+        assert_eq!(
+            decided_chain("policy drop of inet filter chain input"),
+            want
+        );
+        assert_eq!(decided_chain("-A INPUT -j DROP"), None);
     }
 
     #[test]
