@@ -41,9 +41,11 @@ pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
         if closed(&ipt) || closed(&nft) {
             continue;
         }
-        // No firewall at all (neither tool's output): iptables' walk of nothing, as before.
-        let ipt = match (ipt, &nft) {
-            (None, None) => Some(a.input_verdict(&a.ipt, src, ip, ip, a.t.port, &iface)),
+        // Nothing walked: nft without an input-hook filter chain, or no firewall tool at all
+        // (then iptables' walk of nothing, as before).
+        let nothing = ipt.is_none() && nft.is_none();
+        let ipt = match (ipt, a.nft.is_some()) {
+            (None, false) => Some(a.input_verdict(&a.ipt, src, ip, ip, a.t.port, &iface)),
             (ipt, _) => ipt,
         };
         let mut f = Finding::new(
@@ -54,6 +56,11 @@ pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
                 a.t.port
             ),
         );
+        if nothing && a.nft.is_some() {
+            f = f.evidence(
+                "nft list ruleset: no filter chain on the input hook (nothing filters it)",
+            );
+        }
         let mut unknown = Vec::new();
         if let Some(w) = ipt {
             f = f.evidence(format!(
