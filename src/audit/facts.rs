@@ -244,7 +244,17 @@ pub fn parse_output(text: &str) -> HostFacts {
             "rule" => f.rules = lines(&body),
             "iptables" => f.iptables_save = Some(body),
             "nft" => f.nft_ruleset = Some(body),
-            "nft-json" if !body.trim().is_empty() => f.nft_json = Some(body),
+            "nft-json" if !body.trim().is_empty() => {
+                // The script cuts it at 8 MiB: a cut ruleset is not walked, and the report
+                // says why.
+                if body.len() > 8_388_608 {
+                    f.gather_errors.push(
+                        "nft -j list ruleset: more than 8 MiB, cut; nftables rules not walked"
+                            .into(),
+                    );
+                }
+                f.nft_json = Some(body)
+            }
             "ss" => {
                 f.listeners = parse::ss::parse_listeners(&body);
                 // Every port sshd listens on stays open through firewall fixes.
@@ -426,6 +436,11 @@ mod tests {
             f.sysctl.keys().take(5).collect::<Vec<_>>()
         );
         assert!(f.sysctl.contains_key("net.ipv4.ip_forward"));
+        // Where nft exists, its JSON ruleset is gathered and readable by the walker.
+        if f.nft_ruleset.is_some() {
+            let j = f.nft_json.as_deref().expect("nft -j list ruleset gathered");
+            assert!(parse::nft::parse(j).is_ok(), "{j}");
+        }
     }
 
     #[test]

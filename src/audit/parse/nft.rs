@@ -9,6 +9,7 @@
 use super::iptables::{Packet, Verdict, Walk};
 use ipnet::Ipv4Net;
 use serde_json::Value;
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
@@ -113,6 +114,17 @@ pub fn parse(json: &str) -> Result<Ruleset, String> {
     Ok(rs)
 }
 
+/// Where a rule lives (named sets resolve in its table), and the walk's budget of value
+/// comparisons: rules visited are bounded by WALK_BUDGET, but each may scan a large set.
+struct Scope<'a> {
+    family: &'a str,
+    table: &'a str,
+    work: &'a Cell<u32>,
+}
+
+/// Most set elements and values compared in one walk.
+const WORK_BUDGET: u32 = 1_000_000;
+
 /// A packet field's value, as far as the evaluator knows it.
 enum Field {
     Ip(Ipv4Addr),
@@ -211,13 +223,18 @@ fn field(left: &Value, p: &Packet) -> Result<Field, ()> {
 }
 
 /// Does one value or element `v` (from the right-hand side) contain `f`?
-fn value_has(f: &Field, v: &Value, rs: &Ruleset, t: &Key, depth: u32) -> Result<bool, ()> {
-    if depth > MAX_VALUE_DEPTH {
+fn value_has(f: &Field, v: &Value, rs: &Ruleset, t: &Scope, depth: u32) -> Result<bool, ()> {
+    if depth > MAX_VALUE_DEPTH || t.work.get() == 0 {
         return Err(());
     }
+    t.work.set(t.work.get() - 1);
     match v {
         Value::String(s) if s.starts_with('@') => {
-            let key = (t.0.clone(), t.1.clone(), s[1..].to_string());
+            let key = (
+                t.family.to_string(),
+                t.table.to_string(),
+                s[1..].to_string(),
+            );
             let elems = rs.sets.get(&key).ok_or(())?;
             any_of(f, elems, rs, t, depth + 1)
         }
@@ -283,7 +300,7 @@ fn value_has(f: &Field, v: &Value, rs: &Ruleset, t: &Key, depth: u32) -> Result<
     }
 }
 
-fn any_of(f: &Field, items: &[Value], rs: &Ruleset, t: &Key, depth: u32) -> Result<bool, ()> {
+fn any_of(f: &Field, items: &[Value], rs: &Ruleset, t: &Scope, depth: u32) -> Result<bool, ()> {
     let mut unknown = false;
     for e in items {
         match value_has(f, e, rs, t, depth) {
@@ -312,7 +329,7 @@ fn as_num(v: &Value) -> Result<u64, ()> {
 }
 
 /// One `match` expression.
-fn match_expr(m: &Value, p: &Packet, rs: &Ruleset, t: &Key) -> Result<bool, ()> {
+fn match_expr(m: &Value, p: &Packet, rs: &Ruleset, t: &Scope) -> Result<bool, ()> {
     let op = m.get("op").and_then(Value::as_str).unwrap_or("==");
     let f = field(m.get("left").ok_or(())?, p)?;
     if matches!(f, Field::Absent) {
@@ -351,7 +368,7 @@ fn is_verdict(k: &str) -> bool {
     )
 }
 
-fn eval_rule<'a>(r: &'a Rule, p: &Packet, rs: &Ruleset, t: &Key) -> Outcome<'a> {
+fn eval_rule<'a>(r: &'a Rule, p: &Packet, rs: &Ruleset, t: &Scope) -> Outcome<'a> {
     let mut unknown = false;
     for e in &r.expr {
         let Some((k, body)) = e.as_object().and_then(|o| o.iter().next()) else {
@@ -432,13 +449,14 @@ impl Ruleset {
     pub fn walk_input(&self, p: &Packet, skip: &dyn Fn(&str, &str) -> bool) -> Walk {
         let mut unknown = Vec::new();
         let mut budget = WALK_BUDGET;
+        let work = Cell::new(WORK_BUDGET);
         let mut last: Option<String> = None;
         for c in self.input_chains() {
             if skip(&c.family, &c.table) {
                 continue;
             }
             let key: Key = (c.family.clone(), c.table.clone(), c.name.clone());
-            let (v, by) = match self.walk_chain(&key, p, 0, &mut unknown, &mut budget) {
+            let (v, by) = match self.walk_chain(&key, p, 0, &mut unknown, &mut budget, &work) {
                 Some(x) => x,
                 None => {
                     let pol = c.policy.clone().unwrap_or_else(|| "accept".into());
@@ -486,12 +504,17 @@ impl Ruleset {
         depth: u32,
         unknown: &mut Vec<String>,
         budget: &mut u32,
+        work: &Cell<u32>,
     ) -> Option<(Verdict, String)> {
         if depth > MAX_DEPTH {
             return None;
         }
         let c = self.chain(key)?;
-        let t: Key = (key.0.clone(), key.1.clone(), String::new());
+        let t = Scope {
+            family: &key.0,
+            table: &key.1,
+            work,
+        };
         for r in &c.rules {
             if *budget == 0 {
                 return None;
@@ -522,7 +545,7 @@ impl Ruleset {
                         continue;
                     };
                     let sub = (key.0.clone(), key.1.clone(), target.to_string());
-                    if let Some(x) = self.walk_chain(&sub, p, depth + 1, unknown, budget) {
+                    if let Some(x) = self.walk_chain(&sub, p, depth + 1, unknown, budget, work) {
                         return Some(x);
                     }
                     if k == "goto" {
@@ -953,6 +976,21 @@ mod tests {
         let r = rs.walk_input(&direct("192.168.21.5", 22), &none);
         assert_eq!(r.verdict, Verdict::Accept);
         assert!(!r.unknown.is_empty() && r.unknown.len() <= MAX_UNKNOWN);
+        // Large sets scanned by many rules: the comparison budget ends it, and the rules it
+        // could not finish are reported, not guessed.
+        let elems: Vec<String> = (0..20_000)
+            .map(|i| format!("\"10.{}.{}.1\"", i / 256, i % 256))
+            .collect();
+        let rule = r#"{"rule":{"family":"ip","table":"t","chain":"in","expr":[{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":"@big"}},{"drop":null}]}}"#;
+        let json = format!(
+            r#"{{"nftables":[{{"chain":{{"family":"ip","table":"t","name":"in","type":"filter","hook":"input","prio":0,"policy":"accept"}}}},{{"set":{{"family":"ip","table":"t","name":"big","elem":[{}]}}}},{}]}}"#,
+            elems.join(","),
+            vec![rule; 200].join(",")
+        );
+        let rs = parse(&json).unwrap();
+        let r = rs.walk_input(&direct("192.168.21.5", 22), &none);
+        assert_eq!(r.verdict, Verdict::Accept);
+        assert!(!r.unknown.is_empty());
         // Deep nesting is refused by serde_json, not a stack overflow.
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
         assert!(parse(&deep).is_err());
