@@ -282,7 +282,9 @@ fn value_has(f: &Field, v: &Value, rs: &Ruleset, t: &Scope, depth: u32) -> Resul
             Field::Text(t) => {
                 let s = match scalar {
                     Value::String(s) => s.clone(),
-                    Value::Number(n) => n.to_string(),
+                    // A protocol number; an interface index (`iif 5` for a link that is gone
+                    // when listed) cannot be compared with a name.
+                    Value::Number(n) if l4_num(t).is_some() => n.to_string(),
                     _ => return Err(()),
                 };
                 if let Some(prefix) = s.strip_suffix('*') {
@@ -953,15 +955,18 @@ mod tests {
           {"rule":{"family":"inet","table":"t","chain":"in","handle":3,"expr":[{"limit":{"rate":5,"per":"second"}},{"drop":null}]}},
           {"rule":{"family":"inet","table":"t","chain":"in","handle":4,"expr":[{"match":{"op":"==","left":{"meta":{"key":"skuid"}},"right":0}},{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":99}},{"drop":null}]}},
           {"rule":{"family":"inet","table":"t","chain":"in","handle":5,"expr":[{"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"dport"}},"right":53}},{"drop":null}]}},
+          {"rule":{"family":"inet","table":"t","chain":"in","handle":7,"expr":[{"match":{"op":"==","left":{"meta":{"key":"l4proto"}},"right":6}},{"match":{"op":"==","left":{"meta":{"key":"iif"}},"right":5}},{"drop":null}]}},
           {"rule":{"family":"inet","table":"t","chain":"in","handle":6,"expr":[{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":"@missing"}},{"drop":null}]}}]}"#;
         let rs = parse(json).unwrap();
         let r = rs.walk_input(&direct("192.168.21.5", 22), &none);
         assert_eq!(r.verdict, Verdict::Accept);
         // limit: unknown; skuid then dport 99: dport is known false, so no match at all;
         // udp on a TCP packet: never; a set that is not in the ruleset: unknown.
-        assert_eq!(r.unknown.len(), 2, "{:?}", r.unknown);
+        // `l4proto 6` is tcp, but an interface index is not comparable with a name.
+        assert_eq!(r.unknown.len(), 3, "{:?}", r.unknown);
         assert!(r.unknown[0].contains("handle 3: limit drop"));
-        assert!(r.unknown[1].contains("handle 6"));
+        assert!(r.unknown[1].contains("handle 7: meta l4proto 6 iif 5 drop"));
+        assert!(r.unknown[2].contains("handle 6"));
     }
 
     #[test]
