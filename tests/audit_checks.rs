@@ -452,3 +452,120 @@ fn rs014_is_silent_when_the_vip_is_accepted_by_redirect() {
     let v = ids(&load("healthy-lab.json"), &target(), Role::Real);
     assert!(!has(&v, "RS014"), "{v:?}");
 }
+
+/// app2's recorded snapshot as an nftables-only host: no iptables, the ruleset from
+/// fixtures/audit/nft/<name>.{nft,json} (real `nft list ruleset` / `nft -j list ruleset`
+/// output from nft 1.0.6 in a namespace).
+fn nft_host(name: &str) -> HostFacts {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/audit/nft");
+    let mut f = load("app2-lab.json");
+    f.iptables_save = None;
+    f.nft_ruleset = Some(std::fs::read_to_string(dir.join(format!("{name}.nft"))).unwrap());
+    f.nft_json = Some(std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap());
+    f
+}
+
+fn findings(f: &HostFacts, t: &Target, id: &str) -> Vec<lbdoctor::Finding> {
+    audit::audit(f, t, Role::Real)
+        .into_iter()
+        .filter(|x| x.id == id)
+        .collect()
+}
+
+#[test]
+fn rs012_fires_on_an_nft_ssh_drop() {
+    let f = nft_host("ssh_drop");
+    let v = findings(&f, &target(), "RS012");
+    assert_eq!(v.len(), 2, "ens3 and ens4: {v:?}");
+    assert_eq!(
+        v[0].evidence,
+        ["nftables input hook on ens3: table inet filter chain input handle 2: tcp dport 22 drop"]
+    );
+    let fix = v[0].fix.as_ref().unwrap();
+    assert_eq!(
+        fix.commands,
+        ["nft insert rule inet filter input tcp dport 22 accept"]
+    );
+}
+
+#[test]
+fn rs012_silent_when_nft_accepts_established_and_ssh_before_its_drop() {
+    let f = nft_host("ssh_ok");
+    let v = ids(&f, &target(), Role::Real);
+    assert!(!has(&v, "RS012"), "{v:?}");
+    // The same file's final `drop` does close direct HTTP: RS011 sees it too.
+    let mut t = target();
+    t.deny_direct = Some("192.168.21.0/26".parse().unwrap());
+    assert!(!has(&ids(&f, &t, Role::Real), "RS011"));
+    // ...while a ruleset that drops only SSH leaves it open, and says which chain decided.
+    let v = findings(&nft_host("ssh_drop"), &t, "RS011");
+    assert_eq!(v.len(), 2, "{v:?}");
+    assert_eq!(
+        v[0].evidence,
+        ["nftables input hook for 192.168.21.1 -> 192.168.21.12:80 on ens3: policy accept of inet filter chain input"]
+    );
+}
+
+#[test]
+fn rs012_accept_in_one_table_then_drop_in_another_is_dropped() {
+    // inet early (priority -10) accepts 22; ip late (priority 10) drops 192.168.21.0/26.
+    let f = nft_host("priority");
+    let mut t = target();
+    t.deny_direct = Some("192.168.21.0/26".parse().unwrap());
+    let v = findings(&f, &t, "RS012");
+    assert_eq!(v.len(), 2, "{v:?}");
+    assert!(
+        v[0].evidence[0].contains("table ip late chain input"),
+        "{:?}",
+        v[0].evidence
+    );
+    // Without --deny-direct the client is outside the CIDR: SSH stays open.
+    assert!(!has(&ids(&f, &target(), Role::Real), "RS012"));
+}
+
+#[test]
+fn rs013_fires_when_nft_input_drops_redirected_vip_traffic() {
+    let f = nft_host("vip_drop");
+    let all = ids(&f, &target(), Role::Real);
+    assert!(!has(&all, "RS001"), "table ip lbdoctor redirects: {all:?}");
+    let v = findings(&f, &target(), "RS013");
+    assert_eq!(v.len(), 1, "{all:?}");
+    assert_eq!(
+        v[0].evidence,
+        ["nftables input hook for a client -> 192.168.21.12:80 (original destination 192.168.21.20): policy drop of inet filter chain input"]
+    );
+    let fix = v[0].fix.as_ref().unwrap();
+    assert!(
+        fix.text.contains("nft insert rule inet filter input ct original ip daddr 192.168.21.20 tcp dport 80 accept"),
+        "{}",
+        fix.text
+    );
+    // SSH is accepted there: no lockout.
+    assert!(!has(&all, "RS012"));
+}
+
+#[test]
+fn rs013_silent_with_ct_original_daddr_accept_ahead() {
+    let v = ids(&nft_host("vip_ok"), &target(), Role::Real);
+    assert!(!has(&v, "RS013") && !has(&v, "RS001"), "{v:?}");
+}
+
+#[test]
+fn rs012_iptables_nft_rules_are_reported_once() {
+    // iptables-nft's `-A INPUT -p tcp --dport 22 -j DROP` shows in iptables-save and as nft's
+    // table ip filter: the iptables walk reports it, the nft walk skips that table.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/audit/nft");
+    let mut f = nft_host("iptables-nft");
+    f.iptables_save = Some(std::fs::read_to_string(dir.join("iptables-nft.rules")).unwrap());
+    let v = findings(&f, &target(), "RS012");
+    assert_eq!(v.len(), 2, "one per real IP: {v:?}");
+    assert!(
+        v.iter().all(|x| x.evidence[0].starts_with("INPUT on ")),
+        "{v:?}"
+    );
+    // With the legacy backend the same nft table is someone else's: walked.
+    f.iptables_save = Some(String::new());
+    let v = findings(&f, &target(), "RS012");
+    assert_eq!(v.len(), 2, "{v:?}");
+    assert!(v[0].evidence[0].starts_with("nftables input hook"));
+}

@@ -467,3 +467,66 @@ fn rhel_nft_only_fix_persists_in_sysconfig_nftables_conf_and_survives_reboot() {
     );
     assert_eq!(code, Some(0));
 }
+
+/// A native nftables firewall (what Debian 12 / RHEL 9 admins write) that drops SSH from the
+/// CIDR, in a real namespace: `audit --local` run inside it gathers `nft -j list ruleset`,
+/// walks the input hook and reports the lockout (RS012), naming the rule.
+#[test]
+fn nft_ssh_drop_from_cidr_is_rs012_in_a_real_namespace() {
+    if !can_use_netns() {
+        return;
+    }
+    let ns = NetNs::app("nw", 12);
+    ns.exec("nft -f - <<'EOF'\ntable inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\tct state established,related accept\n\t\tip saddr 192.168.21.0/26 tcp dport 22 drop\n\t}\n}\nEOF");
+    assert!(ns.exec("nft list ruleset").contains("tcp dport 22 drop"));
+    let out = ns
+        .lbdoctor()
+        .args([
+            "--format",
+            "json",
+            "audit",
+            "--local",
+            "--vip",
+            VIP,
+            "--deny-direct",
+            CIDR,
+        ])
+        .output()
+        .unwrap();
+    let v = json(&out);
+    let found = ids(&v, "findings");
+    assert!(found.iter().any(|i| i == "RS012"), "{found:?}\n{v}");
+    let rs012 = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "RS012")
+        .unwrap();
+    let ev = rs012["evidence"][0].as_str().unwrap();
+    assert!(
+        ev.starts_with("nftables input hook on ens")
+            && ev.ends_with("table inet filter chain input handle 3: ip saddr 192.168.21.0/26 tcp dport 22 drop"),
+        "{ev}"
+    );
+    // Direct HTTP from the CIDR is not dropped by that ruleset: RS011, from the same walk.
+    assert!(found.iter().any(|i| i == "RS011"), "{found:?}");
+    // Accept SSH first (in its own chain) and the lockout is gone.
+    ns.exec("nft insert rule inet filter input tcp dport 22 accept");
+    let v = json(
+        &ns.lbdoctor()
+            .args([
+                "--format",
+                "json",
+                "audit",
+                "--local",
+                "--vip",
+                VIP,
+                "--deny-direct",
+                CIDR,
+            ])
+            .output()
+            .unwrap(),
+    );
+    let found = ids(&v, "findings");
+    assert!(!found.iter().any(|i| i == "RS012"), "{found:?}");
+}

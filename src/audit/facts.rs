@@ -63,6 +63,9 @@ pub struct HostFacts {
     /// `iptables-save` output (all tables), None when iptables is absent.
     pub iptables_save: Option<String>,
     pub nft_ruleset: Option<String>,
+    /// `nft -j list ruleset` (what the input-hook walk evaluates), cut at 8 MiB.
+    #[serde(default)]
+    pub nft_json: Option<String>,
     pub listeners: Vec<Listener>,
     /// Boot-time files that decide what a reboot restores: path -> content.
     pub files: BTreeMap<String, String>,
@@ -106,7 +109,7 @@ s addr; ip -d -j addr show 2>/dev/null || { s addr-text; ip -o addr show; s link
 s route; ip -4 route show table all 2>/dev/null
 s rule; ip -4 rule show 2>/dev/null
 if command -v iptables-save >/dev/null 2>&1; then s iptables; iptables-save 2>&1 || echo "$M error iptables-save failed"; fi
-if command -v nft >/dev/null 2>&1; then s nft; nft list ruleset 2>&1 || echo "$M error nft failed"; fi
+if command -v nft >/dev/null 2>&1; then s nft; nft list ruleset 2>&1 || echo "$M error nft failed"; s nft-json; nft -j list ruleset 2>/dev/null | head -c 8388608; echo; fi
 s ss; ss -ltnpH 2>/dev/null || ss -ltnH
 s sshport; echo "${LBD_SSH_PORT:-}"
 # Boot-time files: one awk for all of them (a fork per file was most of this script's cost).
@@ -242,6 +245,17 @@ pub fn parse_output(text: &str) -> HostFacts {
             "rule" => f.rules = lines(&body),
             "iptables" => f.iptables_save = Some(body),
             "nft" => f.nft_ruleset = Some(body),
+            "nft-json" if !body.trim().is_empty() => {
+                // The script cuts it at 8 MiB: a cut ruleset is not walked, and the report
+                // says why.
+                if body.len() > 8_388_608 {
+                    f.gather_errors.push(
+                        "nft -j list ruleset: more than 8 MiB, cut; nftables rules not walked"
+                            .into(),
+                    );
+                }
+                f.nft_json = Some(body)
+            }
             "ss" => {
                 f.listeners = parse::ss::parse_listeners(&body);
                 // Every port sshd listens on stays open through firewall fixes.
@@ -423,6 +437,11 @@ mod tests {
             f.sysctl.keys().take(5).collect::<Vec<_>>()
         );
         assert!(f.sysctl.contains_key("net.ipv4.ip_forward"));
+        // Where nft exists, its JSON ruleset is gathered and readable by the walker.
+        if f.nft_ruleset.is_some() {
+            let j = f.nft_json.as_deref().expect("nft -j list ruleset gathered");
+            assert!(parse::nft::parse(j).is_ok(), "{j}");
+        }
     }
 
     #[test]

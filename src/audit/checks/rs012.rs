@@ -1,6 +1,8 @@
 //! RS012: the firewall drops new SSH connections (from the --deny-direct CIDR, or anyone).
-use crate::audit::parse::iptables::Verdict;
-use crate::audit::{first_host, Analysis};
+//! Both firewalls are walked: iptables' filter INPUT and nftables' input-hook base chains
+//! (a drop in either stops the packet).
+use crate::audit::parse::nft::decided_chain;
+use crate::audit::{blocks, first_host, Analysis};
 use crate::Finding;
 use std::net::Ipv4Addr;
 
@@ -11,13 +13,33 @@ pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
             .unwrap_or(Ipv4Addr::new(198, 51, 100, 7));
     for port in a.ssh_ports() {
         for (iface, ip) in a.real_ips() {
+            let message = format!("new SSH connections from {src} to {ip}:{port} are dropped: a reboot or a lost session would lock operators out");
             let w = a.input_verdict(&a.ipt, src, ip, ip, port, &iface);
-            if matches!(w.verdict, Verdict::Drop | Verdict::Reject) {
+            if blocks(&w) {
                 out.push(
-                    Finding::new("RS012", &a.f.host, format!("new SSH connections from {src} to {ip}:{port} are dropped: a reboot or a lost session would lock operators out"))
+                    Finding::new("RS012", &a.f.host, message)
                         .evidence(format!("INPUT on {iface}: {}", w.decided_by))
-                        .fix_command(format!("iptables -I INPUT 1 -p tcp --dport {port} -j ACCEPT")),
+                        .fix_command(format!(
+                            "iptables -I INPUT 1 -p tcp --dport {port} -j ACCEPT"
+                        )),
                 );
+                continue;
+            }
+            let Some(w) = a.nft_input_verdict(src, ip, ip, port, &iface) else {
+                continue;
+            };
+            if blocks(&w) {
+                let mut f = Finding::new("RS012", &a.f.host, message)
+                    .evidence(format!("nftables input hook on {iface}: {}", w.decided_by));
+                for u in &w.unknown {
+                    f = f.evidence(format!("not evaluated: {u}"));
+                }
+                if let Some((fam, table, chain)) = decided_chain(&w.decided_by) {
+                    f = f.fix_command(format!(
+                        "nft insert rule {fam} {table} {chain} tcp dport {port} accept"
+                    ));
+                }
+                out.push(f);
             }
         }
     }

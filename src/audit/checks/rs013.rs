@@ -1,6 +1,8 @@
 //! RS013: the firewall drops the clients' traffic to the VIP itself, now or, with the rules
 //! file the distribution restores, after a reboot (RHEL's default /etc/sysconfig/iptables
-//! rejects everything but SSH).
+//! rejects everything but SSH). At runtime both iptables' filter INPUT and nftables'
+//! input-hook base chains are walked.
+use crate::audit::parse::nft::decided_chain;
 use crate::audit::Analysis;
 use crate::Finding;
 
@@ -15,6 +17,18 @@ pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
                     .evidence(format!("INPUT for a client -> {dst}:{} (original destination {vip}): {}", a.t.port, w.decided_by))
                     .fix_text(fix),
             );
+            return;
+        }
+        if let Some((iface, dst, w)) = a.vip_input_blocked_nft() {
+            let mut f = Finding::new("RS013", &a.f.host, format!("the nftables ruleset drops client traffic to the VIP {vip}:{} arriving on {iface}: the service is down through the load balancer", a.t.port))
+                .evidence(format!("nftables input hook for a client -> {dst}:{} (original destination {vip}): {}", a.t.port, w.decided_by));
+            for u in &w.unknown {
+                f = f.evidence(format!("not evaluated: {u}"));
+            }
+            let chain = decided_chain(&w.decided_by)
+                .map(|(fam, t, c)| format!("{fam} {t} {c}"))
+                .unwrap_or_else(|| "FAMILY TABLE CHAIN".into());
+            out.push(f.fix_text(format!("accept traffic whose original destination is the VIP before that drop: nft insert rule {chain} ct original ip daddr {vip} tcp dport {} accept (an accept in another table does not override a drop here)", a.t.port)));
             return;
         }
     }

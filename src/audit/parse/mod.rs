@@ -4,5 +4,6 @@
 pub mod ip;
 pub mod iptables;
 pub mod ipvs;
+pub mod nft;
 pub mod ss;
 pub mod sysctl;
