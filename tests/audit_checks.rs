@@ -253,6 +253,19 @@ fn director_checks_fail_on_their_incidents() {
         assert!(has(&v, id), "{id} in {v:?}");
     }
 
+    // ip_forward fixed by hand on a NAT director (runtime 1) but in no boot file: DR011, not
+    // DR001; once a sysctl.d file carries it, neither.
+    let mut f = director();
+    f.ip_vs = Some(f.ip_vs.unwrap().replace("Route", "Masq"));
+    f.sysctl.insert("net.ipv4.ip_forward".into(), "1".into());
+    let v = ids(&f, &t, Role::Director);
+    assert!(has(&v, "DR011") && !has(&v, "DR001"), "{v:?}");
+    f.files.insert(
+        "/etc/sysctl.d/90-lbdoctor-lvs-director.conf".into(),
+        "net.ipv4.ip_forward = 1\n".into(),
+    );
+    assert!(!has(&ids(&f, &t, Role::Director), "DR011"));
+
     // Incident 4: the director lists its own address as a real server.
     let mut f = director();
     assert!(!has(&ids(&f, &t, Role::Director), "DR010"));
