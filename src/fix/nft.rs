@@ -132,6 +132,31 @@ fn block_span(lines: &[&str]) -> Option<(usize, usize)> {
     Some((s, e))
 }
 
+/// Why the markers in `conf` cannot be trusted to delimit our block (None: zero or one pair,
+/// BEGIN before END). An orphan BEGIN (an edit by hand, a cut file) would otherwise pair with
+/// the END of the block a later run appends, and a rerun would replace the admin's text between.
+pub fn marker_problem(conf: &str) -> Option<String> {
+    let begins: Vec<usize> = conf
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("# BEGIN lbdoctor"))
+        .map(|(i, _)| i + 1)
+        .collect();
+    let ends: Vec<usize> = conf
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim_end() == END)
+        .map(|(i, _)| i + 1)
+        .collect();
+    match (begins.as_slice(), ends.as_slice()) {
+        ([], []) => None,
+        ([b], [e]) if b < e => None,
+        _ => Some(format!(
+            "lbdoctor markers do not pair up (BEGIN on line(s) {begins:?}, END on line(s) {ends:?})"
+        )),
+    }
+}
+
 /// Our block's content (between the markers).
 pub fn block_of(conf: &str) -> Option<String> {
     let lines: Vec<&str> = conf.lines().collect();
@@ -303,6 +328,10 @@ pub fn changes(a: &Analysis, plan: &mut HostPlan) {
     let path = boot_conf(a.f);
     let old = a.f.files.get(path).cloned();
     let conf = a.f.files.get(path).map(String::as_str).unwrap_or("");
+    if let Some(why) = marker_problem(conf) {
+        plan.notes.push(format!("{path}: {why}; not editing it (the block could swallow your own rules). Remove the stray marker lines, then run --fix again"));
+        return;
+    }
     let boot = block_of(conf).and_then(|b| parse_table(&b));
     let want_boot = wanted(a, boot.as_ref(), &strip_block(conf));
     if want_boot.is_empty() {
@@ -407,6 +436,38 @@ mod tests {
         });
         assert!(!r.contains("chain input"));
         assert_eq!(parse_table("table inet filter {\n}\n"), None);
+    }
+
+    #[test]
+    fn unpaired_markers_are_refused_not_edited() {
+        let t = render(&incident());
+        let good = replace_block(Some("flush ruleset\n"), &t);
+        assert_eq!(marker_problem(&good), None);
+        assert_eq!(marker_problem("flush ruleset\n"), None);
+        // An orphan BEGIN, a stray END, END before BEGIN, two blocks.
+        let orphan = format!("{BEGIN}\ntable inet admin {{\n}}\n");
+        let stray = format!("table inet admin {{\n}}\n{END}\n");
+        let reversed = format!("{END}\n{BEGIN}\n");
+        let twice = format!("{good}{good}");
+        for conf in [orphan.clone(), stray, reversed, twice] {
+            assert!(marker_problem(&conf).is_some(), "{conf}");
+        }
+        // The plan leaves such a file alone and says why.
+        let mut f = nft_host();
+        f.files.insert(NFT_CONF.into(), orphan.clone());
+        let tg = target(false);
+        let a = Analysis::new(&f, &tg, crate::audit::Role::Real);
+        let p = crate::fix::plan(&a);
+        assert!(
+            !p.changes.iter().any(|c| c.kind == "nft-persist"),
+            "{:?}",
+            p.changes
+        );
+        assert!(
+            p.notes.iter().any(|n| n.contains("markers do not pair up")),
+            "{:?}",
+            p.notes
+        );
     }
 
     #[test]
