@@ -242,16 +242,21 @@ impl<'a> Analysis<'a> {
         })
     }
 
+    /// The client the firewall walks send from: the first host of --deny-direct's CIDR (the
+    /// clients that matter there), else a documentation address (any client).
+    pub fn probe_client(&self) -> Ipv4Addr {
+        self.t
+            .deny_direct
+            .map(|n| first_host(&n))
+            .unwrap_or(DOC_CLIENT)
+    }
+
     fn vip_blocked_by(
         &self,
         walk: impl Fn(Ipv4Addr, Ipv4Addr, Ipv4Addr, &str) -> Option<parse::iptables::Walk>,
     ) -> Option<(String, Ipv4Addr, parse::iptables::Walk)> {
         let vip = self.t.vip?;
-        let src = self
-            .t
-            .deny_direct
-            .map(|n| first_host(&n))
-            .unwrap_or(Ipv4Addr::new(198, 51, 100, 7));
+        let src = self.probe_client();
         let mut cases: Vec<(String, Ipv4Addr)> = Vec::new();
         if self.acceptance.is_empty() || self.vip_is_nat() {
             cases.extend(self.real_ips());
@@ -290,16 +295,7 @@ impl<'a> Analysis<'a> {
     ) -> Option<parse::iptables::Walk> {
         let rs = self.nft.as_ref()?;
         let w = rs.walk_input(
-            &Packet {
-                src,
-                dst,
-                proto: "tcp".into(),
-                sport: 40000,
-                dport,
-                in_iface: Some(iface.to_string()),
-                state: "NEW".into(),
-                orig_dst,
-            },
+            &Packet::new_tcp(src, dst, orig_dst, dport, Some(iface)),
             &|fam, table| self.iptables_nft_owns(fam, table),
         );
         (w.verdict != Verdict::Continue).then_some(w)
@@ -318,21 +314,15 @@ impl<'a> Analysis<'a> {
         rs.walk(
             "filter",
             "INPUT",
-            &Packet {
-                src,
-                dst,
-                proto: "tcp".into(),
-                sport: 40000,
-                dport,
-                in_iface: Some(iface.to_string()),
-                state: "NEW".into(),
-                orig_dst,
-            },
+            &Packet::new_tcp(src, dst, orig_dst, dport, Some(iface)),
         )
     }
 }
 
 /// Does the walk's verdict stop the packet?
+/// A client address from TEST-NET-2 (RFC 5737): no rule of a real host is written for it.
+const DOC_CLIENT: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 7);
+
 pub fn blocks(w: &parse::iptables::Walk) -> bool {
     matches!(w.verdict, Verdict::Drop | Verdict::Reject)
 }
@@ -342,16 +332,7 @@ pub fn nat_rule_for(rs: &Ruleset, vip: Ipv4Addr, port: u16) -> Option<String> {
     let w = rs.walk(
         "nat",
         "PREROUTING",
-        &Packet {
-            src: Ipv4Addr::new(198, 51, 100, 7),
-            dst: vip,
-            proto: "tcp".into(),
-            sport: 40000,
-            dport: port,
-            in_iface: None,
-            state: "NEW".into(),
-            orig_dst: vip,
-        },
+        &Packet::new_tcp(DOC_CLIENT, vip, vip, port, None),
     );
     matches!(w.verdict, Verdict::Nat(_)).then_some(w.decided_by)
 }

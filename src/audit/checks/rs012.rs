@@ -2,15 +2,11 @@
 //! Both firewalls are walked: iptables' filter INPUT and nftables' input-hook base chains
 //! (a drop in either stops the packet).
 use crate::audit::parse::nft::decided_chain;
-use crate::audit::{blocks, first_host, Analysis};
+use crate::audit::{blocks, Analysis};
 use crate::Finding;
-use std::net::Ipv4Addr;
 
 pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
-    let src =
-        a.t.deny_direct
-            .map(|n| first_host(&n))
-            .unwrap_or(Ipv4Addr::new(198, 51, 100, 7));
+    let src = a.probe_client();
     for port in a.ssh_ports() {
         for (iface, ip) in a.real_ips() {
             let message = format!("new SSH connections from {src} to {ip}:{port} are dropped: a reboot or a lost session would lock operators out");

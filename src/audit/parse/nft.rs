@@ -702,16 +702,13 @@ mod tests {
     }
 
     fn pkt(src: &str, dst: &str, dport: u16, orig: &str, iface: &str) -> Packet {
-        Packet {
-            src: src.parse().unwrap(),
-            dst: dst.parse().unwrap(),
-            proto: "tcp".into(),
-            sport: 40000,
+        Packet::new_tcp(
+            src.parse().unwrap(),
+            dst.parse().unwrap(),
+            orig.parse().unwrap(),
             dport,
-            in_iface: Some(iface.into()),
-            state: "NEW".into(),
-            orig_dst: orig.parse().unwrap(),
-        }
+            Some(iface),
+        )
     }
 
     fn direct(src: &str, dport: u16) -> Packet {
