@@ -10,15 +10,8 @@
 //!   `-a -t ADDR:PORT -r RIP:PORT -g|-i|-m -w W`.
 
 use super::model::*;
-use super::proc_ip_vs::parse_version_line;
+use super::proc_ip_vs::Entries;
 use super::source::{self, Lines};
-
-fn origin(lines: &Lines, n: usize) -> Option<Origin> {
-    Some(Origin {
-        file: lines.name.clone(),
-        line: n,
-    })
-}
 
 /// Parse a service key at the start of `toks`; returns the key and how many tokens it used.
 fn service_key(lines: &Lines, n: usize, toks: &[&str]) -> anyhow::Result<(ServiceKey, usize)> {
@@ -116,29 +109,9 @@ fn rates_of(v: [u64; 5], approximate: bool) -> Rates {
 /// `ipvsadm -Ln`, `-Ln --stats`, `-Ln --rate`.
 pub fn parse_list(lines: &mut Lines, kind: SourceKind) -> anyhow::Result<IpvsState> {
     let mut st = IpvsState::default();
-    let mut titled = false;
-    let mut entries = 0usize;
-    while let Some((n, l)) = lines.next_line()? {
-        let t = l.trim();
-        if t.is_empty() {
-            continue;
-        }
-        if t.starts_with("IP Virtual Server version") {
-            let (v, size) = parse_version_line(lines, n, t)?;
-            st.version = Some(v);
-            st.table_size = size;
-            continue;
-        }
-        if t.starts_with("Prot LocalAddress:Port") || t.starts_with("-> RemoteAddress:Port") {
-            titled = true;
-            continue;
-        }
-        if !titled {
-            return Err(lines.err(n, "service line before the column titles"));
-        }
+    let mut entries = Entries::new(1);
+    while let Some((n, t)) = entries.next(lines, &mut st)? {
         let toks: Vec<&str> = t.split_whitespace().collect();
-        entries += 1;
-        source::check_table_size(lines, n, entries)?;
         if toks[0] == "->" {
             let rs = match kind {
                 SourceKind::IpvsadmList => {
@@ -162,14 +135,14 @@ pub fn parse_list(lines: &mut Lines, kind: SourceKind) -> anyhow::Result<IpvsSta
                 return Err(lines.err(n, "real server line before any virtual service"));
             };
             svc.real_servers.push(RealServer {
-                origin: origin(lines, n),
+                origin: lines.origin(n),
                 ..rs
             });
             continue;
         }
         let (key, used) = service_key(lines, n, &toks)?;
         let mut svc = Service::new(key);
-        svc.origin = origin(lines, n);
+        svc.origin = lines.origin(n);
         let rest = &toks[used..];
         match kind {
             SourceKind::IpvsadmList => list_service_rest(lines, n, rest, &mut svc)?,
@@ -184,7 +157,7 @@ pub fn parse_list(lines: &mut Lines, kind: SourceKind) -> anyhow::Result<IpvsSta
         }
         st.services.push(svc);
     }
-    if !titled {
+    if !entries.titled() {
         return Err(lines.err(lines.last_line(), "truncated: no column titles"));
     }
     Ok(st)
@@ -249,7 +222,7 @@ fn list_service_rest(
 /// `ipvsadm -Lnc`.
 pub fn parse_conn(lines: &mut Lines) -> anyhow::Result<IpvsState> {
     let mut table = ConnTable {
-        origin: origin(lines, 1),
+        origin: lines.origin(1),
         ..Default::default()
     };
     while let Some((n, l)) = lines.next_line()? {
@@ -321,7 +294,7 @@ pub fn parse_save(lines: &mut Lines) -> anyhow::Result<IpvsState> {
             ipv6: false,
         });
         svc.persistence_known = true;
-        svc.origin = origin(lines, n);
+        svc.origin = lines.origin(n);
         let mut rs: Option<RealServer> = None;
         let mut forward = None;
         let mut weight = None;
@@ -429,7 +402,7 @@ pub fn parse_save(lines: &mut Lines) -> anyhow::Result<IpvsState> {
             };
             rs.forward = forward;
             rs.weight = weight;
-            rs.origin = origin(lines, n);
+            rs.origin = lines.origin(n);
             let Some(s) = st.services.iter_mut().find(|s| s.key == key) else {
                 return Err(lines.err(n, format!("-a for {key}, which no earlier -A line adds")));
             };

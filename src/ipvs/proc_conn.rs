@@ -14,10 +14,7 @@ use std::net::SocketAddr;
 
 pub fn parse(lines: &mut Lines) -> anyhow::Result<IpvsState> {
     let mut table = ConnTable {
-        origin: Some(Origin {
-            file: lines.name.clone(),
-            line: 1,
-        }),
+        origin: lines.origin(1),
         ..Default::default()
     };
     let mut titled = false;

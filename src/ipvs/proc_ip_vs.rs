@@ -41,54 +41,82 @@ pub fn parse_version_line(
     Ok((version, size))
 }
 
+/// The entry lines of an IPVS listing (/proc/net/ip_vs or `ipvsadm -Ln[ --stats|--rate]`):
+/// blank lines skipped, the version line recorded in the state, the column title lines
+/// counted (an entry before `titles_needed` of them is an error), the entry count bounded.
+pub struct Entries {
+    titles_needed: usize,
+    titles_seen: usize,
+    count: usize,
+}
+
+impl Entries {
+    pub fn new(titles_needed: usize) -> Entries {
+        Entries {
+            titles_needed,
+            titles_seen: 0,
+            count: 0,
+        }
+    }
+
+    /// Whether every column title line was seen (checked at the end for truncated input).
+    pub fn titled(&self) -> bool {
+        self.titles_seen >= self.titles_needed
+    }
+
+    /// The next entry: its line number and trimmed text; None at the end of the input.
+    pub fn next(
+        &mut self,
+        lines: &mut Lines,
+        st: &mut IpvsState,
+    ) -> anyhow::Result<Option<(usize, String)>> {
+        while let Some((n, l)) = lines.next_line()? {
+            let t = l.trim();
+            if t.is_empty() {
+                continue;
+            }
+            if t.starts_with("IP Virtual Server version") {
+                let (v, size) = parse_version_line(lines, n, t)?;
+                st.version = Some(v);
+                st.table_size = size;
+                continue;
+            }
+            if t.starts_with("Prot LocalAddress:Port") || t.starts_with("-> RemoteAddress:Port") {
+                self.titles_seen += 1;
+                continue;
+            }
+            if !self.titled() {
+                return Err(lines.err(n, "service line before the column titles"));
+            }
+            self.count += 1;
+            source::check_table_size(lines, n, self.count)?;
+            return Ok(Some((n, t.to_string())));
+        }
+        Ok(None)
+    }
+}
+
 pub fn parse(lines: &mut Lines) -> anyhow::Result<IpvsState> {
     let mut st = IpvsState::default();
-    let name = lines.name.clone();
-    let mut seen_titles = 0;
-    let mut entries = 0usize;
-    while let Some((n, l)) = lines.next_line()? {
-        let t = l.trim();
-        if t.is_empty() {
-            continue;
-        }
-        if t.starts_with("IP Virtual Server version") {
-            let (v, size) = parse_version_line(lines, n, t)?;
-            st.version = Some(v);
-            st.table_size = size;
-            continue;
-        }
-        if t.starts_with("Prot LocalAddress:Port") || t.starts_with("-> RemoteAddress:Port") {
-            seen_titles += 1;
-            continue;
-        }
-        if seen_titles < 2 {
-            return Err(lines.err(n, "service line before the column titles"));
-        }
+    let mut entries = Entries::new(2);
+    while let Some((n, t)) = entries.next(lines, &mut st)? {
         let toks: Vec<&str> = t.split_whitespace().collect();
-        entries += 1;
-        source::check_table_size(lines, n, entries)?;
         if toks[0] == "->" {
             let rs = source::real_server_line(lines, n, &toks, source::proc_addr_port)?;
             let Some(svc) = st.services.last_mut() else {
                 return Err(lines.err(n, "real server line before any virtual service"));
             };
             svc.real_servers.push(RealServer {
-                origin: Some(Origin {
-                    file: name.clone(),
-                    line: n,
-                }),
+                origin: lines.origin(n),
                 ..rs
             });
             continue;
         }
         let mut svc = parse_service(lines, n, &toks)?;
-        svc.origin = Some(Origin {
-            file: name.clone(),
-            line: n,
-        });
+        svc.origin = lines.origin(n);
         st.services.push(svc);
     }
-    if seen_titles < 2 {
+    if !entries.titled() {
         return Err(lines.err(
             lines.last_line(),
             "truncated: the column titles are missing",

@@ -34,6 +34,14 @@ impl<'a> Lines<'a> {
         Lines::new(name, text.as_bytes())
     }
 
+    /// Where an entry came from: this input's name and `line`.
+    pub fn origin(&self, line: usize) -> Option<super::model::Origin> {
+        Some(super::model::Origin {
+            file: self.name.clone(),
+            line,
+        })
+    }
+
     pub fn err(&self, line: usize, msg: impl Into<String>) -> anyhow::Error {
         Error::file_line(&self.name, line, msg.into()).into()
     }
