@@ -60,28 +60,10 @@ fn largenum(lines: &Lines, n: usize, s: &str) -> anyhow::Result<(u64, bool)> {
 }
 
 fn five(lines: &Lines, n: usize, toks: &[&str]) -> anyhow::Result<([u64; 5], bool)> {
-    if toks.len() != 5 {
-        return Err(lines.err(
-            n,
-            format!(
-                "{}: expected 5 numbers after the address, found {}",
-                if toks.len() < 5 {
-                    "truncated"
-                } else {
-                    "garbled"
-                },
-                toks.len()
-            ),
-        ));
-    }
-    let mut out = [0u64; 5];
-    let mut approx = false;
-    for (o, t) in out.iter_mut().zip(toks) {
-        let (v, a) = largenum(lines, n, t)?;
-        *o = v;
-        approx |= a;
-    }
-    Ok((out, approx))
+    let v = source::five(lines, n, toks, "numbers after the address", |t| {
+        largenum(lines, n, t)
+    })?;
+    Ok((v.map(|x| x.0), v.iter().any(|x| x.1)))
 }
 
 fn stats_of(v: [u64; 5], approximate: bool) -> Stats {

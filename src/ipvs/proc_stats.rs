@@ -11,30 +11,14 @@
 //! Values can be wider than their columns, so fields are split on whitespace.
 
 use super::model::*;
-use super::source::Lines;
+use super::source::{self, Lines};
 
 fn five_hex(lines: &Lines, n: usize, l: &str) -> anyhow::Result<[u64; 5]> {
     let toks: Vec<&str> = l.split_whitespace().collect();
-    if toks.len() != 5 {
-        return Err(lines.err(
-            n,
-            format!(
-                "{}: expected 5 hexadecimal values, found {}",
-                if toks.len() < 5 {
-                    "truncated"
-                } else {
-                    "garbled"
-                },
-                toks.len()
-            ),
-        ));
-    }
-    let mut out = [0u64; 5];
-    for (o, t) in out.iter_mut().zip(&toks) {
-        *o = u64::from_str_radix(t, 16)
-            .map_err(|_| lines.err(n, format!("bad counter {t:?}: expected hexadecimal")))?;
-    }
-    Ok(out)
+    source::five(lines, n, &toks, "hexadecimal values", |t| {
+        u64::from_str_radix(t, 16)
+            .map_err(|_| lines.err(n, format!("bad counter {t:?}: expected hexadecimal")))
+    })
 }
 
 pub fn parse(lines: &mut Lines) -> anyhow::Result<IpvsState> {

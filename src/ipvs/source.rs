@@ -402,6 +402,30 @@ pub fn real_server_line(
     Ok(rs)
 }
 
+/// Exactly five values (the counter columns of the stats and rate listings), each read by
+/// `each`; `what` names them in the error ("5 {what}").
+pub fn five<T: Copy + Default>(
+    lines: &Lines,
+    n: usize,
+    toks: &[&str],
+    what: &str,
+    mut each: impl FnMut(&str) -> anyhow::Result<T>,
+) -> anyhow::Result<[T; 5]> {
+    if toks.len() != 5 {
+        let how = if toks.len() < 5 {
+            "truncated"
+        } else {
+            "garbled"
+        };
+        return Err(lines.err(n, format!("{how}: expected 5 {what}, found {}", toks.len())));
+    }
+    let mut out = [T::default(); 5];
+    for (o, t) in out.iter_mut().zip(toks) {
+        *o = each(t)?;
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,6 +433,24 @@ mod tests {
     fn kind(text: &str) -> anyhow::Result<SourceKind> {
         let mut l = Lines::from_str("t", text);
         detect(&mut l)
+    }
+
+    #[test]
+    fn five_counts_then_reads_each_value() {
+        let l = Lines::from_str("stats", "");
+        let num = |t: &str| Ok(t.parse::<u64>()?);
+        assert_eq!(
+            five(&l, 3, &["1", "2", "3", "4", "5"], "numbers", num).unwrap(),
+            [1, 2, 3, 4, 5]
+        );
+        let e = |toks: &[&str]| format!("{:#}", five(&l, 3, toks, "numbers", num).unwrap_err());
+        assert!(
+            e(&["1", "2"]).contains("stats:3: truncated: expected 5 numbers, found 2"),
+            "{}",
+            e(&["1", "2"])
+        );
+        assert!(e(&["1"; 6]).contains("garbled: expected 5 numbers, found 6"));
+        assert!(five(&l, 3, &["1", "2", "x", "4", "5"], "numbers", num).is_err());
     }
 
     #[test]
