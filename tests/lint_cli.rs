@@ -172,3 +172,26 @@ fn wrong_case_scheduler_and_method_are_rejected_with_the_right_spelling() {
         "{messages:#?}"
     );
 }
+
+/// LB003 names the block keyword and its line, and says what keepalived does instead: an
+/// ordinary block still takes the next lines; a value block takes this line as its first item.
+#[test]
+fn missing_open_brace_messages() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("k.conf");
+    std::fs::write(
+        &p,
+        "virtual_server 10.0.0.1 80\n  lb_algo rr\n}\nvrrp_instance V {\n  virtual_ipaddress\n    10.0.0.9\n  }\n}\n",
+    )
+    .unwrap();
+    let (_, v, err) = run(&[p.to_str().unwrap()]);
+    let msgs: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{err}"))
+        .iter()
+        .filter(|f| f["id"] == "LB003")
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(msgs.contains(&"`virtual_server` (line 1) is not followed by `{` (\"Missing '{' at beginning of configuration block\"); keepalived still reads the following lines into it"), "{msgs:?}");
+    assert!(msgs.contains(&"`virtual_ipaddress` (line 5) is not followed by `{`; keepalived reads this line as its first item anyway and the block ends at the next `}`, whichever block that belonged to"), "{msgs:?}");
+}

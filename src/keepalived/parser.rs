@@ -332,17 +332,13 @@ fn parse_lines(
                             lx.discard(&l);
                             continue;
                         }
-                        let opener = top.node as usize;
-                        let kw = lx.tok_str(&lx.toks[nodes[opener].tok as usize]).to_string();
-                        diags.push(diag_at(
-                        lx,
-                        &l,
-                        "LB003",
-                        format!(
-                            "`{kw}` (line {}) is not followed by `{{`; keepalived reads this line as its first item anyway and the block ends at the next `}}`, whichever block that belonged to",
-                            nodes[opener].line
-                        ),
-                    ));
+                        diags.push(missing_brace(
+                            lx,
+                            nodes,
+                            top.node,
+                            &l,
+                            "; keepalived reads this line as its first item anyway and the block ends at the next `}`, whichever block that belonged to",
+                        ));
                     }
                     if is_eob {
                         let f = stack.pop().expect("frame");
@@ -360,17 +356,13 @@ fn parse_lines(
                         lx.discard(&l);
                         continue;
                     }
-                    let opener = top.node as usize;
-                    let kw = lx.tok_str(&lx.toks[nodes[opener].tok as usize]).to_string();
-                    diags.push(diag_at(
-                    lx,
-                    &l,
-                    "LB003",
-                    format!(
-                        "`{kw}` (line {}) is not followed by `{{` (\"Missing '{{' at beginning of configuration block\"); keepalived still reads the following lines into it",
-                        nodes[opener].line
-                    ),
-                ));
+                    diags.push(missing_brace(
+                        lx,
+                        nodes,
+                        top.node,
+                        &l,
+                        " (\"Missing '{' at beginning of configuration block\"); keepalived still reads the following lines into it",
+                    ));
                 } else if is_bob {
                     if let Some((uline, unode, unknown_diag)) = prev_unknown {
                         // An unknown keyword opened a block: the trap of the misspelt block.
@@ -763,6 +755,15 @@ fn close(nodes: &mut [Node], node: u32, l: &Line) {
     n.end = end;
     n.close_line = l.line;
     n.close_file = l.file;
+}
+
+/// LB003 at line `l`: the block keyword at node `opener` is not followed by `{`; `tail`
+/// says what keepalived does next (it differs for value blocks and ordinary blocks).
+fn missing_brace(lx: &Arena, nodes: &[Node], opener: u32, l: &Line, tail: &str) -> Diag {
+    let o = &nodes[opener as usize];
+    let kw = lx.tok_str(&lx.toks[o.tok as usize]);
+    let message = format!("`{kw}` (line {}) is not followed by `{{`{tail}", o.line);
+    diag_at(lx, l, "LB003", message)
 }
 
 fn diag_at(lx: &Arena, l: &Line, id: &'static str, message: String) -> Diag {
