@@ -215,6 +215,26 @@ impl SshTransport {
         }
     }
 
+    /// Call `step` until it stops returning EAGAIN, waiting on the socket between calls;
+    /// false when `deadline` passes first.
+    fn until_not_again(
+        &self,
+        deadline: Instant,
+        mut step: impl FnMut() -> Result<(), ssh2::Error>,
+    ) -> bool {
+        loop {
+            match step() {
+                Err(e) if e.code() == ssh2::ErrorCode::Session(EAGAIN) => {
+                    if Instant::now() >= deadline {
+                        return false;
+                    }
+                    self.wait_socket(50)
+                }
+                _ => return true,
+            }
+        }
+    }
+
     fn run_inner(&mut self, script: &str) -> anyhow::Result<Output> {
         let host = self.name.clone();
         let deadline = Instant::now() + self.limits.timeout;
@@ -294,29 +314,11 @@ impl SshTransport {
                 self.wait_socket(50);
             }
         }
-        loop {
-            match ch.close() {
-                Ok(()) => break,
-                Err(e) if e.code() == ssh2::ErrorCode::Session(EAGAIN) => {
-                    if Instant::now() >= deadline {
-                        return Err(timed_out());
-                    }
-                    self.wait_socket(50)
-                }
-                Err(_) => break,
-            }
-        }
-        loop {
-            match ch.wait_close() {
-                Ok(()) => break,
-                Err(e) if e.code() == ssh2::ErrorCode::Session(EAGAIN) => {
-                    if Instant::now() >= deadline {
-                        return Err(timed_out());
-                    }
-                    self.wait_socket(50)
-                }
-                Err(_) => break,
-            }
+        // Non-blocking: retry while libssh2 says EAGAIN; any other error ends the step.
+        if !self.until_not_again(deadline, || ch.close())
+            || !self.until_not_again(deadline, || ch.wait_close())
+        {
+            return Err(timed_out());
         }
         let status = ch.exit_status().unwrap_or(-1);
         Ok(Output {
