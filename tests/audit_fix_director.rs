@@ -9,14 +9,7 @@ use serde_json::Value;
 const VIP: &str = "192.168.21.20";
 
 fn run(ns: &NetNs, extra: &[&str]) -> (Option<i32>, Value) {
-    let out = ns
-        .lbdoctor()
-        .args(["--format", "json", "audit", "--local", "--role", "director"])
-        .args(["--vip", VIP])
-        .args(extra)
-        .output()
-        .unwrap();
-    (out.status.code(), json(&out))
+    ns.audit_local(VIP, &[&["--role", "director"], extra].concat())
 }
 
 #[test]

@@ -403,15 +403,7 @@ RULES
     );
     let c = Client::attach(&ns, "rh1");
     assert_eq!(c.curl(VIP), "000");
-    let audit = |extra: &[&str]| {
-        let out = ns
-            .lbdoctor()
-            .args(["--format", "json", "audit", "--local", "--vip", VIP])
-            .args(extra)
-            .output()
-            .unwrap();
-        (out.status.code(), json(&out))
-    };
+    let audit = |extra: &[&str]| ns.audit_local(VIP, extra);
     let (_, v) = audit(&[]);
     let found = ids(&v, "findings");
     assert!(found.contains(&"RS001".to_string()), "{found:?}");

@@ -375,15 +375,7 @@ fn rhel_nft_only_fix_persists_in_sysconfig_nftables_conf_and_survives_reboot() {
     assert_eq!(ns.exec("cat /etc/sysconfig/nftables.conf"), RHEL_STOCK);
     let c = Client::attach(&ns, tag);
     assert_eq!(c.curl(VIP), "000", "broken app2 must not answer");
-    let audit = |extra: &[&str]| {
-        let out = ns
-            .lbdoctor()
-            .args(["--format", "json", "audit", "--local", "--vip", VIP])
-            .args(extra)
-            .output()
-            .unwrap();
-        (out.status.code(), json(&out))
-    };
+    let audit = |extra: &[&str]| ns.audit_local(VIP, extra);
     let (code, v) = audit(&[]);
     assert_eq!(code, Some(1));
     assert!(ids(&v, "findings").contains(&"RS001".to_string()));

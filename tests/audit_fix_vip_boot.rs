@@ -66,13 +66,8 @@ fn vip_on_lo_server(tag: &str, octet: u8, interfaces: &str) -> NetNs {
 }
 
 fn audit(ns: &NetNs, extra: &[&str]) -> (Value, Option<i32>) {
-    let out = ns
-        .lbdoctor()
-        .args(["--format", "json", "audit", "--local", "--vip", VIP])
-        .args(extra)
-        .output()
-        .unwrap();
-    (json(&out), out.status.code())
+    let (code, v) = ns.audit_local(VIP, extra);
+    (v, code)
 }
 
 /// Reboot: lo back to 127.0.0.1/8 only, then the boot-time files as the system applies them.
@@ -159,23 +154,9 @@ fn vip_on_lo_fix_writes_interfaces_d_stanza_idempotent_and_survives_reboot() {
     // A second service VIP gets a file (and alias) of its own: the first file is not edited,
     // so no backup lands in the directory `source interfaces.d/*` reads.
     ns.exec("ip addr add 192.168.21.21/32 dev lo");
-    let out = ns
-        .lbdoctor()
-        .args([
-            "--format",
-            "json",
-            "audit",
-            "--local",
-            "--vip",
-            "192.168.21.21",
-            "--fix",
-            "--yes",
-        ])
-        .output()
-        .unwrap();
-    let v = json(&out);
+    let (code, v) = ns.audit_local("192.168.21.21", &["--fix", "--yes"]);
     assert_eq!(v["applied"], true, "{v}");
-    assert_eq!(out.status.code(), Some(0), "{v}");
+    assert_eq!(code, Some(0), "{v}");
     assert_eq!(
         ns.exec("ls -A /etc/network/interfaces.d/"),
         "lbdoctor-vip-192-168-21-20\nlbdoctor-vip-192-168-21-21\n"

@@ -275,6 +275,18 @@ impl NetNs {
         String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
     }
 
+    /// `lbdoctor --format json audit --local --vip VIP EXTRA...` run inside the namespace: its
+    /// exit code and JSON report.
+    pub fn audit_local(&self, vip: &str, extra: &[&str]) -> (Option<i32>, serde_json::Value) {
+        let out = self
+            .lbdoctor()
+            .args(["--format", "json", "audit", "--local", "--vip", vip])
+            .args(extra)
+            .output()
+            .unwrap();
+        (out.status.code(), json(&out))
+    }
+
     /// The lbdoctor binary run inside the namespace.
     pub fn lbdoctor(&self) -> assert_cmd::Command {
         let mut c = assert_cmd::Command::new("nsenter");
