@@ -27,6 +27,11 @@ fn permission_message(iface: &str) -> String {
     )
 }
 
+/// Whether this process may open raw sockets (true when /proc does not say).
+pub fn has_cap_net_raw() -> bool {
+    effective_caps().is_none_or(|caps| caps & (1 << CAP_NET_RAW) != 0)
+}
+
 /// Fail early, with one line, when live capture cannot work for lack of privilege.
 pub fn check_permission(iface: &str) -> anyhow::Result<()> {
     if let Some(caps) = effective_caps() {
