@@ -10,6 +10,7 @@ PKGS=(
   iptables-persistent                                                # audit --fix persistence (Debian layout)
   hping3 jq tcpreplay                                                # lab SYN flood, e2e assertions, live bench
   python3 man-db time procps util-linux                              # scripts, man -l, benches
+  libcap2-bin                                                        # setcap: check's CAP_NET_RAW as a non-root script_user
 )
 
 SUDO=""
