@@ -430,3 +430,45 @@ fn check_without_cap_net_raw_is_one_clear_line_and_exit_2() {
         "{e}"
     );
 }
+
+#[test]
+fn the_schema_holds_check_reports_and_rejects_a_malformed_one() {
+    use lbdoctor::check::{wire::Reply, Answer, RsResult};
+    let a = |reply, ms: Option<u64>| Answer {
+        reply,
+        rtt: ms.map(Duration::from_millis),
+        from_mac: None,
+        vlan: None,
+        tries: 1,
+    };
+    let rs = RsResult {
+        ip: "10.0.0.12".parse().unwrap(),
+        mac: [2, 0, 0, 0, 0, 0x12],
+        mac_source: "arp",
+        iface: "eth0".into(),
+        source: "10.0.0.1".parse().unwrap(),
+        sport: 40000,
+        vip: a(Reply::None, None),
+        real_ip: a(Reply::SynAck, Some(1)),
+    };
+    let r = lbdoctor::commands::check::build_report("10.0.0.20".parse().unwrap(), 80, 1.0, &[rs]);
+    let mut v = lbdoctor::report::json::to_value(&r);
+    assert_matches_report_schema(&v);
+    v["check"]["real_servers"][0]["reply"] = "maybe".into();
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/docs/report.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(!jsonschema::JSONSchema::compile(&schema)
+        .unwrap()
+        .is_valid(&v));
+    // A check report without its `check` object is not a check report.
+    v.as_object_mut().unwrap().remove("check");
+    assert!(!jsonschema::JSONSchema::compile(&schema)
+        .unwrap()
+        .is_valid(&v));
+}
