@@ -13,6 +13,8 @@ const VIP: &str = "10.231.0.20";
 
 struct Lab {
     servers: Vec<Child>,
+    /// VLAN 21 interfaces could be made (the kernel has 802.1Q).
+    vlan: bool,
 }
 
 impl Drop for Lab {
@@ -55,6 +57,7 @@ fn lab() -> Lab {
     }
     let mut lab = Lab {
         servers: Vec::new(),
+        vlan: false,
     };
     for n in NETS {
         sh(&format!(
@@ -80,6 +83,36 @@ fn lab() -> Lab {
              ip -n lbdchk-{n} link set eth0 up",
             i + 1
         ));
+    }
+    // VLAN 21 between the client host and the good real server: check sends on eth0.21
+    // (the interface that routes to 10.231.21.11), and the kernel tags the frames.
+    // Kernels without 802.1Q support (no 8021q module) skip this part.
+    lab.vlan = Command::new("ip")
+        .args([
+            "-n",
+            "lbdchk-cli",
+            "link",
+            "add",
+            "link",
+            "eth0",
+            "name",
+            "eth0.21",
+            "type",
+            "vlan",
+            "id",
+            "21",
+        ])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if lab.vlan {
+        sh("ip -n lbdchk-good link add link eth0 name eth0.21 type vlan id 21");
+        for (n, a) in [("cli", "10.231.21.50"), ("good", "10.231.21.11")] {
+            sh(&format!(
+                "ip -n lbdchk-{n} addr add {a}/24 dev eth0.21
+                 ip -n lbdchk-{n} link set eth0.21 up"
+            ));
+        }
     }
     // The director holds the VIP, as the VRRP master does.
     sh(&format!("ip -n lbdchk-dir addr add {VIP}/32 dev eth0"));
@@ -188,7 +221,7 @@ fn check_finds_the_broken_vip_path_from_the_director_and_from_another_host() {
     if !can_run() {
         return;
     }
-    let _lab = lab();
+    let lab = lab();
     let target = format!("{VIP}:80");
     for ns in ["dir", "cli"] {
         let (code, v) = json_in(
@@ -237,6 +270,30 @@ fn check_finds_the_broken_vip_path_from_the_director_and_from_another_host() {
             "from {ns}"
         );
     }
+    // Over the VLAN interface.
+    if lab.vlan {
+        let (code, v) = json_in("cli", &[&target, "--rs", "10.231.21.11"]);
+        assert_eq!(code, Some(0), "{v:#}");
+        assert_eq!(row(&v, "10.231.21.11")["interface"], "eth0.21");
+        assert_eq!(row(&v, "10.231.21.11")["reply"], "syn-ack");
+    } else {
+        eprintln!("SKIP (part): this kernel cannot make VLAN interfaces (no 8021q)");
+    }
+
+    // --config: every real server of the VIP's DR virtual_server.
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("keepalived.conf");
+    std::fs::write(
+        &conf,
+        format!("virtual_server {VIP} 80 {{\n    lvs_method DR\n    protocol TCP\n    real_server 10.231.0.11 80 {{\n        TCP_CHECK {{\n        }}\n    }}\n    real_server 10.231.0.12 80 {{\n        TCP_CHECK {{\n        }}\n    }}\n}}\n"),
+    )
+    .unwrap();
+    let (code, v) = json_in("cli", &[VIP, "--config", conf.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{v:#}");
+    assert_eq!(v["check"]["port"], 80);
+    assert_eq!(row(&v, "10.231.0.11")["reply"], "syn-ack");
+    assert_eq!(row(&v, "10.231.0.12")["reply"], "none");
+
     // The good server alone passes: exit 0.
     let (code, v) = json_in("cli", &[&target, "--rs", "10.231.0.11"]);
     assert_eq!(code, Some(0), "{v:#}");
