@@ -529,3 +529,61 @@ fn the_schema_holds_check_reports_and_rejects_a_malformed_one() {
         .unwrap()
         .is_valid(&v));
 }
+
+#[test]
+fn bad_arguments_are_one_line_and_exit_2_before_anything_is_sent() {
+    let run = |args: &[&str]| {
+        let out = Command::new(assert_cmd::cargo::cargo_bin("lbdoctor"))
+            .arg("check")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for (args, want) in [
+        (
+            &["10.0.0.20:80", "--rs", "app2"][..],
+            "--rs app2: not an IPv4 address",
+        ),
+        (
+            &["10.0.0.20:80", "--rs", "2001:db8::12"],
+            "IPv6 real servers are not tested yet",
+        ),
+        (
+            &["[2001:db8::20]:80", "--rs", "10.0.0.12"],
+            "IPv4 VIPs only",
+        ),
+        (&["vip.example:80", "--rs", "10.0.0.12"], "not VIP[:PORT]"),
+        (
+            &["10.0.0.20:80", "--rs", "10.0.0.12", "--timeout", "0"],
+            "--timeout must be",
+        ),
+        (&["10.0.0.20:80", "--rs", "10.0.0.20"], "is the VIP itself"),
+        (
+            &["10.0.0.20:80", "--config", "/nonexistent/keepalived.conf"],
+            "/nonexistent/keepalived.conf",
+        ),
+    ] {
+        let (code, err) = run(args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    }
+    // Neither --rs nor --config: clap's usage error, also exit 2.
+    let (code, err) = run(&["10.0.0.20:80"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--rs"), "{err}");
+    // The help lists the command and its exit statuses.
+    let out = Command::new(assert_cmd::cargo::cargo_bin("lbdoctor"))
+        .args(["check", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("EXIT STATUS") && help.contains("CAP_NET_RAW"),
+        "{help}"
+    );
+}
