@@ -415,6 +415,81 @@ fn check_finds_the_broken_vip_path_from_the_director_and_from_another_host() {
         "{text}"
     );
 
+    // detect on the director: with DR forwarding on (an nftables netdev rule, as in
+    // tests/lab/lab.sh: this kernel has no IPVS), a live capture there sees each client SYN
+    // come in and leave again for a real server's MAC, and names the silent one by MAC and IP.
+    let rule = dir.path().join("dsr.nft");
+    std::fs::write(
+        &rule,
+        format!(
+            "table netdev lbdchk_dsr {{
+  chain ingress {{
+    type filter hook ingress device \"eth0\" priority 0; policy accept;
+    ip daddr {VIP} tcp dport 80 ether saddr set 02:00:00:e7:00:01 ether daddr set jhash ip saddr . tcp sport mod 2 seed 0x5eed map {{ 0 : 02:00:00:e7:00:03, 1 : 02:00:00:e7:00:04 }} fwd to \"eth0\"
+  }}
+}}
+"
+        ),
+    )
+    .unwrap();
+    sh(&format!(
+        "ip netns exec lbdchk-dir nft -f {}",
+        rule.display()
+    ));
+    // The director's health checks: it resolves each real IP, as keepalived's TCP_CHECK does.
+    for ip in ["10.231.0.11", "10.231.0.12"] {
+        sh(&format!(
+            "ip netns exec lbdchk-dir python3 -c \"import socket; socket.create_connection(('{ip}', 80), 1).close()\""
+        ));
+    }
+    let detect = Command::new("ip")
+        .args(["netns", "exec", "lbdchk-dir"])
+        .arg(assert_cmd::cargo::cargo_bin("lbdoctor"))
+        .args(["--format", "json", "detect", VIP, "--no-probe", "-d", "7"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let clients = format!(
+        "import socket\nfor i in range(12):\n    s = socket.socket()\n    s.settimeout(0.4)\n    try:\n        s.connect(('{VIP}', 80))\n    except OSError:\n        pass\n    s.close()\n"
+    );
+    let st = Command::new("ip")
+        .args(["netns", "exec", "lbdchk-cli", "python3", "-c", &clients])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = detect.wait_with_output().unwrap();
+    let j: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("detect: {}", String::from_utf8_lossy(&out.stderr)));
+    let v = &j["verdict"];
+    assert_eq!(v["mode"], "dsr", "{v:#}");
+    assert_eq!(v["lb_mac"], "02:00:00:e7:00:01");
+    assert_eq!(j["capture"]["source"], "live on eth0");
+    let (ans, unans) = (
+        v["flows"]["answered"].as_u64().unwrap(),
+        v["flows"]["unanswered"].as_u64().unwrap(),
+    );
+    assert_eq!(ans + unans, 12, "{v:#}");
+    assert!(
+        ans > 0 && unans > 0,
+        "the flow hash sent every connection one way: {v:#}"
+    );
+    let dt003 = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "DT003")
+        .expect("DT003");
+    let msg = dt003["message"].as_str().unwrap();
+    assert!(
+        msg.contains(&format!(
+            "forwarded to MAC(s): 02:00:00:e7:00:04 (10.231.0.12), {unans} flows"
+        )),
+        "{msg}"
+    );
+    sh("ip netns exec lbdchk-dir nft delete table netdev lbdchk_dsr");
+
     // Errors, exit 2, one line each.
     let err = |ns: &str, args: &[&str], want: &str| {
         let mut a = vec!["check", &target];
