@@ -104,6 +104,8 @@ Register-ArgumentCompleter -Native -CommandName 'lbdoctor' -ScriptBlock {
         }
         'lbdoctor;audit' {
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Host to audit over SSH (repeatable); `localhost` audits this machine without SSH')
+            [CompletionResult]::new('--inventory', '--inventory', [CompletionResultType]::ParameterName, 'Audit the hosts of this Ansible inventory (INI or YAML); directors are the hosts in groups named like director/lb/keepalived/lvs (see docs/audit.md)')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'With --inventory: only these groups or hosts (comma-separated), as ansible --limit')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Audit every real server (and, with --role director, the director) named in this keepalived.conf')
             [CompletionResult]::new('--vip', '--vip', [CompletionResultType]::ParameterName, 'The VIP (and port, default 80) the hosts serve')
             [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'What the hosts are')

@@ -97,6 +97,8 @@ set edit:completion:arg-completer[lbdoctor] = {|@words|
         }
         &'lbdoctor;audit'= {
             cand --host 'Host to audit over SSH (repeatable); `localhost` audits this machine without SSH'
+            cand --inventory 'Audit the hosts of this Ansible inventory (INI or YAML); directors are the hosts in groups named like director/lb/keepalived/lvs (see docs/audit.md)'
+            cand --limit 'With --inventory: only these groups or hosts (comma-separated), as ansible --limit'
             cand --config 'Audit every real server (and, with --role director, the director) named in this keepalived.conf'
             cand --vip 'The VIP (and port, default 80) the hosts serve'
             cand --role 'What the hosts are'

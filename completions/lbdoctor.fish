@@ -105,6 +105,8 @@ complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand state" -s q -l quiet -
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand state" -s v -l verbose -d 'More detail (repeat for more)'
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand state" -s h -l help -d 'Print help'
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l host -d 'Host to audit over SSH (repeatable); `localhost` audits this machine without SSH' -r
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l inventory -d 'Audit the hosts of this Ansible inventory (INI or YAML); directors are the hosts in groups named like director/lb/keepalived/lvs (see docs/audit.md)' -r -F
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l limit -d 'With --inventory: only these groups or hosts (comma-separated), as ansible --limit' -r
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l config -d 'Audit every real server (and, with --role director, the director) named in this keepalived.conf' -r -F
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l vip -d 'The VIP (and port, default 80) the hosts serve' -r
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l role -d 'What the hosts are' -r -f -a "real\t''

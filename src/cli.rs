@@ -199,6 +199,12 @@ pub struct AuditArgs {
     /// Audit this machine without SSH
     #[arg(long)]
     pub local: bool,
+    /// Audit the hosts of this Ansible inventory (INI or YAML); directors are the hosts in groups named like director/lb/keepalived/lvs (see docs/audit.md)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["hosts", "local"])]
+    pub inventory: Option<PathBuf>,
+    /// With --inventory: only these groups or hosts (comma-separated), as ansible --limit
+    #[arg(long, value_name = "GROUP", requires = "inventory")]
+    pub limit: Option<String>,
     /// Audit every real server (and, with --role director, the director) named in this keepalived.conf
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -231,7 +237,7 @@ pub struct AuditArgs {
     #[arg(long = "save-facts", value_name = "FILE")]
     pub save_facts: Option<PathBuf>,
     /// Audit saved facts instead of live hosts (repeatable)
-    #[arg(long = "facts", value_name = "FILE", conflicts_with_all = ["hosts", "local"])]
+    #[arg(long = "facts", value_name = "FILE", conflicts_with_all = ["hosts", "local", "inventory"])]
     pub facts: Vec<PathBuf>,
     /// Hosts audited at once
     #[arg(long, value_name = "N", default_value_t = 16)]

@@ -38,17 +38,19 @@ pub fn parse_vip(s: &str) -> anyhow::Result<(Ipv4Addr, u16)> {
 struct HostRun {
     facts: HostFacts,
     transport: Option<Box<dyn Transport>>,
+    /// How the host was reached (None for saved facts).
+    dest: Option<remote::Dest>,
 }
 
-fn ssh_port(host: &str, ssh: &cli::SshArgs) -> Option<u16> {
-    if remote::is_local(host) {
+fn ssh_port(d: &remote::Dest, ssh: &cli::SshArgs) -> Option<u16> {
+    if d.local || (remote::is_local(&d.name) && d.address.is_none()) {
         return None;
     }
-    remote::resolve(host, ssh).ok().map(|h| h.port)
+    remote::resolve_dest(d, ssh).ok().map(|h| h.port)
 }
 
 /// Gather facts from every host, `jobs` at a time, with one progress bar when interactive.
-fn gather_all(hosts: &[String], args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Vec<HostRun>> {
+fn gather_all(hosts: &[remote::Dest], args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Vec<HostRun>> {
     let bar = (ctx.interactive && !ctx.quiet && hosts.len() > 1).then(|| {
         let b = indicatif::ProgressBar::new(hosts.len() as u64);
         b.set_style(
@@ -75,10 +77,10 @@ fn gather_all(hosts: &[String], args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<V
                 let next = queue.lock().map(|mut q| q.pop()).unwrap_or(None);
                 let Some((i, host)) = next else { break };
                 if let Some(b) = &bar {
-                    b.set_message(host.clone());
+                    b.set_message(host.name.clone());
                 }
                 let r = (|| {
-                    let mut t = remote::connect(&host, ssh)?;
+                    let mut t = remote::connect_dest(&host, ssh)?;
                     if args.fix && !args.dry_run {
                         crate::fix::apply::settle_interrupted(t.as_mut())?;
                     }
@@ -86,6 +88,7 @@ fn gather_all(hosts: &[String], args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<V
                     Ok(HostRun {
                         facts,
                         transport: Some(t),
+                        dest: Some(host),
                     })
                 })();
                 if let Some(b) = &bar {
@@ -162,13 +165,14 @@ fn lint_remote_config(f: &HostFacts) -> Vec<Finding> {
 /// Real servers named by keepalived.conf, each with its virtual server's VIP, port and
 /// method; and the director's target (method, fwmarks, the config's own findings).
 /// A real server is reached by the ssh_config alias whose HostName is its IP, else the IP.
+type RealTargets = Vec<(std::net::IpAddr, String, Target)>;
 fn config_targets(
     path: &std::path::Path,
     base: &Target,
     args: &AuditArgs,
-) -> anyhow::Result<(Vec<(String, Target)>, Target)> {
+) -> anyhow::Result<(RealTargets, Target)> {
     let loaded = crate::keepalived::load(path, &crate::keepalived::LoadOptions::default())?;
-    let mut reals: Vec<(String, Target)> = Vec::new();
+    let mut reals: RealTargets = Vec::new();
     let mut director = base.clone();
     director.config_findings = loaded.findings.clone();
     director
@@ -194,14 +198,14 @@ fn config_targets(
             let ip = rs.ip.to_string();
             let host =
                 remote::ssh_config::alias_for(&ip, args.ssh.ssh_config.as_deref()).unwrap_or(ip);
-            if reals.iter().any(|(h, _)| *h == host) {
+            if reals.iter().any(|(_, h, _)| *h == host) {
                 continue;
             }
             let mut t = base.clone();
             t.vip = Some(vip);
             t.port = port;
             t.method = method.clone();
-            reals.push((host, t));
+            reals.push((rs.ip, host, t));
         }
     }
     if reals.is_empty() && director.vip.is_none() {
@@ -212,6 +216,53 @@ fn config_targets(
         .into());
     }
     Ok((reals, director))
+}
+
+/// The hosts `--inventory` (with `--limit`) names, and each one's role and target: a host
+/// whose address (`ansible_host`, else its name) is a real server in `--config` gets that
+/// virtual server's VIP, port and method; a director by its groups (`InvHost::is_director`)
+/// gets the config's director target; the others are real servers with `--vip`. `lbdoctor_role`
+/// in the inventory, then an explicit `--role`, win over both.
+fn inventory_targets(
+    path: &std::path::Path,
+    base: &Target,
+    args: &AuditArgs,
+    per_host: &mut std::collections::HashMap<String, (Target, Option<Role>)>,
+) -> anyhow::Result<Vec<remote::Dest>> {
+    let inv = remote::inventory::Inventory::load(path)?;
+    let hosts = inv.select(args.limit.as_deref())?;
+    let (reals, director) = match &args.config {
+        Some(cfg) => config_targets(cfg, base, args)?,
+        None => (Vec::new(), base.clone()),
+    };
+    let mut out = Vec::new();
+    for h in hosts {
+        let addr = h
+            .dest
+            .address
+            .clone()
+            .unwrap_or_else(|| h.dest.name.clone());
+        let in_config = reals
+            .iter()
+            .find(|(ip, alias, _)| ip.to_string() == addr || *alias == h.dest.name);
+        let role = match (args.role, h.role.as_deref()) {
+            (cli::Role::Real, _) => Role::Real,
+            (cli::Role::Director, _) => Role::Director,
+            (cli::Role::Auto, Some("director")) => Role::Director,
+            (cli::Role::Auto, Some(_)) => Role::Real,
+            (cli::Role::Auto, None) if in_config.is_some() => Role::Real,
+            (cli::Role::Auto, None) if h.is_director() => Role::Director,
+            (cli::Role::Auto, None) => Role::Real,
+        };
+        let target = match (role, in_config) {
+            (Role::Director, _) => director.clone(),
+            (Role::Real, Some((_, _, t))) => t.clone(),
+            (Role::Real, None) => base.clone(),
+        };
+        per_host.insert(h.dest.name.clone(), (target, Some(role)));
+        out.push(h.dest);
+    }
+    Ok(out)
 }
 
 struct Audited {
@@ -331,10 +382,13 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     if args.local && !hosts.iter().any(|h| remote::is_local(h)) {
         hosts.push("localhost".into());
     }
-    // Per-host target and role, from keepalived.conf.
+    // Per-host target and role, from keepalived.conf or the inventory's groups.
     let mut per_host: std::collections::HashMap<String, (Target, Option<Role>)> =
         Default::default();
-    if let Some(cfg) = &args.config {
+    let mut dests: Vec<remote::Dest> = Vec::new();
+    if let Some(inv) = &args.inventory {
+        dests = inventory_targets(inv, &base, args, &mut per_host)?;
+    } else if let Some(cfg) = &args.config {
         let (real, director_target) = config_targets(cfg, &base, args)?;
         // --host together with --config names the director(s); the real servers come from
         // the config. `--role director` alone audits this machine as the director.
@@ -348,7 +402,7 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             hosts.push(d);
         }
         if args.role != cli::Role::Director {
-            for (h, t) in real {
+            for (_, h, t) in real {
                 if !hosts.contains(&h) {
                     hosts.push(h.clone());
                 }
@@ -366,18 +420,22 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                 v.push(HostRun {
                     facts: f,
                     transport: None,
+                    dest: None,
                 });
             }
         }
         v
     } else {
-        if hosts.is_empty() {
+        if dests.is_empty() {
+            dests = hosts.iter().map(|h| remote::Dest::named(h)).collect();
+        }
+        if dests.is_empty() {
             return Err(Error::Usage(
-                "nothing to audit: pass --host HOST (repeatable), --local, or --facts FILE".into(),
+                "nothing to audit: pass --host HOST (repeatable), --local, --inventory FILE, or --facts FILE".into(),
             )
             .into());
         }
-        gather_all(&hosts, args, ctx)?
+        gather_all(&dests, args, ctx)?
     };
     if let Some(path) = &args.save_facts {
         let v: Vec<&HostFacts> = runs.iter().map(|r| &r.facts).collect();
@@ -456,10 +514,13 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                     continue;
                 };
                 // A brand-new connection, as a user would open after the change.
-                let host = r.facts.host.clone();
+                let dest = r
+                    .dest
+                    .clone()
+                    .unwrap_or_else(|| remote::Dest::named(&r.facts.host));
                 let mut ssh = args.ssh.clone();
                 ssh.accept_new = false;
-                let mut fresh = move || remote::connect(&host, &ssh);
+                let mut fresh = move || remote::connect_dest(&dest, &ssh);
                 // One host failing does not stop the others; the error names every host.
                 match fix::apply::apply(t.as_mut(), p, args.rollback_timeout, &mut fresh) {
                     Ok(o) => outcomes.push(o),
@@ -484,7 +545,7 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             let mut rows = Vec::new();
             let mut hosts_json2 = Vec::new();
             for (r, a_before) in runs.iter_mut().zip(&audited) {
-                let port = ssh_port(&r.facts.host, &args.ssh);
+                let port = r.dest.as_ref().and_then(|d| ssh_port(d, &args.ssh));
                 if let Some(t) = r.transport.as_mut() {
                     r.facts = audit::facts::gather(t.as_mut(), port)?;
                 }

@@ -886,9 +886,11 @@ fn expand_range(pat: &str, out: &mut Vec<String>) -> Result<(), String> {
         }
         let (i, j): (u64, u64) = match (beg.parse(), end.parse()) {
             (Ok(i), Ok(j)) => (i, j),
-            _ => return Err(format!(
+            _ => {
+                return Err(format!(
                 "host range [{range}] in {pat:?}: begin and end must be numbers or single letters"
-            )),
+            ))
+            }
         };
         if j < i {
             return Err(format!(
