@@ -38,6 +38,13 @@ fn audit_does_not_import_fix() {
 
 #[test]
 fn remedy_imports_nothing_of_the_crate() {
-    let bad = offenders("src/remedy", &["crate::audit", "crate::fix", "super::super"]);
-    assert!(bad.is_empty(), "remedy imports the crate:\n{}", bad.join("\n"));
+    let bad = offenders(
+        "src/remedy",
+        &["crate::audit", "crate::fix", "super::super"],
+    );
+    assert!(
+        bad.is_empty(),
+        "remedy imports the crate:\n{}",
+        bad.join("\n")
+    );
 }

@@ -20,7 +20,10 @@ fn q(s: &str) -> String {
 }
 
 /// Replace `path` atomically: backup, temp file in the same directory, optional test,
-/// fsync, rename, fsync the directory. Refuses when the file changed since it was read.
+/// fsync, rename, fsync the directory. Refuses when the file changed since it was read, or
+/// when it was planned as new and has appeared since. The new file keeps the old one's mode,
+/// owner and group, and its SELinux label where `ls -Z` shows one (a rename would otherwise
+/// leave root's and the temp file's); a new file gets `restorecon` where that exists.
 pub fn write_file_script(
     path: &str,
     content: &str,
@@ -44,7 +47,9 @@ pub fn write_file_script_mode(
             "if [ -e \"$P\" ]; then cur=$(sha256sum < \"$P\" | cut -d' ' -f1); [ \"$cur\" = {h} ] || {{ echo \"lbdoctor: $P changed since the facts were gathered; not overwriting it (run again)\" >&2; exit 3; }}; fi\n",
             h = q(&hex(&sha2::Sha256::digest(o.as_bytes())))
         ),
-        None => String::new(),
+        // Planned as a new file: one that appeared since is someone else's, not ours to
+        // replace (a backup would not make that right).
+        None => "if [ -e \"$P\" ] || [ -L \"$P\" ]; then echo \"lbdoctor: $P appeared since the facts were gathered; not overwriting it (run again)\" >&2; exit 3; fi\n".to_string(),
     };
     let test = match test {
         Some(t) => format!("{t} < \"$T\" || {{ rm -f \"$T\"; echo \"lbdoctor: the new $P does not pass {t}; nothing written\" >&2; exit 4; }}\n"),
@@ -54,8 +59,11 @@ pub fn write_file_script_mode(
         "set -e\nP={p}\nD=$(dirname \"$P\")\nmkdir -p \"$D\"\n{check}T=\"$D/.lbdoctor.$$.tmp\"\n\
 trap 'rm -f \"$T\"' EXIT; trap 'exit 1' HUP INT TERM PIPE\n\
 printf '%s' {b} | base64 -d > \"$T\"\n\
-if [ -e \"$P\" ]; then chmod --reference=\"$P\" \"$T\" 2>/dev/null || true; B=\"$P.lbdoctor-$(date +%Y%m%dT%H%M%S).bak\"; cp -p \"$P\" \"$B\"; echo \"backup $B\"; else chmod {new_mode} \"$T\"; fi\n\
-{test}sync \"$T\" 2>/dev/null || sync\nmv -f \"$T\" \"$P\"\nsync \"$D\" 2>/dev/null || sync\necho \"wrote $P\"\n",
+if [ -e \"$P\" ]; then chmod --reference=\"$P\" \"$T\"; chown --reference=\"$P\" \"$T\"; \
+if command -v chcon >/dev/null 2>&1 && ls -Zd \"$P\" 2>/dev/null | cut -d' ' -f1 | grep -q ':'; then chcon --reference=\"$P\" \"$T\" 2>/dev/null || true; fi; \
+B=\"$P.lbdoctor-$(date +%Y%m%dT%H%M%S).bak\"; cp -p \"$P\" \"$B\"; echo \"backup $B\"; N=; else chmod {new_mode} \"$T\"; N=1; fi\n\
+{test}sync \"$T\" 2>/dev/null || sync\nmv -f \"$T\" \"$P\"\nsync \"$D\" 2>/dev/null || sync\n\
+if [ -n \"$N\" ] && command -v restorecon >/dev/null 2>&1; then restorecon \"$P\" 2>/dev/null || true; fi\necho \"wrote $P\"\n",
         p = q(path),
         b = q(&b64),
     )
@@ -316,7 +324,12 @@ mod tests {
         assert_eq!(std::fs::read_to_string(backup).unwrap(), "old\n");
         // A failing test command leaves the file alone and no temp file behind.
         let o = t
-            .run(&write_file_script(ps, "bad\n", None, Some("false")))
+            .run(&write_file_script(
+                ps,
+                "bad\n",
+                Some("new 'quoted' $HOME\n"),
+                Some("false"),
+            ))
             .unwrap();
         assert_eq!(o.status, 4);
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "new 'quoted' $HOME\n");
@@ -325,5 +338,53 @@ mod tests {
             .file_name()
             .to_string_lossy()
             .contains(".tmp")));
+    }
+
+    #[test]
+    fn a_file_planned_as_absent_that_appeared_is_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("new.conf");
+        std::fs::write(&p, "someone else's\n").unwrap();
+        let mut t = LocalTransport::new("localhost");
+        let o = t
+            .run(&write_file_script(
+                p.to_str().unwrap(),
+                "ours\n",
+                None,
+                None,
+            ))
+            .unwrap();
+        assert_eq!(o.status, 3, "{}", o.stderr_lossy());
+        assert!(o
+            .stderr_lossy()
+            .contains("appeared since the facts were gathered"));
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "someone else's\n");
+    }
+
+    #[test]
+    fn a_replaced_file_keeps_its_owner_group_and_mode() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("SKIP: chown needs root");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("owned.conf");
+        std::fs::write(&p, "old\n").unwrap();
+        std::os::unix::fs::chown(&p, Some(1234), Some(2345)).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let mut t = LocalTransport::new("localhost");
+        let o = t
+            .run(&write_file_script(
+                p.to_str().unwrap(),
+                "new\n",
+                Some("old\n"),
+                None,
+            ))
+            .unwrap();
+        assert_eq!(o.status, 0, "{}", o.stderr_lossy());
+        let m = std::fs::metadata(&p).unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "new\n");
+        assert_eq!((m.uid(), m.gid(), m.mode() & 0o777), (1234, 2345, 0o640));
     }
 }
