@@ -45,7 +45,7 @@ pub fn plan(a: &Analysis, p: &mut HostPlan) {
     if !cmds.is_empty() {
         p.changes.push(Change {
             kind: "sysctl-runtime".into(),
-            description: "set the director's sysctls now".into(),
+            description: "set the director's sysctls now, under a rollback guard (the old values come back unless a fresh SSH session confirms)".into(),
             commands: cmds,
             file: None,
             diff: None,

@@ -546,7 +546,7 @@ pub fn plan(a: &Analysis) -> HostPlan {
     if !cmds.is_empty() {
         p.changes.push(Change {
             kind: "sysctl-runtime".into(),
-            description: "set the LVS-DR sysctls now".into(),
+            description: "set the LVS-DR sysctls now, under a rollback guard (the old values come back unless a fresh SSH session confirms)".into(),
             commands: cmds,
             file: None,
             diff: None,
