@@ -5,6 +5,7 @@
 
 pub mod checks;
 pub mod facts;
+pub mod netstack;
 pub mod parse;
 
 use facts::HostFacts;
@@ -94,7 +95,11 @@ impl<'a> Analysis<'a> {
         // What nftables.service loads at boot: /etc/nftables.conf, or on the RHEL family
         // /etc/sysconfig/nftables.conf (its includes are not followed).
         let boot_nft = (f.packages.nftables_enabled)
-            .then(|| f.files.get(crate::fix::nft::boot_conf(f)).cloned())
+            .then(|| {
+                f.files
+                    .get(crate::remedy::nft::boot_conf(f.is_rhel_like()))
+                    .cloned()
+            })
             .flatten();
         let mut names: Vec<String> = f.interfaces.iter().map(|i| i.name.clone()).collect();
         names.extend(["all".to_string(), "default".to_string()]);
@@ -335,6 +340,18 @@ pub fn nat_rule_for(rs: &Ruleset, vip: Ipv4Addr, port: u16) -> Option<String> {
         &Packet::new_tcp(DOC_CLIENT, vip, vip, port, None),
     );
     matches!(w.verdict, Verdict::Nat(_)).then_some(w.decided_by)
+}
+
+/// Is a DROP for `ip saddr NET ... tcp dport PORT` in the ruleset? (RS011 on hosts without
+/// iptables: a text match, as nft_nat_for is.)
+pub fn nft_drop_for(ruleset: &str, net: &ipnet::Ipv4Net, port: u16) -> Option<String> {
+    let saddr = format!("ip saddr {net}");
+    let dport = format!("tcp dport {port}");
+    ruleset
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with(&saddr) && l.contains(&dport) && l.ends_with(" drop"))
+        .map(String::from)
 }
 
 /// An nft `redirect`/`dnat` statement for the VIP (text match on `ip daddr VIP`).

@@ -7,15 +7,12 @@ pub mod director;
 pub mod nft;
 pub mod vip_boot;
 
-use crate::audit::checks::{knob_ok, sysctl_requirements, SysctlReq};
+use crate::audit::checks::{knob_ok, sysctl_requirements};
 use crate::audit::{Acceptance, Analysis};
 use serde::Serialize;
-use std::net::Ipv4Addr;
 
-/// Our sysctl.d file. "90-" sorts after distribution defaults (50-*, 60-*); it is renamed to
-/// sort later still when a later file would override a value we set.
-pub const SYSCTL_FILE: &str = "/etc/sysctl.d/90-lbdoctor-lvs-dr.conf";
-const SYSCTL_FILE_LATE: &str = "/etc/sysctl.d/zz-lbdoctor-lvs-dr.conf";
+pub use crate::remedy::{redirect_commands, redirect_spec, SYSCTL_FILE};
+use crate::remedy::{sysctl_key as key, SYSCTL_FILE_LATE};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Change {
@@ -48,32 +45,6 @@ impl HostPlan {
             .iter()
             .any(|c| c.kind == "firewall-runtime" || c.kind == "nft-runtime")
     }
-}
-
-/// sysctl name for an interface: dots inside an interface name are written as '/'.
-fn key(scope: &str, knob: &str) -> String {
-    format!("net.ipv4.conf.{}.{knob}", scope.replace('.', "/"))
-}
-
-/// The runtime commands for one requirement. arp_ignore/arp_announce: `all` is enough, since
-/// the kernel uses max(all, iface). rp_filter must be low on both `all` and the interface.
-pub fn sysctl_commands(r: &SysctlReq) -> Vec<String> {
-    let mut v = vec![format!("sysctl -w {}={}", key("all", r.knob), r.want)];
-    if r.knob == "rp_filter" {
-        v.push(format!("sysctl -w {}={}", key(&r.iface, r.knob), r.want));
-    }
-    v
-}
-
-pub fn redirect_spec(vip: Ipv4Addr) -> String {
-    format!("-d {vip}/32 -j REDIRECT")
-}
-
-pub fn redirect_commands(vip: Ipv4Addr) -> Vec<String> {
-    vec![format!(
-        "iptables -t nat -A PREROUTING {}",
-        redirect_spec(vip)
-    )]
 }
 
 pub fn unified_diff(path: &str, old: &str, new: &str) -> String {
@@ -575,7 +546,7 @@ pub fn plan(a: &Analysis) -> HostPlan {
     if !cmds.is_empty() {
         p.changes.push(Change {
             kind: "sysctl-runtime".into(),
-            description: "set the LVS-DR sysctls now".into(),
+            description: "set the LVS-DR sysctls now, under a rollback guard (the old values come back unless a fresh SSH session confirms)".into(),
             commands: cmds,
             file: None,
             diff: None,

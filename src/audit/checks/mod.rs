@@ -317,7 +317,7 @@ pub fn sysctl_check(a: &Analysis, out: &mut Vec<Finding>, check: &str) {
     let mut cmds: Vec<String> = Vec::new();
     for (r, _) in &bad {
         f = f.evidence_lines(runtime_evidence(a, &r.iface, r.knob));
-        for c in crate::fix::sysctl_commands(r) {
+        for c in crate::remedy::sysctl_commands(r.knob, &r.iface, r.want) {
             if !cmds.contains(&c) {
                 cmds.push(c);
             }

@@ -13,7 +13,7 @@ pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
         return;
     }
     let Some(vip) = a.t.vip else { return };
-    let nft_conf = crate::fix::nft::boot_conf(a.f);
+    let nft_conf = crate::remedy::nft::boot_conf(a.f.is_rhel_like());
     let mut f = Finding::new(
         "RS008",
         &a.f.host,
