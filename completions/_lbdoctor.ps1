@@ -108,6 +108,7 @@ Register-ArgumentCompleter -Native -CommandName 'lbdoctor' -ScriptBlock {
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'With --inventory: only these groups or hosts (comma-separated), as ansible --limit')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Audit every real server (and, with --role director, the director) named in this keepalived.conf')
             [CompletionResult]::new('--vip', '--vip', [CompletionResultType]::ParameterName, 'The VIP (and port, default 80) the hosts serve')
+            [CompletionResult]::new('--lvs-method', '--lvs-method', [CompletionResultType]::ParameterName, 'The forwarding method when there is no --config: DR (default) or TUN (IPIP real servers)')
             [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'What the hosts are')
             [CompletionResult]::new('--deny-direct', '--deny-direct', [CompletionResultType]::ParameterName, 'Close the service port on the real IPs to this CIDR (SSH stays open)')
             [CompletionResult]::new('--rollback-timeout', '--rollback-timeout', [CompletionResultType]::ParameterName, 'Seconds a firewall change waits for a fresh SSH session before it rolls back')

@@ -101,6 +101,7 @@ set edit:completion:arg-completer[lbdoctor] = {|@words|
             cand --limit 'With --inventory: only these groups or hosts (comma-separated), as ansible --limit'
             cand --config 'Audit every real server (and, with --role director, the director) named in this keepalived.conf'
             cand --vip 'The VIP (and port, default 80) the hosts serve'
+            cand --lvs-method 'The forwarding method when there is no --config: DR (default) or TUN (IPIP real servers)'
             cand --role 'What the hosts are'
             cand --deny-direct 'Close the service port on the real IPs to this CIDR (SSH stays open)'
             cand --rollback-timeout 'Seconds a firewall change waits for a fresh SSH session before it rolls back'

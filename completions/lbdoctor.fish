@@ -109,6 +109,10 @@ complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l inventory -d
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l limit -d 'With --inventory: only these groups or hosts (comma-separated), as ansible --limit' -r
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l config -d 'Audit every real server (and, with --role director, the director) named in this keepalived.conf' -r -F
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l vip -d 'The VIP (and port, default 80) the hosts serve' -r
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l lvs-method -d 'The forwarding method when there is no --config: DR (default) or TUN (IPIP real servers)' -r -f -a "DR\t''
+TUN\t''
+dr\t''
+tun\t''"
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l role -d 'What the hosts are' -r -f -a "real\t''
 director\t''
 auto\t''"

@@ -211,6 +211,9 @@ pub struct AuditArgs {
     /// The VIP (and port, default 80) the hosts serve
     #[arg(long, value_name = "VIP[:PORT]")]
     pub vip: Option<String>,
+    /// The forwarding method when there is no --config: DR (default) or TUN (IPIP real servers)
+    #[arg(long = "lvs-method", value_name = "METHOD", value_parser = ["DR", "TUN", "dr", "tun"])]
+    pub lvs_method: Option<String>,
     /// What the hosts are
     #[arg(long, value_enum, default_value_t = Role::Auto)]
     pub role: Role,

@@ -85,6 +85,15 @@ pub struct HostFacts {
     pub ssh_ports: Vec<u16>,
     /// Commands that failed while gathering, with their stderr, for the report.
     pub gather_errors: Vec<String>,
+    /// Tunnel modules loaded now (/sys/module): ipip, ip_gre, fou (LVS-TUN real servers).
+    #[serde(default)]
+    pub tunnel_modules: Vec<String>,
+    /// Interface MTUs from `ip -j addr`, by name.
+    #[serde(default)]
+    pub mtu: BTreeMap<String, u32>,
+    /// `ipvsadm -S -n` on a director (the tunnel type of TUN destinations shows only there).
+    #[serde(default)]
+    pub ipvsadm_save: Option<String>,
 }
 
 /// Section marker: unlikely in any command output.
@@ -119,7 +128,8 @@ for f in /etc/sysctl.conf /etc/sysctl.d/* /run/sysctl.d/* /usr/local/lib/sysctl.
          /etc/network/interfaces /etc/network/interfaces.d/* /etc/netplan/*.yaml /etc/netplan/*.yml \
          /etc/NetworkManager/system-connections/* /etc/sysconfig/network-scripts/ifcfg-lo* \
          /etc/systemd/network/*.netdev /etc/systemd/network/*.network /etc/modules-load.d/* /etc/modules \
-         /etc/keepalived/keepalived.conf; do
+         /etc/keepalived/keepalived.conf /etc/systemd/system/lbdoctor-tunl0.service \
+         /etc/systemd/system/multi-user.target.wants/lbdoctor-tunl0.service; do
   [ -f "$f" ] || continue
   if [ -L "$f" ]; then set -- "$@" "@link:$f" "$(readlink -f "$f")"; fi
   set -- "$@" "$f"
@@ -148,11 +158,14 @@ else [ -f /etc/sysconfig/iptables-config ] && echo iptables-services; [ -f /etc/
 for u in netfilter-persistent nftables iptables; do
   for w in /etc/systemd/system/*.wants/$u.service; do [ -L "$w" ] && { echo "enabled:$u"; break; }; done
 done
+s tunnel-modules
+for m in ipip ip_gre fou; do [ -d /sys/module/$m ] && echo $m; done
 s ipvs
 [ -d /sys/module/ip_vs ] && echo loaded
 if [ -r /proc/net/ip_vs ]; then s ip_vs; head -c 1048576 /proc/net/ip_vs; s ip_vs_conn; tail -n +2 /proc/net/ip_vs_conn 2>/dev/null | wc -l; fi
 s tools
 command -v ipvsadm >/dev/null 2>&1 && echo ipvsadm
+if command -v ipvsadm >/dev/null 2>&1 && [ -r /proc/net/ip_vs ]; then s ipvsadm-save; ipvsadm -S -n 2>/dev/null | head -c 1048576; fi
 if command -v keepalived >/dev/null 2>&1; then
   echo keepalived
   # Only a keepalived in this network namespace counts (containers share the process list).
@@ -236,7 +249,10 @@ pub fn parse_output(text: &str) -> HostFacts {
             }
             "sysctl" => f.sysctl = parse::sysctl::parse_proc_grep(&body),
             "addr" => match parse::ip::parse_addr_json(&body) {
-                Ok(v) => f.interfaces = v,
+                Ok(v) => {
+                    f.interfaces = v;
+                    f.mtu = parse::ip::parse_mtus(&body);
+                }
                 Err(e) => f.gather_errors.push(format!("ip -j addr: {e}")),
             },
             "addr-text" => f.interfaces = parse::ip::parse_addr_text(&body),
@@ -303,6 +319,10 @@ pub fn parse_output(text: &str) -> HostFacts {
                 f.ip_vs = Some(body)
             }
             "ip_vs_conn" => f.ip_vs_conn_count = body.trim().parse().ok(),
+            "tunnel-modules" => {
+                f.tunnel_modules = body.split_whitespace().map(String::from).collect()
+            }
+            "ipvsadm-save" => f.ipvsadm_save = Some(body),
             "tools" => {
                 for l in body.lines() {
                     match l.trim() {
@@ -337,6 +357,11 @@ fn lines(s: &str) -> Vec<String> {
         .filter(|l| !l.is_empty())
         .map(String::from)
         .collect()
+}
+
+/// `ip` link types of tunnel devices: the IPIP fallback tunl0 is "ipip", gre0 "gre".
+pub fn is_tunnel_kind(kind: &str) -> bool {
+    matches!(kind, "ipip" | "gre" | "sit" | "tunnel6" | "ip6gre")
 }
 
 impl HostFacts {
@@ -378,6 +403,8 @@ impl HostFacts {
         self.interfaces
             .iter()
             .filter(|i| i.kind != "loopback" && i.kind != "dummy" && i.name != "lo")
+            // Tunnel devices (tunl0 of LVS-TUN) face no segment: they answer no ARP.
+            .filter(|i| !is_tunnel_kind(&i.kind))
             .filter(|i| i.addrs.iter().any(|a| !a.ip.contains(':')))
             .collect()
     }

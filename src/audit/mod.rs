@@ -191,6 +191,26 @@ impl<'a> Analysis<'a> {
         out
     }
 
+    /// An LVS-TUN real server: keepalived.conf or `--lvs-method` says TUN, or the VIP sits
+    /// on an IPIP device.
+    pub fn is_tun(&self) -> bool {
+        self.role == Role::Real
+            && (self
+                .t
+                .method
+                .as_deref()
+                .is_some_and(|m| m.eq_ignore_ascii_case("TUN"))
+                || self.acceptance.iter().any(|x| {
+                    matches!(x, Acceptance::Address { iface, .. }
+                        if self.f.interfaces.iter().any(|i| &i.name == iface && i.kind == "ipip"))
+                }))
+    }
+
+    /// The IPIP fallback device, when it exists.
+    pub fn tunl0(&self) -> Option<&'a facts::Interface> {
+        self.f.interfaces.iter().find(|i| i.name == "tunl0")
+    }
+
     pub fn vip_is_local(&self) -> bool {
         self.acceptance
             .iter()

@@ -367,6 +367,7 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         base.vip = Some(ip);
         base.port = port;
     }
+    base.method = args.lvs_method.as_ref().map(|m| m.to_ascii_uppercase());
     if let Some(c) = &args.deny_direct {
         base.deny_direct = Some(
             c.parse::<ipnet::Ipv4Net>()

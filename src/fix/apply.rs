@@ -241,6 +241,14 @@ pub fn apply(
         host: plan.host.clone(),
         ..Default::default()
     };
+    // LVS-TUN first: without ipip nothing else helps, and the tunl0 sysctls need the device.
+    for c in plan
+        .changes
+        .iter()
+        .filter(|c| c.kind == super::tun::RUNTIME || c.kind == super::tun::PERSIST)
+    {
+        super::tun::apply_change(t, c, &mut out)?;
+    }
     for c in plan.changes.iter().filter(|c| c.kind == "package") {
         run_ok(
             t,

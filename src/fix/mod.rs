@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod director;
 pub mod nft;
+pub mod tun;
 pub mod vip_boot;
 
 use crate::audit::checks::{knob_ok, sysctl_requirements};
@@ -300,6 +301,14 @@ fn wanted_rules(a: &Analysis) -> (Vec<WantRule>, Vec<String>) {
             notes.push("neither iptables nor nft is installed; --deny-direct needs one".into());
         }
     }
+    if let Some((table, chain, spec)) = tun::mss_rule(a) {
+        v.push(WantRule {
+            table,
+            chain,
+            spec,
+            top: false,
+        });
+    }
     (v, notes)
 }
 
@@ -542,6 +551,7 @@ pub fn plan(a: &Analysis) -> HostPlan {
     if a.t.vip.is_none() {
         return p;
     }
+    tun::plan(a, &mut p);
     let (_, cmds, boot_keys) = sysctl_targets(a);
     if !cmds.is_empty() {
         p.changes.push(Change {

@@ -47,6 +47,20 @@ pub fn parse_addr_json(text: &str) -> Result<Vec<Interface>, String> {
     Ok(out)
 }
 
+/// Interface MTUs from the same `ip -j addr` JSON.
+pub fn parse_mtus(text: &str) -> std::collections::BTreeMap<String, u32> {
+    let v: Value = serde_json::from_str(text.trim()).unwrap_or(Value::Null);
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|i| {
+                    Some((i["ifname"].as_str()?.to_string(), i["mtu"].as_u64()? as u32))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// `ip -o addr show`: `2: ens3    inet 192.168.21.12/24 brd ... scope global ens3\ ...`
 pub fn parse_addr_text(text: &str) -> Vec<Interface> {
     let mut out: Vec<Interface> = Vec::new();
