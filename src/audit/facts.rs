@@ -94,6 +94,16 @@ pub struct HostFacts {
     /// `ipvsadm -S -n` on a director (the tunnel type of TUN destinations shows only there).
     #[serde(default)]
     pub ipvsadm_save: Option<String>,
+    /// `ip6tables-save`, None when ip6tables is absent.
+    #[serde(default)]
+    pub ip6tables_save: Option<String>,
+    /// `ip -6 neigh show proxy`: addresses this host answers neighbour solicitations for on
+    /// behalf of others (with forwarding and proxy_ndp on).
+    #[serde(default)]
+    pub ndp_proxy: Vec<String>,
+    /// IPv6 address flags from `ip -j addr` ("tentative", "dadfailed", "nodad"), by "iface ip".
+    #[serde(default)]
+    pub addr6_flags: BTreeMap<String, Vec<String>>,
 }
 
 /// Section marker: unlikely in any command output.
@@ -114,17 +124,20 @@ s meminfo; r /proc/meminfo
 s sysctl
 grep -r . /proc/sys/net/ipv4/conf/*/arp_ignore /proc/sys/net/ipv4/conf/*/arp_announce /proc/sys/net/ipv4/conf/*/rp_filter /proc/sys/net/ipv4/conf/*/forwarding /proc/sys/net/ipv4/conf/*/proxy_arp /proc/sys/net/ipv4/conf/*/arp_filter /proc/sys/net/ipv4/conf/*/accept_local /proc/sys/net/ipv4/conf/*/src_valid_mark /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/tcp_syncookies /proc/sys/net/ipv4/tcp_max_syn_backlog 2>/dev/null
 [ -d /proc/sys/net/ipv4/vs ] && grep -r . /proc/sys/net/ipv4/vs 2>/dev/null
+grep -r . /proc/sys/net/ipv6/conf/*/forwarding /proc/sys/net/ipv6/conf/*/proxy_ndp /proc/sys/net/ipv6/conf/*/disable_ipv6 2>/dev/null
 s addr; ip -d -j addr show 2>/dev/null || { s addr-text; ip -o addr show; s link; ip -d -o link show type dummy 2>/dev/null | sed 's/^/dummy /'; }
 s route; ip -4 route show table all 2>/dev/null
 s rule; ip -4 rule show 2>/dev/null
 if command -v iptables-save >/dev/null 2>&1; then s iptables; iptables-save 2>&1 || echo "$M error iptables-save failed"; fi
+if command -v ip6tables-save >/dev/null 2>&1; then s ip6tables; ip6tables-save 2>&1 || echo "$M error ip6tables-save failed"; fi
+s ndp-proxy; ip -6 neigh show proxy 2>/dev/null
 if command -v nft >/dev/null 2>&1; then s nft; nft list ruleset 2>&1 || echo "$M error nft failed"; s nft-json; nft -j list ruleset 2>/dev/null | head -c 8388608; echo; fi
 s ss; ss -ltnpH 2>/dev/null || ss -ltnH
 s sshport; echo "${LBD_SSH_PORT:-}"
 # Boot-time files: one awk for all of them (a fork per file was most of this script's cost).
 set --
 for f in /etc/sysctl.conf /etc/sysctl.d/* /run/sysctl.d/* /usr/local/lib/sysctl.d/* /usr/lib/sysctl.d/* /lib/sysctl.d/* \
-         /etc/iptables/rules.v4 /etc/sysconfig/iptables /etc/nftables.conf /etc/sysconfig/nftables.conf \
+         /etc/iptables/rules.v4 /etc/sysconfig/iptables /etc/iptables/rules.v6 /etc/sysconfig/ip6tables /etc/nftables.conf /etc/sysconfig/nftables.conf \
          /etc/network/interfaces /etc/network/interfaces.d/* /etc/netplan/*.yaml /etc/netplan/*.yml \
          /etc/NetworkManager/system-connections/* /etc/sysconfig/network-scripts/ifcfg-lo* \
          /etc/systemd/network/*.netdev /etc/systemd/network/*.network /etc/modules-load.d/* /etc/modules \
@@ -252,6 +265,7 @@ pub fn parse_output(text: &str) -> HostFacts {
                 Ok(v) => {
                     f.interfaces = v;
                     f.mtu = parse::ip::parse_mtus(&body);
+                    f.addr6_flags = parse::ip::parse_addr6_flags(&body);
                 }
                 Err(e) => f.gather_errors.push(format!("ip -j addr: {e}")),
             },
@@ -323,6 +337,15 @@ pub fn parse_output(text: &str) -> HostFacts {
                 f.tunnel_modules = body.split_whitespace().map(String::from).collect()
             }
             "ipvsadm-save" => f.ipvsadm_save = Some(body),
+            "ip6tables" => f.ip6tables_save = Some(body),
+            "ndp-proxy" => {
+                f.ndp_proxy = body
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(String::from)
+                    .collect()
+            }
             "tools" => {
                 for l in body.lines() {
                     match l.trim() {

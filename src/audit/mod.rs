@@ -34,6 +34,8 @@ impl Role {
 #[derive(Debug, Clone, Default)]
 pub struct Target {
     pub vip: Option<Ipv4Addr>,
+    /// An IPv6 VIP (then `vip` is None and only the IPv6 checks run).
+    pub vip6: Option<std::net::Ipv6Addr>,
     pub port: u16,
     pub deny_direct: Option<Ipv4Net>,
     /// lvs_method from the config: "DR", "NAT", "TUN".
@@ -204,6 +206,49 @@ impl<'a> Analysis<'a> {
                     matches!(x, Acceptance::Address { iface, .. }
                         if self.f.interfaces.iter().any(|i| &i.name == iface && i.kind == "ipip"))
                 }))
+    }
+
+    /// How this host accepts packets for the IPv6 VIP: an ip6tables nat PREROUTING
+    /// REDIRECT/DNAT rule for it, an nft `ip6 daddr VIP` redirect/dnat, or the address itself.
+    pub fn acceptance6(&self) -> Vec<Acceptance> {
+        let Some(vip) = self.t.vip6 else {
+            return Vec::new();
+        };
+        let v = vip.to_string();
+        let mut out = Vec::new();
+        let rs = parse::iptables::parse(self.f.ip6tables_save.as_deref().unwrap_or(""));
+        if let Some(ch) = rs.chain("nat", "PREROUTING") {
+            for r in &ch.rules {
+                let a = &r.args;
+                let dst = a
+                    .windows(2)
+                    .any(|w| w[0] == "-d" && w[1].trim_end_matches("/128") == v);
+                let nat = a
+                    .windows(2)
+                    .any(|w| w[0] == "-j" && (w[1] == "REDIRECT" || w[1] == "DNAT"));
+                if dst && nat {
+                    out.push(Acceptance::Nat(format!("-A PREROUTING {}", a.join(" "))));
+                }
+            }
+        }
+        if let Some(l) = self.f.nft_ruleset.as_deref().and_then(|r| {
+            r.lines().map(str::trim).find(|l| {
+                l.split_whitespace()
+                    .collect::<Vec<_>>()
+                    .windows(3)
+                    .any(|w| w[0] == "ip6" && w[1] == "daddr" && w[2].trim_end_matches("/128") == v)
+                    && (l.contains("redirect") || l.contains("dnat"))
+            })
+        }) {
+            out.push(Acceptance::Nft(l.to_string()));
+        }
+        if let Some((i, a)) = self.f.has_address(&v) {
+            out.push(Acceptance::Address {
+                iface: i.name.clone(),
+                prefix: a.prefix,
+            });
+        }
+        out
     }
 
     /// The IPIP fallback device, when it exists.

@@ -14,12 +14,26 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 
-/// `VIP[:PORT]`, port 80 by default.
-pub fn parse_vip(s: &str) -> anyhow::Result<(Ipv4Addr, u16)> {
-    // Say so plainly rather than "bad port" for `2001:db8::20` or `[2001:db8::20]:80`.
-    let bare = s.trim_start_matches('[').split(']').next().unwrap_or(s);
-    if bare.parse::<std::net::Ipv6Addr>().is_ok() {
-        return Err(Error::Usage(format!("--vip {s}: IPv6 VIPs are not audited yet (IPv4 only). For an IPv6 DR real server check by hand: the VIP on lo as /128 or an ip6tables nat PREROUTING REDIRECT, the service listening, and /etc/iptables/rules.v6 or the network configuration carrying them")).into());
+/// `VIP[:PORT]`, port 80 by default; an IPv6 VIP as `2001:db8::20` or `[2001:db8::20]:443`.
+pub fn parse_vip(s: &str) -> anyhow::Result<(std::net::IpAddr, u16)> {
+    if let Ok(v6) = s.parse::<std::net::Ipv6Addr>() {
+        return Ok((v6.into(), 80));
+    }
+    if let Some(rest) = s.strip_prefix('[') {
+        let (addr, tail) = rest
+            .split_once(']')
+            .ok_or_else(|| Error::Usage(format!("--vip {s}: missing ] ([IPv6]:PORT)")))?;
+        let ip = addr
+            .parse::<std::net::Ipv6Addr>()
+            .map_err(|_| Error::Usage(format!("--vip {s}: not an IPv6 address in [...]")))?;
+        let port = match tail.strip_prefix(':') {
+            Some(p) => p
+                .parse::<u16>()
+                .map_err(|_| Error::Usage(format!("--vip {s}: bad port {p:?}")))?,
+            None if tail.is_empty() => 80,
+            None => return Err(Error::Usage(format!("--vip {s}: expected [IPv6]:PORT")).into()),
+        };
+        return Ok((ip.into(), port));
     }
     let (ip, port) = match s.rsplit_once(':') {
         Some((ip, p)) => (
@@ -29,10 +43,12 @@ pub fn parse_vip(s: &str) -> anyhow::Result<(Ipv4Addr, u16)> {
         ),
         None => (s, 80),
     };
-    let ip = ip
-        .parse()
-        .map_err(|_| Error::Usage(format!("--vip {s}: not an IPv4 address (VIP[:PORT])")))?;
-    Ok((ip, port))
+    let ip: Ipv4Addr = ip.parse().map_err(|_| {
+        Error::Usage(format!(
+            "--vip {s}: not an IP address (VIP[:PORT], [IPv6]:PORT)"
+        ))
+    })?;
+    Ok((ip.into(), port))
 }
 
 struct HostRun {
@@ -287,7 +303,7 @@ fn audit_one(
     if target.vip.is_none() {
         target.vip = audit::infer_vip(f);
     }
-    if role == Role::Real && target.vip.is_none() {
+    if role == Role::Real && target.vip.is_none() && target.vip6.is_none() {
         return Err(Error::Usage(format!(
             "host {}: cannot tell which VIP this real server serves (no REDIRECT or /32 on lo to infer it from); pass --vip VIP[:PORT]",
             f.host
@@ -364,7 +380,23 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     };
     if let Some(v) = &args.vip {
         let (ip, port) = parse_vip(v)?;
-        base.vip = Some(ip);
+        match ip {
+            std::net::IpAddr::V4(ip) => base.vip = Some(ip),
+            std::net::IpAddr::V6(ip) => {
+                if args.deny_direct.is_some()
+                    || args
+                        .lvs_method
+                        .as_deref()
+                        .is_some_and(|m| m.eq_ignore_ascii_case("TUN"))
+                {
+                    return Err(Error::Usage(format!("--vip {v}: with an IPv6 VIP, --deny-direct and --lvs-method TUN are not supported yet (IPv4 only); the IPv6 audit covers DR: the VIP on lo as /128 or an ip6tables/nft REDIRECT, neighbour discovery, the listener and persistence")).into());
+                }
+                if args.role == cli::Role::Director {
+                    return Err(Error::Usage(format!("--vip {v}: an IPv6 VIP with --role director is not supported yet; the director's IPv6 services are checked without --vip (DR013)")).into());
+                }
+                base.vip6 = Some(ip)
+            }
+        }
         base.port = port;
     }
     base.method = args.lvs_method.as_ref().map(|m| m.to_ascii_uppercase());
@@ -466,10 +498,11 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         rows.push(vec![
             r.facts.host.clone(),
             a.role.as_str().into(),
-            a.target
-                .vip
-                .map(|v| format!("{v}:{}", a.target.port))
-                .unwrap_or_else(|| "-".into()),
+            match (a.target.vip, a.target.vip6) {
+                (Some(v), _) => format!("{v}:{}", a.target.port),
+                (None, Some(v)) => format!("[{v}]:{}", a.target.port),
+                _ => "-".into(),
+            },
             format!("{} {}", r.facts.kernel, r.facts.arch),
             if ok {
                 "ok".into()
@@ -630,9 +663,12 @@ mod tests {
         assert_eq!(parse_vip("192.168.21.20:8443").unwrap().1, 8443);
         let e = |s: &str| format!("{:#}", parse_vip(s).unwrap_err());
         assert!(e("192.168.21.20:http").contains("bad port"));
-        assert!(e("lb.example").contains("not an IPv4 address"));
-        for v6 in ["2001:db8::20", "[2001:db8::20]:80"] {
-            assert!(e(v6).contains("IPv6 VIPs are not audited yet"), "{}", e(v6));
-        }
+        assert!(e("lb.example").contains("not an IP address"));
+        let v6: std::net::IpAddr = "2001:db8::20".parse().unwrap();
+        assert_eq!(parse_vip("2001:db8::20").unwrap(), (v6, 80));
+        assert_eq!(parse_vip("[2001:db8::20]:443").unwrap(), (v6, 443));
+        assert_eq!(parse_vip("[2001:db8::20]").unwrap(), (v6, 80));
+        assert!(e("[2001:db8::20]:x").contains("bad port"));
+        assert!(e("[2001:db8::zz]:80").contains("not an IPv6 address"));
     }
 }

@@ -249,6 +249,9 @@ pub fn apply(
     {
         super::tun::apply_change(t, c, &mut out)?;
     }
+    for c in plan.changes.iter().filter(|c| c.kind == super::ipv6::KIND) {
+        super::ipv6::apply_change(t, c, &mut out)?;
+    }
     for c in plan.changes.iter().filter(|c| c.kind == "package") {
         run_ok(
             t,

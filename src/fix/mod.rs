@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod director;
+pub mod ipv6;
 pub mod nft;
 pub mod tun;
 pub mod vip_boot;
@@ -548,6 +549,7 @@ pub fn plan(a: &Analysis) -> HostPlan {
         director::plan(a, &mut p);
         return p;
     }
+    ipv6::plan(a, &mut p);
     if a.t.vip.is_none() {
         return p;
     }

@@ -16,6 +16,7 @@ mod dr009;
 mod dr010;
 mod dr011;
 mod dr012;
+mod dr013;
 mod rs001;
 mod rs002;
 mod rs003;
@@ -34,6 +35,15 @@ mod rs015;
 mod rs016;
 pub(crate) mod rs017;
 pub(crate) mod rs018;
+mod rs019;
+mod rs020;
+mod rs021;
+mod rs022;
+
+/// Is `ip` in a gathered network configuration file (RS014's test, for the IPv6 fix too)?
+pub fn rs014_persisted(a: &Analysis, ip: &str) -> bool {
+    rs014::persisted(a, ip)
+}
 
 pub fn run_real(a: &Analysis, out: &mut Vec<Finding>) {
     for c in [
@@ -55,6 +65,10 @@ pub fn run_real(a: &Analysis, out: &mut Vec<Finding>) {
         rs016::run,
         rs017::run,
         rs018::run,
+        rs019::run,
+        rs020::run,
+        rs021::run,
+        rs022::run,
     ] {
         c(a, out);
     }
@@ -74,6 +88,7 @@ pub fn run_director(a: &Analysis, out: &mut Vec<Finding>) {
         dr010::run,
         dr011::run,
         dr012::run,
+        dr013::run,
     ] {
         c(a, out);
     }
