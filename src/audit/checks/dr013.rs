@@ -52,5 +52,24 @@ mod tests {
         let v = super::ipv6_masq(t);
         assert_eq!(v.len(), 1);
         assert!(v[0].0.starts_with("TCP [2001:0db8") && v[0].1.contains(":0011]"));
+
+        // The finding needs both: an IPv6 Masq service and IPv6 forwarding off.
+        let run = |fwd: &str| {
+            let mut f = crate::audit::facts::HostFacts {
+                ip_vs: Some(t.into()),
+                ..Default::default()
+            };
+            f.sysctl
+                .insert("net.ipv6.conf.all.forwarding".into(), fwd.into());
+            let tg = crate::audit::Target::default();
+            let mut out = Vec::new();
+            super::run(
+                &crate::audit::Analysis::new(&f, &tg, crate::audit::Role::Director),
+                &mut out,
+            );
+            out.iter().map(|x| x.id.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(run("0"), ["DR013"]);
+        assert!(run("1").is_empty());
     }
 }
