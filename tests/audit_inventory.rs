@@ -20,6 +20,11 @@ fn lbdoctor(inv: &Path, kh: &Path, ssh_config: &Path, extra: &[&str]) -> std::pr
         .unwrap()
 }
 
+fn free_port(addr: &str) -> u16 {
+    let l = std::net::TcpListener::bind((addr, 0)).unwrap();
+    l.local_addr().unwrap().port()
+}
+
 fn hosts(v: &serde_json::Value) -> Vec<(String, String)> {
     v["hosts"]
         .as_array()
@@ -39,7 +44,9 @@ fn inventory_group_is_audited_over_ssh_with_its_connection_vars() {
     if !can_run_sshd() {
         return;
     }
-    let (a, b) = (Sshd::start(), Sshd::start());
+    // Two addresses, so that --config can name app1's alone as a real server.
+    let a = Sshd::start();
+    let b = Sshd::start_with(None, "127.0.0.2", free_port("127.0.0.2"));
     let dir = tempfile::tempdir().unwrap();
     let kh = dir.path().join("known_hosts");
     std::fs::write(&kh, a.known_hosts_line() + &b.known_hosts_line()).unwrap();
@@ -50,7 +57,7 @@ fn inventory_group_is_audited_over_ssh_with_its_connection_vars() {
         &ini,
         format!(
             "[lvs_directors]\nlb1 ansible_host=127.0.0.1 ansible_port={pa} ansible_ssh_private_key_file={ka}\n\n\
-             [app_servers]\napp1 ansible_host=127.0.0.1 ansible_port={pb} ansible_ssh_private_key_file={kb}\n\n\
+             [app_servers]\napp1 ansible_host=127.0.0.2 ansible_port={pb} ansible_ssh_private_key_file={kb}\n\n\
              [dc:children]\nlvs_directors\napp_servers\n\n[dc:vars]\nansible_user=root\n",
             pa = a.port,
             pb = b.port,
@@ -109,7 +116,7 @@ fn inventory_group_is_audited_over_ssh_with_its_connection_vars() {
     std::fs::write(
         &yml,
         format!(
-            "all:\n  vars:\n    ansible_user: root\n    ansible_host: 127.0.0.1\n  children:\n    keepalived:\n      hosts:\n        lb1: {{ansible_port: {pa}, ansible_ssh_private_key_file: {ka}}}\n    web:\n      hosts:\n        app1:\n          ansible_port: {pb}\n          ansible_ssh_private_key_file: {kb}\n",
+            "all:\n  vars:\n    ansible_user: root\n    ansible_host: 127.0.0.1\n  children:\n    keepalived:\n      hosts:\n        lb1: {{ansible_port: {pa}, ansible_ssh_private_key_file: {ka}}}\n    web:\n      hosts:\n        app1:\n          ansible_host: 127.0.0.2\n          ansible_port: {pb}\n          ansible_ssh_private_key_file: {kb}\n",
             pa = a.port,
             pb = b.port,
             ka = a.path("id_ed25519").display(),
@@ -134,6 +141,43 @@ fn inventory_group_is_audited_over_ssh_with_its_connection_vars() {
         hosts(&v),
         [("lb1".to_string(), "director".to_string())],
         "{v}"
+    );
+
+    // With --config, a host whose ansible_host is a real_server gets that virtual server's
+    // VIP and port (no --vip), and the director group still makes lb1 the director.
+    let conf = dir.path().join("keepalived.conf");
+    std::fs::write(
+        &conf,
+        "virtual_server 192.0.2.80 8080 {\n    lb_algo rr\n    lb_kind DR\n    protocol TCP\n    real_server 127.0.0.2 8080 {\n        TCP_CHECK {\n            connect_timeout 3\n        }\n    }\n}\n",
+    )
+    .unwrap();
+    let v = json(&lbdoctor(
+        &ini,
+        &kh,
+        &cfg,
+        &["--config", conf.to_str().unwrap()],
+    ));
+    assert_eq!(
+        hosts(&v),
+        [
+            ("lb1".to_string(), "director".to_string()),
+            ("app1".to_string(), "real".to_string())
+        ],
+        "{v}"
+    );
+    let rs001 = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "RS001" && f["subject"] == "app1")
+        .unwrap_or_else(|| panic!("{v}"));
+    assert!(
+        rs001["message"].as_str().unwrap().contains("192.0.2.80"),
+        "{rs001}"
+    );
+    assert!(
+        rs001["evidence"][0].as_str().unwrap().contains("port 8080"),
+        "{rs001}"
     );
 
     // known_hosts applies as with --host: a host whose key is not there is refused by name.
