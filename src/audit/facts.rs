@@ -40,6 +40,9 @@ pub struct Packages {
     pub nftables_enabled: bool,
     pub netfilter_persistent_enabled: bool,
     pub iptables_service_enabled: bool,
+    /// lbdoctor's own lbdoctor-iptables.service (remedy::iptables_boot) is enabled.
+    #[serde(default)]
+    pub lbdoctor_iptables_enabled: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -116,6 +119,7 @@ s sshport; echo "${LBD_SSH_PORT:-}"
 set --
 for f in /etc/sysctl.conf /etc/sysctl.d/* /run/sysctl.d/* /usr/local/lib/sysctl.d/* /usr/lib/sysctl.d/* /lib/sysctl.d/* \
          /etc/iptables/rules.v4 /etc/sysconfig/iptables /etc/nftables.conf /etc/sysconfig/nftables.conf \
+         /etc/lbdoctor/iptables.rules /etc/lbdoctor/restore-iptables /etc/systemd/system/lbdoctor-iptables.service \
          /etc/network/interfaces /etc/network/interfaces.d/* /etc/netplan/*.yaml /etc/netplan/*.yml \
          /etc/NetworkManager/system-connections/* /etc/sysconfig/network-scripts/ifcfg-lo* \
          /etc/systemd/network/*.netdev /etc/systemd/network/*.network /etc/modules-load.d/* /etc/modules \
@@ -145,7 +149,7 @@ for p in iptables-persistent netfilter-persistent nftables; do [ -f "/var/lib/dp
 if command -v rpm >/dev/null 2>&1; then rpm -q iptables-services nftables 2>/dev/null | grep -v 'not installed' | sed 's/-[0-9].*//'
 else [ -f /etc/sysconfig/iptables-config ] && echo iptables-services; [ -f /etc/sysconfig/nftables.conf ] && echo nftables; fi
 # "enabled" is a WantedBy symlink under /etc/systemd/system (what systemctl is-enabled reads).
-for u in netfilter-persistent nftables iptables; do
+for u in netfilter-persistent nftables iptables lbdoctor-iptables; do
   for w in /etc/systemd/system/*.wants/$u.service; do [ -L "$w" ] && { echo "enabled:$u"; break; }; done
 done
 s ipvs
@@ -293,6 +297,7 @@ pub fn parse_output(text: &str) -> HostFacts {
                             f.packages.netfilter_persistent_enabled = true
                         }
                         "enabled:iptables" => f.packages.iptables_service_enabled = true,
+                        "enabled:lbdoctor-iptables" => f.packages.lbdoctor_iptables_enabled = true,
                         _ => {}
                     }
                 }

@@ -78,6 +78,9 @@ pub fn boot_rules_file(f: &HostFacts) -> Option<&'static str> {
     if p.iptables_services {
         return Some("/etc/sysconfig/iptables");
     }
+    if p.lbdoctor_iptables_enabled {
+        return Some(crate::remedy::iptables_boot::RULES);
+    }
     None
 }
 
