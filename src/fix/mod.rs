@@ -6,6 +6,7 @@ pub mod apply;
 pub mod director;
 pub mod iptables_boot;
 pub mod nft;
+pub mod ufw;
 pub mod vip_boot;
 
 use crate::audit::checks::{knob_ok, sysctl_requirements};
@@ -203,11 +204,11 @@ fn sysctl_file_change_at(
 /// One iptables rule we want: table, chain, spec (as iptables-save prints it), and whether it
 /// goes at the top of the chain (firewall accepts must precede any DROP).
 #[derive(Debug, Clone)]
-struct WantRule {
-    table: &'static str,
-    chain: &'static str,
-    spec: String,
-    top: bool,
+pub(crate) struct WantRule {
+    pub(crate) table: &'static str,
+    pub(crate) chain: &'static str,
+    pub(crate) spec: String,
+    pub(crate) top: bool,
 }
 
 fn wanted_rules(a: &Analysis) -> (Vec<WantRule>, Vec<String>) {
@@ -256,10 +257,15 @@ fn wanted_rules(a: &Analysis) -> (Vec<WantRule>, Vec<String>) {
     };
     // The live rules, or the ones a reboot restores (RHEL's default rejects all but SSH),
     // drop VIP traffic: accept it for every client, first in INPUT.
+    // Our accept for every client, once in place, keeps being wanted: it is what unblocks.
+    let ours = vip_accept(None);
     let blocked = a.vip_input_blocked(&a.ipt).is_some()
         || a.boot_ipt
             .as_ref()
-            .is_some_and(|(_, rs)| a.vip_input_blocked(rs).is_some());
+            .is_some_and(|(_, rs)| a.vip_input_blocked(rs).is_some())
+        || ["INPUT", "ufw-before-input"]
+            .iter()
+            .any(|c| a.ipt.has_rule("filter", c, &ours));
     if blocked {
         v.push(WantRule {
             table: "filter",
@@ -425,6 +431,16 @@ fn firewall_changes(a: &Analysis, opts: &Options, plan: &mut HostPlan) {
     if want.is_empty() || a.f.iptables_save.is_none() {
         return;
     }
+    // An enabled ufw owns INPUT: the rules go to its chains now, and to its files for boot.
+    let ufw = a.f.ufw_enabled();
+    let want = if ufw { ufw::wanted(want) } else { want };
+    if a.f.packages.firewalld && !ufw {
+        plan.notes.push(if a.f.packages.firewalld_running {
+            "firewalld is running: lbdoctor's iptables rules are applied now, but firewalld reloads (firewall-cmd --reload, its restart at boot) do not keep them; add them as firewalld direct rules (firewall-cmd --permanent --direct --add-rule ipv4 nat PREROUTING 0 -d VIP/32 -j REDIRECT, then firewall-cmd --reload). lbdoctor never removes firewalld".into()
+        } else {
+            "firewalld is installed but not running: if it is started later it replaces these rules; lbdoctor never removes it".into()
+        });
+    }
     if a.f.packages.nftables_enabled {
         plan.notes.push(format!("nftables.service is enabled: if {} starts with `flush ruleset`, it can remove the rules netfilter-persistent or iptables-services restores at boot; check the order of the two services", nft::boot_conf(a.f)));
     }
@@ -443,11 +459,13 @@ fn firewall_changes(a: &Analysis, opts: &Options, plan: &mut HostPlan) {
         }
         let tops: Vec<&&WantRule> = missing.iter().filter(|w| w.top).collect();
         for (i, w) in tops.iter().enumerate() {
+            // Position among this chain's top rules (ufw's rules go to two chains).
+            let n = tops[..i].iter().filter(|x| x.chain == w.chain).count();
             cmds.push(format!(
                 "iptables -t {} -I {} {} {}",
                 w.table,
                 w.chain,
-                i + 1,
+                n + 1,
                 w.spec
             ));
         }
@@ -463,6 +481,10 @@ fn firewall_changes(a: &Analysis, opts: &Options, plan: &mut HostPlan) {
             content: None,
             old: None,
         });
+    }
+    if ufw {
+        ufw::persist(a, &want, plan);
+        return;
     }
     // Boot: the rules file the distribution restores; without its service, our own unit
     // (nothing installed), or with --install-packages on Debian, iptables-persistent.
