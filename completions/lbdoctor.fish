@@ -117,7 +117,7 @@ complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l role -d 'Wha
 director\t''
 auto\t''"
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l deny-direct -d 'Close the service port on the real IPs to this CIDR (SSH stays open)' -r
-complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l rollback-timeout -d 'Seconds a firewall change waits for a fresh SSH session before it rolls back' -r
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l rollback-timeout -d 'Seconds a firewall or sysctl change waits for a fresh SSH session before it rolls back' -r
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l save-facts -d 'Save each host\'s gathered facts to this file (JSON) for offline audits' -r -F
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l facts -d 'Audit saved facts instead of live hosts (repeatable)' -r -F
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l jobs -d 'Hosts audited at once' -r
@@ -140,6 +140,7 @@ complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l local -d 'Au
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l fix -d 'Apply and persist the repair after showing the plan'
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l dry-run -d 'With --fix: print the plan (commands and diffs) and change nothing'
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l yes -d 'With --fix: do not ask for confirmation'
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l install-packages -d 'With --fix: where no service restores firewall rules at boot, install the distribution\'s (iptables-persistent) instead of lbdoctor\'s own unit; the plan shows apt\'s simulation, and nothing is done if apt would remove a package'
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l accept-new -d 'Accept and record the host key of a host not yet in known_hosts (like StrictHostKeyChecking=accept-new)'
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -s q -l quiet -d 'Print findings only: no summaries, no progress'
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -s v -l verbose -d 'More detail (repeat for more)'

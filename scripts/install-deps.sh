@@ -34,6 +34,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# ufw, for tests/audit_fix_ufw.rs: its .deb is unpacked under /opt/lbdoctor-test/ufw, never
+# installed. Installed, it would replace this machine's firewall (its postinst can enable it)
+# and apt would remove iptables-persistent (ufw Breaks it). The test runs the unpacked ufw
+# inside a network namespace, over a private mount of /usr, /etc and /run.
+UFW_ROOT=/opt/lbdoctor-test/ufw
+if [ ! -x "$UFW_ROOT/usr/sbin/ufw" ]; then
+  echo "install-deps: unpacking ufw (not installing it) into $UFW_ROOT"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -q ufw >/dev/null)
+  $SUDO mkdir -p "$UFW_ROOT"
+  $SUDO dpkg-deb -x "$tmp"/ufw_*.deb "$UFW_ROOT"
+  rm -rf "$tmp"
+fi
+
 # keepalived and sshd are started by the lab inside namespaces, never as host services.
 for svc in keepalived ssh; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then :; fi

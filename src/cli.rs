@@ -229,7 +229,12 @@ pub struct AuditArgs {
     /// With --fix: do not ask for confirmation
     #[arg(long, requires = "fix")]
     pub yes: bool,
-    /// Seconds a firewall change waits for a fresh SSH session before it rolls back
+    /// With --fix: where no service restores firewall rules at boot, install the
+    /// distribution's (iptables-persistent) instead of lbdoctor's own unit; the plan shows
+    /// apt's simulation, and nothing is done if apt would remove a package
+    #[arg(long = "install-packages", requires = "fix")]
+    pub install_packages: bool,
+    /// Seconds a firewall or sysctl change waits for a fresh SSH session before it rolls back
     #[arg(
         long = "rollback-timeout",
         value_name = "SECONDS",

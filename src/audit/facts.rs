@@ -40,7 +40,26 @@ pub struct Packages {
     pub nftables_enabled: bool,
     pub netfilter_persistent_enabled: bool,
     pub iptables_service_enabled: bool,
+    /// lbdoctor's own lbdoctor-iptables.service (remedy::iptables_boot) is enabled.
+    #[serde(default)]
+    pub lbdoctor_iptables_enabled: bool,
+    /// The ufw command is installed (whether ufw is enabled is in /etc/ufw/ufw.conf).
+    #[serde(default)]
+    pub ufw: bool,
+    /// firewalld is installed (firewall-cmd), and running (`firewall-cmd --state`).
+    #[serde(default)]
+    pub firewalld: bool,
+    #[serde(default)]
+    pub firewalld_running: bool,
 }
+
+/// ufw's own files: `ENABLED=yes` in ufw.conf is what ufw.service's `ufw-init start` checks
+/// at boot (and what `ufw enable` writes).
+pub const UFW_CONF: &str = "/etc/ufw/ufw.conf";
+pub const UFW_BEFORE: &str = "/etc/ufw/before.rules";
+pub const UFW_USER: &str = "/etc/ufw/user.rules";
+pub const UFW_AFTER: &str = "/etc/ufw/after.rules";
+pub const UFW_DEFAULT: &str = "/etc/default/ufw";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct HostFacts {
@@ -138,6 +157,9 @@ s sshport; echo "${LBD_SSH_PORT:-}"
 set --
 for f in /etc/sysctl.conf /etc/sysctl.d/* /run/sysctl.d/* /usr/local/lib/sysctl.d/* /usr/lib/sysctl.d/* /lib/sysctl.d/* \
          /etc/iptables/rules.v4 /etc/sysconfig/iptables /etc/iptables/rules.v6 /etc/sysconfig/ip6tables /etc/nftables.conf /etc/sysconfig/nftables.conf \
+         /etc/lbdoctor/iptables.rules /etc/lbdoctor/restore-iptables /etc/systemd/system/lbdoctor-iptables.service \
+         /etc/ufw/ufw.conf /etc/default/ufw /etc/ufw/before.rules /etc/ufw/user.rules /etc/ufw/after.rules \
+         /etc/firewalld/direct.xml /etc/firewalld/firewalld.conf \
          /etc/network/interfaces /etc/network/interfaces.d/* /etc/netplan/*.yaml /etc/netplan/*.yml \
          /etc/NetworkManager/system-connections/* /etc/sysconfig/network-scripts/ifcfg-lo* \
          /etc/systemd/network/*.netdev /etc/systemd/network/*.network /etc/modules-load.d/* /etc/modules \
@@ -168,7 +190,9 @@ for p in iptables-persistent netfilter-persistent nftables; do [ -f "/var/lib/dp
 if command -v rpm >/dev/null 2>&1; then rpm -q iptables-services nftables 2>/dev/null | grep -v 'not installed' | sed 's/-[0-9].*//'
 else [ -f /etc/sysconfig/iptables-config ] && echo iptables-services; [ -f /etc/sysconfig/nftables.conf ] && echo nftables; fi
 # "enabled" is a WantedBy symlink under /etc/systemd/system (what systemctl is-enabled reads).
-for u in netfilter-persistent nftables iptables; do
+command -v ufw >/dev/null 2>&1 && echo ufw
+if command -v firewall-cmd >/dev/null 2>&1; then echo firewalld; [ "$(timeout 5 firewall-cmd --state 2>/dev/null)" = running ] && echo firewalld-running; fi
+for u in netfilter-persistent nftables iptables lbdoctor-iptables; do
   for w in /etc/systemd/system/*.wants/$u.service; do [ -L "$w" ] && { echo "enabled:$u"; break; }; done
 done
 s tunnel-modules
@@ -323,6 +347,10 @@ pub fn parse_output(text: &str) -> HostFacts {
                             f.packages.netfilter_persistent_enabled = true
                         }
                         "enabled:iptables" => f.packages.iptables_service_enabled = true,
+                        "enabled:lbdoctor-iptables" => f.packages.lbdoctor_iptables_enabled = true,
+                        "ufw" => f.packages.ufw = true,
+                        "firewalld" => f.packages.firewalld = true,
+                        "firewalld-running" => f.packages.firewalld_running = true,
                         _ => {}
                     }
                 }
@@ -446,6 +474,81 @@ impl HostFacts {
         self.os_id == "debian"
             || self.os_id == "ubuntu"
             || self.os_like.split_whitespace().any(|x| x == "debian")
+    }
+
+    /// ufw is installed and enabled: ufw.service's `ufw-init start` loads its rules at boot.
+    pub fn ufw_enabled(&self) -> bool {
+        self.packages.ufw
+            && self
+                .files
+                .get(UFW_CONF)
+                .is_some_and(|t| t.lines().any(|l| l.trim() == "ENABLED=yes"))
+    }
+
+    /// The IPv4 ruleset ufw builds at boot, in iptables-save form, as ufw 0.36's
+    /// ufw-init-functions does it: INPUT (policy from /etc/default/ufw) jumps to the
+    /// before/after/reject/track chains, before.rules then after.rules then user.rules are
+    /// loaded with `iptables-restore -n`, and ufw-before-input finally jumps to
+    /// ufw-user-input. Logging chains are left empty (they only log).
+    pub fn ufw_boot_rules(&self) -> String {
+        let defaults = self
+            .files
+            .get(UFW_DEFAULT)
+            .map(String::as_str)
+            .unwrap_or("");
+        let policy = |k: &str| {
+            defaults
+                .lines()
+                .find_map(|l| l.trim().strip_prefix(k)?.strip_prefix('='))
+                .map(|v| v.trim().trim_matches('"').to_string())
+                .unwrap_or_else(|| "DROP".into())
+        };
+        let input = policy("DEFAULT_INPUT_POLICY");
+        let builtin = if input == "REJECT" {
+            "DROP"
+        } else {
+            input.as_str()
+        };
+        let mut s =
+            format!("*filter\n:INPUT {builtin} [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n");
+        for c in [
+            "before-logging-input",
+            "before-input",
+            "after-input",
+            "after-logging-input",
+            "reject-input",
+            "track-input",
+            "user-input",
+            "skip-to-policy-input",
+            "logging-deny",
+            "logging-allow",
+        ] {
+            s.push_str(&format!(":ufw-{c} - [0:0]\n"));
+        }
+        for c in [
+            "before-logging-input",
+            "before-input",
+            "after-input",
+            "after-logging-input",
+            "reject-input",
+            "track-input",
+        ] {
+            s.push_str(&format!("-A INPUT -j ufw-{c}\n"));
+        }
+        match input.as_str() {
+            "REJECT" => s.push_str("-A ufw-reject-input -j REJECT\n"),
+            "ACCEPT" => s.push_str("-A ufw-track-input -p tcp -m conntrack --ctstate NEW -j ACCEPT\n-A ufw-track-input -p udp -m conntrack --ctstate NEW -j ACCEPT\n"),
+            _ => {}
+        }
+        s.push_str(&format!("-A ufw-skip-to-policy-input -j {input}\nCOMMIT\n"));
+        for f in [UFW_BEFORE, UFW_AFTER, UFW_USER] {
+            if let Some(t) = self.files.get(f) {
+                s.push_str(t);
+                s.push('\n');
+            }
+        }
+        s.push_str("*filter\n-A ufw-before-input -j ufw-user-input\nCOMMIT\n");
+        s
     }
 
     pub fn is_rhel_like(&self) -> bool {

@@ -80,6 +80,9 @@ pub fn boot_rules_file(f: &HostFacts) -> Option<&'static str> {
     if p.iptables_services {
         return Some("/etc/sysconfig/iptables");
     }
+    if p.lbdoctor_iptables_enabled {
+        return Some(crate::remedy::iptables_boot::RULES);
+    }
     None
 }
 
@@ -90,10 +93,18 @@ pub fn first_host(n: &Ipv4Net) -> Ipv4Addr {
 impl<'a> Analysis<'a> {
     pub fn new(f: &'a HostFacts, t: &'a Target, role: Role) -> Analysis<'a> {
         let ipt = f.iptables();
-        let boot_ipt = boot_rules_file(f).map(|path| {
-            let text = f.files.get(path).cloned().unwrap_or_default();
-            (path.to_string(), parse::iptables::parse(&text))
-        });
+        // An enabled ufw loads its own files at boot (ufw.service, before network-pre.target).
+        let boot_ipt = if f.ufw_enabled() && f.iptables_save.is_some() {
+            Some((
+                facts::UFW_BEFORE.to_string(),
+                parse::iptables::parse(&f.ufw_boot_rules()),
+            ))
+        } else {
+            boot_rules_file(f).map(|path| {
+                let text = f.files.get(path).cloned().unwrap_or_default();
+                (path.to_string(), parse::iptables::parse(&text))
+            })
+        };
         // What nftables.service loads at boot: /etc/nftables.conf, or on the RHEL family
         // /etc/sysconfig/nftables.conf (its includes are not followed).
         let boot_nft = (f.packages.nftables_enabled)
@@ -384,7 +395,7 @@ impl<'a> Analysis<'a> {
         rs.walk(
             "filter",
             "INPUT",
-            &Packet::new_tcp(src, dst, orig_dst, dport, Some(iface)),
+            &Packet::new_tcp(src, dst, orig_dst, dport, Some(iface)).on_input(),
         )
     }
 }

@@ -327,6 +327,47 @@ fn host_ok(findings: &[Finding], host: &str) -> bool {
         .any(|f| f.subject == host && f.severity >= Severity::Warning)
 }
 
+/// Put apt's simulation of a plan's package step into the plan (as the change's diff), and
+/// refuse the whole fix when apt would remove any package (ufw, for one, declares
+/// `Breaks: iptables-persistent`) or cannot resolve the install (no repository reachable).
+fn simulate_packages(
+    t: Option<&mut (dyn remote::Transport + 'static)>,
+    p: &mut HostPlan,
+) -> anyhow::Result<()> {
+    let Some(c) = p.changes.iter_mut().find(|c| c.kind == "package") else {
+        return Ok(());
+    };
+    let Some(t) = t else {
+        c.diff = Some("(apt's simulation runs on the host; these facts are offline)".into());
+        return Ok(());
+    };
+    let o = t.run(&fix::package_simulation_script())?;
+    let sim = o.stdout_lossy();
+    let removals = fix::simulated_removals(&sim);
+    if o.status != 0 || !removals.is_empty() {
+        return Err(Error::host(
+            &p.host,
+            if removals.is_empty() {
+                format!(
+                    "--install-packages: apt cannot install {} here (exit {}): {}; run without --install-packages, and lbdoctor persists the rules with its own unit instead",
+                    fix::PACKAGE,
+                    o.status,
+                    sim.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim()
+                )
+            } else {
+                format!(
+                    "--install-packages: installing {} would make apt remove {}; lbdoctor never removes packages. Run without --install-packages, and lbdoctor persists the rules with its own unit instead",
+                    fix::PACKAGE,
+                    removals.join(", ")
+                )
+            },
+        )
+        .into());
+    }
+    c.diff = Some(format!("apt-get -s install {}:\n{sim}", fix::PACKAGE));
+    Ok(())
+}
+
 fn plan_text(plans: &[HostPlan]) -> String {
     let mut s = String::new();
     for p in plans {
@@ -521,11 +562,17 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     });
 
     if args.fix {
-        let plans: Vec<HostPlan> = runs
+        let opts = fix::Options {
+            install_packages: args.install_packages,
+        };
+        let mut plans: Vec<HostPlan> = runs
             .iter()
             .zip(&audited)
-            .map(|(r, a)| fix::plan(&audit::Analysis::new(&r.facts, &a.target, a.role)))
+            .map(|(r, a)| fix::plan_with(&audit::Analysis::new(&r.facts, &a.target, a.role), &opts))
             .collect();
+        for (r, p) in runs.iter_mut().zip(plans.iter_mut()) {
+            simulate_packages(r.transport.as_deref_mut(), p)?;
+        }
         report
             .data
             .insert("plan".into(), serde_json::to_value(&plans)?);

@@ -328,6 +328,27 @@ pub fn apply(
             file_change(t, c, &mut out, Some("iptables-restore --test"))?;
             out.applied.push(c.description.clone());
         }
+        for c in plan
+            .changes
+            .iter()
+            .filter(|c| c.kind == "firewall-boot-unit")
+        {
+            let test = c.file.as_deref().is_some_and(|f| !f.ends_with(".service"));
+            file_change(t, c, &mut out, test.then_some("sh -n"))?;
+            out.applied.push(c.description.clone());
+        }
+        for c in plan.changes.iter().filter(|c| c.kind == "ufw-persist") {
+            file_change(t, c, &mut out, Some("iptables-restore --noflush --test"))?;
+            out.applied.push(c.description.clone());
+        }
+        for c in plan.changes.iter().filter(|c| c.kind == "ufw-rule") {
+            run_ok(
+                t,
+                &format!("set -e\n{}\n", c.commands.join("\n")),
+                &c.description,
+            )?;
+            out.applied.push(c.description.clone());
+        }
         for c in plan.changes.iter().filter(|c| c.kind == "nft-persist") {
             file_change(t, c, &mut out, Some("nft -c -f -"))?;
             out.applied.push(c.description.clone());

@@ -5,8 +5,10 @@
 pub mod apply;
 pub mod director;
 pub mod ipv6;
+pub mod iptables_boot;
 pub mod nft;
 pub mod tun;
+pub mod ufw;
 pub mod vip_boot;
 
 use crate::audit::checks::{knob_ok, sysctl_requirements};
@@ -204,11 +206,11 @@ fn sysctl_file_change_at(
 /// One iptables rule we want: table, chain, spec (as iptables-save prints it), and whether it
 /// goes at the top of the chain (firewall accepts must precede any DROP).
 #[derive(Debug, Clone)]
-struct WantRule {
-    table: &'static str,
-    chain: &'static str,
-    spec: String,
-    top: bool,
+pub(crate) struct WantRule {
+    pub(crate) table: &'static str,
+    pub(crate) chain: &'static str,
+    pub(crate) spec: String,
+    pub(crate) top: bool,
 }
 
 fn wanted_rules(a: &Analysis) -> (Vec<WantRule>, Vec<String>) {
@@ -257,10 +259,15 @@ fn wanted_rules(a: &Analysis) -> (Vec<WantRule>, Vec<String>) {
     };
     // The live rules, or the ones a reboot restores (RHEL's default rejects all but SSH),
     // drop VIP traffic: accept it for every client, first in INPUT.
+    // Our accept for every client, once in place, keeps being wanted: it is what unblocks.
+    let ours = vip_accept(None);
     let blocked = a.vip_input_blocked(&a.ipt).is_some()
         || a.boot_ipt
             .as_ref()
-            .is_some_and(|(_, rs)| a.vip_input_blocked(rs).is_some());
+            .is_some_and(|(_, rs)| a.vip_input_blocked(rs).is_some())
+        || ["INPUT", "ufw-before-input"]
+            .iter()
+            .any(|c| a.ipt.has_rule("filter", c, &ours));
     if blocked {
         v.push(WantRule {
             table: "filter",
@@ -376,7 +383,51 @@ pub fn merge_rules_text(text: &str, rules: &[(String, String, String, bool)]) ->
     s
 }
 
-fn firewall_changes(a: &Analysis, plan: &mut HostPlan) {
+/// What the operator allows beyond the default repair.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Install the distribution's firewall persistence package (iptables-persistent) when it
+    /// is missing, instead of lbdoctor's own unit. The plan shows apt's simulation of it, and
+    /// nothing is applied if apt would remove any package.
+    pub install_packages: bool,
+}
+
+/// The package step of --install-packages. Debconf is answered first so that the package's
+/// postinst does not save the whole live ruleset (fail2ban's, docker's) into rules.v4;
+/// `--no-remove` makes apt abort rather than remove anything (ufw declares
+/// `Breaks: iptables-persistent`, so apt would otherwise remove it).
+pub fn package_change() -> Change {
+    Change {
+        kind: "package".into(),
+        description: "install iptables-persistent so /etc/iptables/rules.v4 is restored at boot (--install-packages)".into(),
+        commands: vec![
+            "printf '%s\\n' 'iptables-persistent iptables-persistent/autosave_v4 boolean false' 'iptables-persistent iptables-persistent/autosave_v6 boolean false' | debconf-set-selections".into(),
+            format!("DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-remove {PACKAGE}"),
+        ],
+        file: None,
+        diff: None,
+        content: None,
+        old: None,
+    }
+}
+
+pub const PACKAGE: &str = "iptables-persistent";
+
+/// apt's dry run of the package step, run on the host before anything is applied; its
+/// output goes into the plan.
+pub fn package_simulation_script() -> String {
+    format!("LC_ALL=C apt-get -s -q install --no-remove {PACKAGE} 2>&1\n")
+}
+
+/// What apt's simulation says it would remove (`Remv NAME ...` lines).
+pub fn simulated_removals(sim: &str) -> Vec<String> {
+    sim.lines()
+        .filter_map(|l| l.strip_prefix("Remv "))
+        .map(|r| r.split_whitespace().next().unwrap_or("").to_string())
+        .collect()
+}
+
+fn firewall_changes(a: &Analysis, opts: &Options, plan: &mut HostPlan) {
     // nftables-only hosts: our own nft table instead of iptables rules.
     if a.f.iptables_save.is_none() && a.f.nft_ruleset.is_some() {
         nft::changes(a, plan);
@@ -389,6 +440,16 @@ fn firewall_changes(a: &Analysis, plan: &mut HostPlan) {
     }
     if want.is_empty() || a.f.iptables_save.is_none() {
         return;
+    }
+    // An enabled ufw owns INPUT: the rules go to its chains now, and to its files for boot.
+    let ufw = a.f.ufw_enabled();
+    let want = if ufw { ufw::wanted(want) } else { want };
+    if a.f.packages.firewalld && !ufw {
+        plan.notes.push(if a.f.packages.firewalld_running {
+            "firewalld is running: lbdoctor's iptables rules are applied now, but firewalld reloads (firewall-cmd --reload, its restart at boot) do not keep them; add them as firewalld direct rules (firewall-cmd --permanent --direct --add-rule ipv4 nat PREROUTING 0 -d VIP/32 -j REDIRECT, then firewall-cmd --reload). lbdoctor never removes firewalld".into()
+        } else {
+            "firewalld is installed but not running: if it is started later it replaces these rules; lbdoctor never removes it".into()
+        });
     }
     if a.f.packages.nftables_enabled {
         plan.notes.push(format!("nftables.service is enabled: if {} starts with `flush ruleset`, it can remove the rules netfilter-persistent or iptables-services restores at boot; check the order of the two services", nft::boot_conf(a.f)));
@@ -408,11 +469,13 @@ fn firewall_changes(a: &Analysis, plan: &mut HostPlan) {
         }
         let tops: Vec<&&WantRule> = missing.iter().filter(|w| w.top).collect();
         for (i, w) in tops.iter().enumerate() {
+            // Position among this chain's top rules (ufw's rules go to two chains).
+            let n = tops[..i].iter().filter(|x| x.chain == w.chain).count();
             cmds.push(format!(
                 "iptables -t {} -I {} {} {}",
                 w.table,
                 w.chain,
-                i + 1,
+                n + 1,
                 w.spec
             ));
         }
@@ -429,31 +492,33 @@ fn firewall_changes(a: &Analysis, plan: &mut HostPlan) {
             old: None,
         });
     }
-    // Boot: the rules file the distribution restores.
+    if ufw {
+        ufw::persist(a, &want, plan);
+        return;
+    }
+    // Boot: the rules file the distribution restores; without its service, our own unit
+    // (nothing installed), or with --install-packages on Debian, iptables-persistent.
+    let mut own_unit = false;
     let path = match crate::audit::boot_rules_file(a.f) {
-        Some(p) => p.to_string(),
-        None if a.f.is_rhel_like() => {
-            plan.notes.push("iptables-services is not installed: nothing restores /etc/sysconfig/iptables at boot (dnf install iptables-services; systemctl enable iptables)".into());
-            "/etc/sysconfig/iptables".into()
-        }
-        None => {
-            plan.changes.push(Change {
-                kind: "package".into(),
-                description:
-                    "install iptables-persistent so /etc/iptables/rules.v4 is restored at boot"
-                        .into(),
-                commands: vec![
-                    "DEBIAN_FRONTEND=noninteractive apt-get install -y -q iptables-persistent"
-                        .into(),
-                ],
-                file: None,
-                diff: None,
-                content: None,
-                old: None,
-            });
+        Some(p) if p != crate::remedy::iptables_boot::RULES => p.to_string(),
+        None if opts.install_packages && !a.f.is_rhel_like() => {
+            // First, as apply() runs it first.
+            plan.changes.insert(0, package_change());
             "/etc/iptables/rules.v4".into()
         }
+        _ => {
+            if opts.install_packages {
+                plan.notes.push("--install-packages: lbdoctor installs iptables-persistent on the Debian family only; here the rules are persisted by lbdoctor-iptables.service (or install iptables-services and enable iptables.service yourself)".into());
+            }
+            own_unit = true;
+            crate::remedy::iptables_boot::RULES.into()
+        }
     };
+    if own_unit {
+        // Before the early return below: the rules may be in our file already while the
+        // unit is missing or not enabled.
+        iptables_boot::unit_changes(a, plan);
+    }
     let boot_rs = a
         .boot_ipt
         .as_ref()
@@ -483,12 +548,10 @@ fn firewall_changes(a: &Analysis, plan: &mut HostPlan) {
     if to_persist.is_empty() {
         return;
     }
-    // No boot file yet: start from the current rules, as `netfilter-persistent save` would,
-    // so rules already active here are kept too.
-    let base = match &old {
-        Some(t) => t.clone(),
-        None => strip_counters(a.f.iptables_save.as_deref().unwrap_or("")),
-    };
+    // No boot file yet: our rules only. Saving the whole live ruleset, as `netfilter-persistent
+    // save` does, would also freeze fail2ban's bans and docker's chains, which those services
+    // rebuild themselves and which would then come back stale, before them, at every boot.
+    let base = old.clone().unwrap_or_default();
     let base_rs = crate::audit::parse::iptables::parse(&base);
     let to_persist: Vec<_> = to_persist
         .into_iter()
@@ -505,18 +568,31 @@ fn firewall_changes(a: &Analysis, plan: &mut HostPlan) {
     } else {
         merge_rules_text(&base, &to_persist)
     };
-    plan.changes.push(Change {
-        kind: "firewall-persist".into(),
-        description: format!("save the rules in {path}, which the distribution restores at boot"),
-        commands: vec![
-            format!("iptables-restore --test < {path}"),
-            format!("write {path}"),
-        ],
-        diff: Some(unified_diff(&path, old.as_deref().unwrap_or(""), &new)),
-        file: Some(path),
-        content: Some(new),
-        old,
-    });
+    let by = if own_unit {
+        format!("{} restores", crate::remedy::iptables_boot::UNIT_NAME)
+    } else {
+        "the distribution restores".to_string()
+    };
+    let at = plan
+        .changes
+        .iter()
+        .position(|c| c.kind == "firewall-boot-unit" || c.kind == "service-enable")
+        .unwrap_or(plan.changes.len());
+    plan.changes.insert(
+        at,
+        Change {
+            kind: "firewall-persist".into(),
+            description: format!("save the rules in {path}, which {by} at boot"),
+            commands: vec![
+                format!("iptables-restore --test < {path}"),
+                format!("write {path}"),
+            ],
+            diff: Some(unified_diff(&path, old.as_deref().unwrap_or(""), &new)),
+            file: Some(path),
+            content: Some(new),
+            old,
+        },
+    );
 }
 
 /// iptables-save output without the `# Generated` comments and packet counters, so saved
@@ -541,6 +617,11 @@ pub fn strip_counters(text: &str) -> String {
 
 /// The repair for one real server. Empty when nothing is needed (idempotence).
 pub fn plan(a: &Analysis) -> HostPlan {
+    plan_with(a, &Options::default())
+}
+
+/// `plan` with the operator's options.
+pub fn plan_with(a: &Analysis, opts: &Options) -> HostPlan {
     let mut p = HostPlan {
         host: a.f.host.clone(),
         ..Default::default()
@@ -570,7 +651,7 @@ pub fn plan(a: &Analysis) -> HostPlan {
         p.changes.push(c);
     }
     vip_boot::plan(a, &mut p);
-    firewall_changes(a, &mut p);
+    firewall_changes(a, opts, &mut p);
     p
 }
 

@@ -4,6 +4,7 @@
 //! depends on nothing of the crate's, so it cannot close a cycle.
 
 pub mod ipv6;
+pub mod iptables_boot;
 pub mod nft;
 pub mod tun;
 pub mod vip_boot;
