@@ -4,8 +4,8 @@
 
 pub mod apply;
 pub mod director;
-pub mod ipv6;
 pub mod iptables_boot;
+pub mod ipv6;
 pub mod nft;
 pub mod tun;
 pub mod ufw;

@@ -24,6 +24,8 @@ const MAX_HOSTS: usize = 10_000;
 struct Val {
     text: Option<String>,
     line: usize,
+    /// The group_vars/host_vars file it came from (None: the inventory itself).
+    file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -48,6 +50,9 @@ pub struct Inventory {
     groups: BTreeMap<String, Group>,
     hosts: BTreeMap<String, HostDef>,
     order: Vec<String>,
+    /// Variables from group_vars/ and host_vars/ next to the inventory, by name.
+    group_files: BTreeMap<String, BTreeMap<String, Val>>,
+    host_files: BTreeMap<String, BTreeMap<String, Val>>,
 }
 
 /// One host to audit, as the inventory describes it.
@@ -100,7 +105,37 @@ impl Inventory {
         let bytes = crate::error::read_file(path)?;
         let text = String::from_utf8(bytes)
             .map_err(|_| Error::file(path, "not UTF-8 text; is this an Ansible inventory?"))?;
-        Self::parse(path, &text)
+        let mut inv = Self::parse(path, &text)?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        inv.read_vars_dirs(dir)?;
+        Ok(inv)
+    }
+
+    /// Ansible's `group_vars/NAME` and `host_vars/NAME` next to the inventory: a file named
+    /// NAME, NAME.yml, NAME.yaml or NAME.json, or a directory NAME/ whose files are read in
+    /// name order. A vault-encrypted file is skipped (it cannot be read without the vault
+    /// password; connection variables are rarely kept there).
+    fn read_vars_dirs(&mut self, dir: &Path) -> anyhow::Result<()> {
+        let groups: Vec<String> = self.groups.keys().cloned().collect();
+        for g in groups {
+            let v = read_vars_for(&dir.join("group_vars"), &g)?;
+            if !v.is_empty() {
+                self.group_files.insert(g, v);
+            }
+        }
+        let hosts: Vec<String> = self.hosts.keys().cloned().collect();
+        for h in hosts {
+            let v = read_vars_for(&dir.join("host_vars"), &h)?;
+            if !v.is_empty() {
+                self.host_files.insert(h, v);
+            }
+        }
+        Ok(())
     }
 
     /// Parse `text` as YAML when the name ends in .yml/.yaml/.json or the first line that
@@ -140,6 +175,19 @@ impl Inventory {
         Error::file_line(&self.path, line, msg).into()
     }
 
+    /// An error about a variable, at the file and line that set it.
+    fn err_at(&self, v: Option<&Val>, fallback: usize, msg: impl Into<String>) -> anyhow::Error {
+        match v {
+            Some(Val {
+                file: Some(f),
+                line,
+                ..
+            }) => Error::file_line(f, *line, msg).into(),
+            Some(v) => self.err(v.line, msg),
+            None => self.err(fallback, msg),
+        }
+    }
+
     fn group(&mut self, name: &str, line: usize) -> &mut Group {
         let g = self.groups.entry(name.to_string()).or_default();
         if g.line == 0 {
@@ -162,6 +210,7 @@ impl Inventory {
                 Val {
                     text: Some(p.to_string()),
                     line,
+                    file: None,
                 },
             );
         }
@@ -358,13 +407,27 @@ impl Inventory {
         // Deeper groups win over their parents, then the name decides; host vars win last.
         let mut ordered: Vec<&String> = groups.iter().collect();
         ordered.sort_by_key(|g| (depths.get(*g).copied().unwrap_or(0), g.as_str()));
+        // Ansible's order, lowest first: the inventory's group vars, group_vars/all, the
+        // other group_vars/*, the inventory's host vars, host_vars/*.
         let mut vars: BTreeMap<&str, &Val> = BTreeMap::new();
-        for g in ordered {
-            for (k, v) in &self.groups[g].vars {
+        for g in &ordered {
+            for (k, v) in &self.groups[*g].vars {
+                vars.insert(k, v);
+            }
+        }
+        for g in ordered
+            .iter()
+            .filter(|g| g.as_str() == "all")
+            .chain(ordered.iter().filter(|g| g.as_str() != "all"))
+        {
+            for (k, v) in self.group_files.get(*g).into_iter().flatten() {
                 vars.insert(k, v);
             }
         }
         for (k, v) in &def.vars {
+            vars.insert(k, v);
+        }
+        for (k, v) in self.host_files.get(name).into_iter().flatten() {
             vars.insert(k, v);
         }
         let get = |keys: &[&str]| -> anyhow::Result<Option<String>> {
@@ -372,32 +435,32 @@ impl Inventory {
                 return Ok(None);
             };
             match &v.text {
-                Some(t) if t.contains("{{") || t.contains("{%") => Err(self.err(
-                    v.line,
+                Some(t) if t.contains("{{") || t.contains("{%") => Err(self.err_at(
+                    Some(v),
+                    def.line,
                     format!("{k} for host {name} is a Jinja template ({t}); lbdoctor does not evaluate templates: write the value itself"),
                 )),
-                Some(t) if t.trim_start().starts_with("$ANSIBLE_VAULT") => Err(self.err(
-                    v.line,
+                Some(t) if t.trim_start().starts_with("$ANSIBLE_VAULT") => Err(self.err_at(
+                    Some(v),
+                    def.line,
                     format!("{k} for host {name} is vault-encrypted; lbdoctor does not decrypt vaults: write the value itself"),
                 )),
                 Some(t) => Ok(Some(t.clone())),
-                None => Err(self.err(
-                    v.line,
+                None => Err(self.err_at(
+                    Some(v),
+                    def.line,
                     format!("{k} for host {name} is not a plain value (a list, mapping or tagged value)"),
                 )),
             }
         };
+        let at = |k: &str| vars.get(k).copied();
         let port =
             match get(&["ansible_port", "ansible_ssh_port"])? {
                 Some(p) => Some(p.trim().parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(
                     || {
-                        let line = vars
-                            .get("ansible_port")
-                            .or(vars.get("ansible_ssh_port"))
-                            .map(|v| v.line)
-                            .unwrap_or(def.line);
-                        self.err(
-                            line,
+                        self.err_at(
+                            at("ansible_port").or(at("ansible_ssh_port")),
+                            def.line,
                             format!(
                                 "ansible_port {p:?} for host {name} is not a TCP port (1-65535)"
                             ),
@@ -411,12 +474,9 @@ impl Inventory {
             None | Some("ssh") | Some("paramiko") | Some("smart") => false,
             Some("local") => true,
             Some(other) => {
-                let line = vars
-                    .get("ansible_connection")
-                    .map(|v| v.line)
-                    .unwrap_or(def.line);
-                return Err(self.err(
-                    line,
+                return Err(self.err_at(
+                    at("ansible_connection"),
+                    def.line,
                     format!("ansible_connection={other} for host {name}: lbdoctor reaches hosts over SSH (ssh) or runs locally (local)"),
                 ));
             }
@@ -424,12 +484,9 @@ impl Inventory {
         let role = get(&["lbdoctor_role"])?;
         if let Some(r) = &role {
             if r != "director" && r != "real" {
-                let line = vars
-                    .get("lbdoctor_role")
-                    .map(|v| v.line)
-                    .unwrap_or(def.line);
-                return Err(self.err(
-                    line,
+                return Err(self.err_at(
+                    at("lbdoctor_role"),
+                    def.line,
                     format!("lbdoctor_role={r} for host {name}: use director or real"),
                 ));
             }
@@ -522,6 +579,7 @@ impl Inventory {
                             Val {
                                 text: Some(v.to_string()),
                                 line: n,
+                                file: None,
                             },
                         );
                     }
@@ -546,6 +604,7 @@ impl Inventory {
                         Val {
                             text: Some(v),
                             line: n,
+                            file: None,
                         },
                     );
                 }
@@ -692,7 +751,14 @@ impl Inventory {
                         yaml::Y::Null => Some(String::new()),
                         _ => None,
                     };
-                    out.insert(self.key(k)?, Val { text, line: k.line });
+                    out.insert(
+                        self.key(k)?,
+                        Val {
+                            text,
+                            line: k.line,
+                            file: None,
+                        },
+                    );
                 }
             }
             _ => {
@@ -704,6 +770,73 @@ impl Inventory {
         }
         Ok(out)
     }
+}
+
+/// The variables of `dir/NAME{,.yml,.yaml,.json}` and of every file in `dir/NAME/`.
+fn read_vars_for(dir: &Path, name: &str) -> anyhow::Result<BTreeMap<String, Val>> {
+    let mut files: Vec<PathBuf> = ["", ".yml", ".yaml", ".json"]
+        .iter()
+        .map(|e| dir.join(format!("{name}{e}")))
+        .filter(|p| p.is_file())
+        .collect();
+    let sub = dir.join(name);
+    if sub.is_dir() {
+        let mut inner: Vec<PathBuf> = std::fs::read_dir(&sub)
+            .map_err(|e| Error::file(&sub, format!("cannot read: {e}")))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.is_file()
+                    && matches!(
+                        p.extension().and_then(|e| e.to_str()),
+                        None | Some("yml" | "yaml" | "json")
+                    )
+            })
+            .collect();
+        inner.sort();
+        files.extend(inner);
+    }
+    let mut out = BTreeMap::new();
+    for f in files {
+        let bytes = crate::error::read_file(&f)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| Error::file(&f, "not UTF-8 text; expected YAML variables"))?;
+        if text.trim_start().starts_with("$ANSIBLE_VAULT") {
+            continue;
+        }
+        let root = yaml::load(&text).map_err(|(line, msg)| Error::file_line(&f, line, msg))?;
+        let Some(root) = root else { continue };
+        let entries = match root.v {
+            yaml::Y::Null => continue,
+            yaml::Y::Map(m) => m,
+            _ => {
+                return Err(Error::file_line(
+                    &f,
+                    root.line,
+                    "expected a mapping of variables (key: value)",
+                )
+                .into())
+            }
+        };
+        for (k, v) in entries {
+            let yaml::Y::Scalar(key) = &k.v else {
+                return Err(Error::file_line(&f, k.line, "expected a variable name").into());
+            };
+            let text = match &v.v {
+                yaml::Y::Scalar(s) => Some(s.clone()),
+                yaml::Y::Null => Some(String::new()),
+                _ => None,
+            };
+            out.insert(
+                key.clone(),
+                Val {
+                    text,
+                    line: k.line,
+                    file: Some(f.clone()),
+                },
+            );
+        }
+    }
+    Ok(out)
 }
 
 fn expand_home(p: &str) -> PathBuf {
@@ -1357,6 +1490,61 @@ all:
             ),
             ["a", "b"]
         );
+    }
+
+    #[test]
+    fn group_vars_and_host_vars_beside_the_inventory() {
+        let dir = tempfile::tempdir().unwrap();
+        let inv = dir.path().join("hosts");
+        std::fs::write(
+            &inv,
+            "[web]\nw1 ansible_user=inline\nw2\n[web:vars]\nansible_port=2200\n",
+        )
+        .unwrap();
+        std::fs::create_dir_all(dir.path().join("group_vars/web")).unwrap();
+        std::fs::create_dir_all(dir.path().join("host_vars")).unwrap();
+        // group_vars/all wins over the inventory's [web:vars]; group_vars/web over all.
+        std::fs::write(
+            dir.path().join("group_vars/all.yml"),
+            "ansible_port: 2300\nansible_user: fromall\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("group_vars/web/10-conn.yml"),
+            "ansible_user: fromweb\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("group_vars/web/vault.yml"),
+            "$ANSIBLE_VAULT;1.1;AES256\n6162\n",
+        )
+        .unwrap();
+        // host_vars wins over the inventory's host vars.
+        std::fs::write(dir.path().join("host_vars/w1"), "ansible_host: 10.0.0.1\n").unwrap();
+        std::fs::write(dir.path().join("host_vars/w2.yaml"), "ansible_port: nope\n").unwrap();
+        let h = Inventory::load(&inv).unwrap();
+        let e = format!("{:#}", h.select(Some("web")).unwrap_err());
+        assert!(
+            e.starts_with(&format!(
+                "{}:1:",
+                dir.path().join("host_vars/w2.yaml").display()
+            )),
+            "{e}"
+        );
+        std::fs::write(
+            dir.path().join("host_vars/w2.yaml"),
+            "ansible_user: w2user\n",
+        )
+        .unwrap();
+        let h = Inventory::load(&inv).unwrap().select(Some("web")).unwrap();
+        assert_eq!(h[0].dest.address.as_deref(), Some("10.0.0.1"));
+        assert_eq!(h[0].dest.user.as_deref(), Some("inline"));
+        assert_eq!(h[0].dest.port, Some(2300));
+        assert_eq!(h[1].dest.user.as_deref(), Some("w2user"));
+        assert_eq!(h[1].dest.port, Some(2300));
+        std::fs::remove_file(dir.path().join("host_vars/w2.yaml")).unwrap();
+        let h = Inventory::load(&inv).unwrap().select(Some("web")).unwrap();
+        assert_eq!(h[1].dest.user.as_deref(), Some("fromweb"));
     }
 
     #[test]
