@@ -490,7 +490,8 @@ pub fn infer_vip(f: &HostFacts) -> Option<Ipv4Addr> {
         }
     }
     for i in &f.interfaces {
-        if i.kind == "loopback" || i.kind == "dummy" {
+        // lo and dummy (DR), or the IPIP device (TUN).
+        if i.kind == "loopback" || i.kind == "dummy" || i.kind == "ipip" {
             for a in &i.addrs {
                 if a.prefix == 32 {
                     if let Ok(ip) = a.ip.parse::<Ipv4Addr>() {

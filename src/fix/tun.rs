@@ -335,6 +335,8 @@ mod tests {
             .push(iface("tunl0", "ipip", false, &[(VIP, 32)]));
         f.tunnel_modules = vec!["ipip".into()];
         let found = ids(&f, &target(None));
+        // The VIP is inferred from tunl0 as from lo.
+        assert_eq!(crate::audit::infer_vip(&f), Some(VIP.parse().unwrap()));
         // Detected as TUN without --lvs-method; tunl0 down is RS015; no RS002 (not a NIC).
         assert!(found.contains(&"RS015".to_string()), "{found:?}");
         assert!(!found.contains(&"RS002".to_string()), "{found:?}");

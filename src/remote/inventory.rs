@@ -1281,6 +1281,14 @@ ansible_port=22
     }
 
     #[test]
+    fn local_connection_and_default_dest() {
+        let inv = ini("[lb]\nlb1 ansible_connection=local\nlb2\n").unwrap();
+        let h = inv.select(None).unwrap();
+        assert!(h[0].dest.local);
+        assert_eq!(h[1].dest, Dest::named("lb2"));
+    }
+
+    #[test]
     fn ini_host_vars_win_over_group_vars() {
         let inv =
             ini("[web]\nw1 ansible_user=deploy\nw2\n[web:vars]\nansible_user=root\n").unwrap();
