@@ -252,7 +252,14 @@ impl NetNs {
             .spawn()
             .unwrap();
         ns.http = Some(http);
-        std::thread::sleep(Duration::from_millis(400));
+        // Wait until the server listens: python's start-up alone can take over a second on
+        // a loaded machine, and a fixed sleep made the first request of a test flaky.
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(15)
+            && !ns.exec("ss -ltnH 'sport = :80'").contains(":80")
+        {
+            std::thread::sleep(Duration::from_millis(100));
+        }
         ns
     }
 
