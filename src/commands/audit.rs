@@ -203,12 +203,22 @@ fn config_targets(
         if director.method.is_none() {
             director.method = method.clone();
         }
-        let Some((std::net::IpAddr::V4(vip), port)) = vs.addresses.first().copied() else {
+        let Some((addr, port)) = vs.addresses.first().copied() else {
             continue;
         };
-        if director.vip.is_none() {
-            director.vip = Some(vip);
-            director.port = port;
+        if let std::net::IpAddr::V4(vip) = addr {
+            if director.vip.is_none() {
+                director.vip = Some(vip);
+                director.port = port;
+            }
+        }
+        // LVS-TUN with an IPv6 VIP is not audited: keep its real servers out rather than
+        // audit them as DR.
+        let tun = method
+            .as_deref()
+            .is_some_and(|m| m.eq_ignore_ascii_case("TUN"));
+        if addr.is_ipv6() && tun {
+            continue;
         }
         for rs in &vs.real_servers {
             let ip = rs.ip.to_string();
@@ -218,7 +228,14 @@ fn config_targets(
                 continue;
             }
             let mut t = base.clone();
-            t.vip = Some(vip);
+            match addr {
+                std::net::IpAddr::V4(v) => t.vip = Some(v),
+                // An IPv6 virtual server: its real servers get the IPv6 checks.
+                std::net::IpAddr::V6(v) => {
+                    t.vip = None;
+                    t.vip6 = Some(v);
+                }
+            }
             t.port = port;
             t.method = method.clone();
             reals.push((rs.ip, host, t));
@@ -227,7 +244,7 @@ fn config_targets(
     if reals.is_empty() && director.vip.is_none() {
         return Err(Error::file(
             path,
-            "no IPv4 virtual_server with real servers found in this config",
+            "no virtual_server with real servers found in this config",
         )
         .into());
     }
@@ -700,6 +717,48 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
 #[cfg(test)]
 mod tests {
     use super::parse_vip;
+
+    #[test]
+    fn config_ipv6_virtual_server_gives_its_real_servers_the_ipv6_vip() {
+        use clap::Parser;
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("keepalived.conf");
+        std::fs::write(
+            &conf,
+            "virtual_server 2001:db8:21::20 443 {\n    lb_algo rr\n    lb_kind DR\n    protocol TCP\n    real_server 2001:db8:21::11 443 {\n        TCP_CHECK {\n            connect_timeout 3\n        }\n    }\n}\nvirtual_server 2001:db8:21::30 80 {\n    lb_kind TUN\n    protocol TCP\n    real_server 2001:db8:21::12 80 {\n    }\n}\nvirtual_server 192.168.21.20 80 {\n    lb_kind DR\n    protocol TCP\n    real_server 192.168.21.11 80 {\n    }\n}\n",
+        )
+        .unwrap();
+        let ssh_config = dir.path().join("ssh_config");
+        std::fs::write(&ssh_config, "").unwrap();
+        let cli = crate::cli::Cli::try_parse_from([
+            "lbdoctor",
+            "audit",
+            "--config",
+            conf.to_str().unwrap(),
+            "--ssh-config",
+            ssh_config.to_str().unwrap(),
+        ])
+        .unwrap();
+        let crate::cli::Command::Audit(args) = cli.command else {
+            panic!("not audit")
+        };
+        let base = crate::audit::Target {
+            port: 80,
+            ..Default::default()
+        };
+        let (reals, director) = super::config_targets(&conf, &base, &args).unwrap();
+        let v6 = reals
+            .iter()
+            .find(|(_, h, _)| h == "2001:db8:21::11")
+            .unwrap();
+        assert_eq!(v6.2.vip6, Some("2001:db8:21::20".parse().unwrap()));
+        assert_eq!((v6.2.vip, v6.2.port), (None, 443));
+        // TUN with an IPv6 VIP is not audited (rather than audited as DR).
+        assert!(!reals.iter().any(|(_, h, _)| h == "2001:db8:21::12"));
+        let v4 = reals.iter().find(|(_, h, _)| h == "192.168.21.11").unwrap();
+        assert_eq!(v4.2.vip, Some("192.168.21.20".parse().unwrap()));
+        assert_eq!(director.vip, Some("192.168.21.20".parse().unwrap()));
+    }
 
     #[test]
     fn vip_forms_and_errors() {
