@@ -32,7 +32,12 @@ pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
         ),
     );
     for l in a.f.listeners.iter().filter(|l| l.port == port) {
-        f = f.evidence(format!("listening on {}:{} (IPv4 only)", l.addr, l.port));
+        let why = if l.addr.contains(':') {
+            "another address"
+        } else {
+            "IPv4 only"
+        };
+        f = f.evidence(format!("listening on {}:{} ({why})", l.addr, l.port));
     }
     out.push(f.fix_text(format!(
         "bind the service to [::] (or to [{vip}]) and restart it"
