@@ -10,6 +10,7 @@ PKGS=(
   iptables-persistent                                                # audit --fix persistence (Debian layout)
   hping3 jq tcpreplay                                                # lab SYN flood, e2e assertions, live bench
   python3 man-db time procps util-linux                              # scripts, man -l, benches
+  dbus python3-dbus python3-gi gir1.2-glib-2.0                       # the unpacked firewalld's runtime (test only)
 )
 
 SUDO=""
@@ -45,6 +46,20 @@ if [ ! -x "$UFW_ROOT/usr/sbin/ufw" ]; then
   (cd "$tmp" && apt-get download -q ufw >/dev/null)
   $SUDO mkdir -p "$UFW_ROOT"
   $SUDO dpkg-deb -x "$tmp"/ufw_*.deb "$UFW_ROOT"
+  rm -rf "$tmp"
+fi
+
+# firewalld, for tests/audit_fix_firewalld.rs: unpacked with python3-firewall and
+# python3-nftables under /opt/lbdoctor-test/firewalld, never installed (its postinst enables
+# and starts it, which would take over this machine's firewall). The test runs it in a
+# network namespace over a private /usr, /etc and /run, on a private system bus.
+FWD_ROOT=/opt/lbdoctor-test/firewalld
+if [ ! -x "$FWD_ROOT/usr/sbin/firewalld" ]; then
+  echo "install-deps: unpacking firewalld (not installing it) into $FWD_ROOT"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -q firewalld python3-firewall python3-nftables >/dev/null)
+  $SUDO mkdir -p "$FWD_ROOT"
+  for d in "$tmp"/*.deb; do $SUDO dpkg-deb -x "$d" "$FWD_ROOT"; done
   rm -rf "$tmp"
 fi
 

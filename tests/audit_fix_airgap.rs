@@ -137,3 +137,43 @@ fn airgapped_host_is_fixed_with_our_unit_survives_reboot_and_is_idempotent() {
     );
     assert_eq!(code, Some(0));
 }
+
+/// `--install-packages`: the plan carries apt's own simulation of the install, run on the
+/// host (real apt, offline: `-s` reads only the local package lists), before anything is
+/// applied; nothing is installed by a dry run.
+#[test]
+fn install_packages_shows_apts_simulation_in_the_plan() {
+    if !can_use_netns() {
+        return;
+    }
+    let ns = NetNs::app_with_prefix("lbdfix", "fxp", 22);
+    ns.exec("mount -t tmpfs lbd-nodpkg /var/lib/dpkg/info; rm -f /etc/iptables/rules.v4");
+    let (_, v) = ns.audit_local(VIP, &["--fix", "--dry-run", "--install-packages"]);
+    let changes = v["plan"][0]["changes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v:#}"));
+    let pkg = changes
+        .iter()
+        .find(|c| c["kind"] == "package")
+        .unwrap_or_else(|| panic!("no package change: {v:#}"));
+    assert!(
+        pkg["commands"]
+            .to_string()
+            .contains("--no-remove iptables-persistent"),
+        "{pkg}"
+    );
+    let sim = pkg["diff"].as_str().unwrap();
+    assert!(
+        sim.starts_with("apt-get -s install iptables-persistent:"),
+        "{sim}"
+    );
+    // apt's own words (this machine has the package, as its dpkg status says).
+    assert!(sim.contains("iptables-persistent"), "{sim}");
+    assert!(!sim.contains("Remv "), "{sim}");
+    assert_eq!(v["applied"], false);
+    let persist = changes
+        .iter()
+        .find(|c| c["kind"] == "firewall-persist")
+        .unwrap();
+    assert_eq!(persist["file"], "/etc/iptables/rules.v4");
+}

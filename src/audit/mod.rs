@@ -94,17 +94,36 @@ impl<'a> Analysis<'a> {
     pub fn new(f: &'a HostFacts, t: &'a Target, role: Role) -> Analysis<'a> {
         let ipt = f.iptables();
         // An enabled ufw loads its own files at boot (ufw.service, before network-pre.target).
-        let boot_ipt = if f.ufw_enabled() && f.iptables_save.is_some() {
-            Some((
-                facts::UFW_BEFORE.to_string(),
-                parse::iptables::parse(&f.ufw_boot_rules()),
-            ))
-        } else {
-            boot_rules_file(f).map(|path| {
-                let text = f.files.get(path).cloned().unwrap_or_default();
-                (path.to_string(), parse::iptables::parse(&text))
-            })
-        };
+        let boot_ipt =
+            if f.packages.firewalld_running && !f.ufw_enabled() && f.iptables_save.is_some() {
+                // firewalld applies its permanent direct rules at start.
+                let xml = f
+                    .files
+                    .get(crate::remedy::firewalld::DIRECT_XML)
+                    .map(String::as_str)
+                    .unwrap_or("");
+                Some((
+                    crate::remedy::firewalld::DIRECT_XML.to_string(),
+                    parse::iptables::parse(&crate::remedy::firewalld::boot_rules(
+                        xml,
+                        crate::remedy::firewalld::nftables_backend(
+                            f.files
+                                .get(crate::remedy::firewalld::CONF)
+                                .map(String::as_str),
+                        ),
+                    )),
+                ))
+            } else if f.ufw_enabled() && f.iptables_save.is_some() {
+                Some((
+                    facts::UFW_BEFORE.to_string(),
+                    parse::iptables::parse(&f.ufw_boot_rules()),
+                ))
+            } else {
+                boot_rules_file(f).map(|path| {
+                    let text = f.files.get(path).cloned().unwrap_or_default();
+                    (path.to_string(), parse::iptables::parse(&text))
+                })
+            };
         // What nftables.service loads at boot: /etc/nftables.conf, or on the RHEL family
         // /etc/sysconfig/nftables.conf (its includes are not followed).
         let boot_nft = (f.packages.nftables_enabled)

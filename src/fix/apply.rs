@@ -87,11 +87,19 @@ pub fn guarded_firewall_script(id: &str, secs: u64, commands: &[String]) -> Stri
     let mut tables: Vec<&str> = vec!["filter"];
     for c in commands {
         let f: Vec<&str> = c.split_whitespace().collect();
-        if let Some(i) = f.iter().position(|x| *x == "-t") {
-            if let Some(t) = f.get(i + 1) {
-                if !tables.contains(t) {
-                    tables.push(t);
-                }
+        // `iptables -t T ...`, or firewalld's `--direct --add-rule ipv4 T ...`.
+        let at = f
+            .iter()
+            .position(|x| *x == "-t")
+            .map(|i| i + 1)
+            .or_else(|| {
+                f.windows(2)
+                    .position(|w| w == ["--add-rule", "ipv4"])
+                    .map(|i| i + 2)
+            });
+        if let Some(t) = at.and_then(|i| f.get(i)) {
+            if !tables.contains(t) {
+                tables.push(t);
             }
         }
     }
@@ -341,7 +349,11 @@ pub fn apply(
             file_change(t, c, &mut out, Some("iptables-restore --noflush --test"))?;
             out.applied.push(c.description.clone());
         }
-        for c in plan.changes.iter().filter(|c| c.kind == "ufw-rule") {
+        for c in plan
+            .changes
+            .iter()
+            .filter(|c| c.kind == "ufw-rule" || c.kind == "firewalld-permanent")
+        {
             run_ok(
                 t,
                 &format!("set -e\n{}\n", c.commands.join("\n")),

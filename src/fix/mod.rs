@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod director;
+pub mod firewalld;
 pub mod iptables_boot;
 pub mod ipv6;
 pub mod nft;
@@ -443,13 +444,15 @@ fn firewall_changes(a: &Analysis, opts: &Options, plan: &mut HostPlan) {
     }
     // An enabled ufw owns INPUT: the rules go to its chains now, and to its files for boot.
     let ufw = a.f.ufw_enabled();
+    // A running firewalld owns the firewall: the change goes in as its direct rules.
+    let firewalld = !ufw && a.f.packages.firewalld_running;
+    if firewalld {
+        firewalld::changes(a, &firewalld::wanted(want), plan);
+        return;
+    }
     let want = if ufw { ufw::wanted(want) } else { want };
     if a.f.packages.firewalld && !ufw {
-        plan.notes.push(if a.f.packages.firewalld_running {
-            "firewalld is running: lbdoctor's iptables rules are applied now, but firewalld reloads (firewall-cmd --reload, its restart at boot) do not keep them; add them as firewalld direct rules (firewall-cmd --permanent --direct --add-rule ipv4 nat PREROUTING 0 -d VIP/32 -j REDIRECT, then firewall-cmd --reload). lbdoctor never removes firewalld".into()
-        } else {
-            "firewalld is installed but not running: if it is started later it replaces these rules; lbdoctor never removes it".into()
-        });
+        plan.notes.push("firewalld is installed but not running: the rules are persisted without it; if it is started later, add them as its direct rules (lbdoctor audit --fix does when firewalld runs). lbdoctor never removes firewalld".into());
     }
     if a.f.packages.nftables_enabled {
         plan.notes.push(format!("nftables.service is enabled: if {} starts with `flush ruleset`, it can remove the rules netfilter-persistent or iptables-services restores at boot; check the order of the two services", nft::boot_conf(a.f)));

@@ -3,6 +3,7 @@
 //! lets data flow audit -> fix only (fix imports audit, audit never imports fix). This module
 //! depends on nothing of the crate's, so it cannot close a cycle.
 
+pub mod firewalld;
 pub mod iptables_boot;
 pub mod ipv6;
 pub mod nft;

@@ -258,7 +258,6 @@ fn iface_match(spec: &str, name: Option<&str>) -> bool {
 fn rule_matches(args: &[String], p: &Packet) -> Result<bool, ()> {
     let mut i = 0;
     let mut neg = false;
-    let ok = true;
     while i < args.len() {
         let a = args[i].as_str();
         let val = args.get(i + 1).map(|s| s.as_str()).unwrap_or("");
@@ -314,7 +313,7 @@ fn rule_matches(args: &[String], p: &Packet) -> Result<bool, ()> {
             "--comment" => None,
             "-j" | "--jump" | "-g" | "--goto" => {
                 // Target options follow; they are not matches.
-                return Ok(ok);
+                return Ok(true);
             }
             _ => return Err(()),
         };
@@ -330,7 +329,7 @@ fn rule_matches(args: &[String], p: &Packet) -> Result<bool, ()> {
         neg = false;
         i += step;
     }
-    Ok(ok)
+    Ok(true)
 }
 
 fn target(args: &[String]) -> Option<(&str, bool)> {
