@@ -108,6 +108,7 @@ pub fn host_facts(data: &[u8]) {
     let vip = audit::infer_vip(&f).or(Some("192.168.21.20".parse().unwrap()));
     let t = audit::Target {
         vip,
+        vip6: None,
         port: 80,
         deny_direct: Some("10.0.0.0/8".parse().unwrap()),
         method: Some("DR".into()),
@@ -116,6 +117,19 @@ pub fn host_facts(data: &[u8]) {
     };
     let _ = audit::audit(&f, &t, role);
     let _ = audit::audit(&f, &t, audit::Role::Real);
+    // The LVS-TUN and IPv6 real-server checks read other facts (tunnel modules, MTUs,
+    // ip6tables, proxy NDP, address flags).
+    let tun = audit::Target {
+        method: Some("TUN".into()),
+        ..t.clone()
+    };
+    let _ = audit::audit(&f, &tun, audit::Role::Real);
+    let v6 = audit::Target {
+        vip: None,
+        vip6: Some("2001:db8:21::20".parse().unwrap()),
+        ..t
+    };
+    let _ = audit::audit(&f, &v6, audit::Role::Real);
     let _ = serde_json::to_string(&f);
 }
 

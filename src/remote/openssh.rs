@@ -64,8 +64,9 @@ impl OpenSshTransport {
         if let Some(j) = &self.hc.proxy_jump {
             c.arg("-J").arg(j);
         }
-        // The alias (not HostName) so ssh applies the rest of the user's config to it.
-        let (_, dest, _) = super::ssh_config::split_destination(&self.name);
+        // The alias (not HostName) so ssh applies the rest of the user's config to it; for an
+        // inventory host, its `ansible_host` (what Ansible hands to ssh).
+        let (_, dest, _) = super::ssh_config::split_destination(&self.hc.alias);
         c.arg("--").arg(dest);
         c.arg(format!("exec /bin/sh -c '{ROOT_WRAPPER}'"));
         c
