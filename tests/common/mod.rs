@@ -252,7 +252,14 @@ impl NetNs {
             .spawn()
             .unwrap();
         ns.http = Some(http);
-        std::thread::sleep(Duration::from_millis(400));
+        // Until the server listens: python's start-up takes longer than any fixed pause on a
+        // loaded machine, and a test that curls at once would see nothing there.
+        let start = Instant::now();
+        while !ns.exec("ss -ltnH 'sport = :80'").contains(":80")
+            && start.elapsed() < Duration::from_secs(10)
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
         ns
     }
 
