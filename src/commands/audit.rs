@@ -121,22 +121,39 @@ fn gather_all(hosts: &[String], args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<V
     Ok(ok)
 }
 
-/// Lint the director's own /etc/keepalived/keepalived.conf as gathered (includes are not
-/// followed: only the main file travels with the facts). Locations name host:path.
+/// Lint the director's own /etc/keepalived/keepalived.conf as gathered. The host's files
+/// are laid out under a private directory that stands for the host's `/`, and includes are
+/// resolved only there (`LoadOptions::confined`): an include of a file that was not gathered
+/// is reported as not followed, and never read from this machine. Locations name host:path.
 fn lint_remote_config(f: &HostFacts) -> Vec<Finding> {
     const PATH: &str = "/etc/keepalived/keepalived.conf";
-    let Some(text) = f.files.get(PATH) else {
+    if !f.files.contains_key(PATH) {
         return Vec::new();
-    };
+    }
     let Ok(dir) = tempfile::tempdir() else {
         return Vec::new();
     };
-    let tmp = dir.path().join("keepalived.conf");
-    if std::fs::write(&tmp, text).is_err() {
-        return Vec::new();
+    let root = dir.path().join("host");
+    for (p, text) in &f.files {
+        // Only plain absolute paths: a facts file's key must not write outside `root`.
+        let Some(rel) = plain_abs_path(p) else {
+            continue;
+        };
+        let dest = root.join(rel);
+        if let Some(parent) = dest.parent() {
+            if std::fs::create_dir_all(parent).is_err() {
+                continue;
+            }
+        }
+        let _ = std::fs::write(&dest, text);
     }
-    let Ok(loaded) = crate::keepalived::load(&tmp, &crate::keepalived::LoadOptions::default())
-    else {
+    let top = root.join(&PATH[1..]);
+    let opts = crate::keepalived::LoadOptions {
+        include_root: Some(root.clone()),
+        confined: true,
+        ..Default::default()
+    };
+    let Ok(loaded) = crate::keepalived::load(&top, &opts) else {
         return Vec::new();
     };
     let mut out = loaded.findings.clone();
@@ -144,19 +161,40 @@ fn lint_remote_config(f: &HostFacts) -> Vec<Finding> {
         &loaded,
         &crate::keepalived::checks::Options::default(),
     ));
-    let shown = format!("{}:{PATH}", f.host);
-    let tmp_s = tmp.display().to_string();
+    let root_s = root.display().to_string();
+    let shown = |s: &str| {
+        s.strip_prefix(&root_s)
+            .map(|rest| format!("{}:{rest}", f.host))
+    };
     for x in &mut out {
         if let Some(l) = &mut x.location {
-            if l.file == tmp_s {
-                l.file = shown.clone();
+            if let Some(s) = shown(&l.file) {
+                l.file = s;
             }
         }
-        if x.subject == tmp_s {
-            x.subject = shown.clone();
+        if let Some(s) = shown(&x.subject) {
+            x.subject = s;
         }
+        for e in &mut x.evidence {
+            if e.contains(&root_s) {
+                *e = e.replace(&root_s, "");
+            }
+        }
+        x.message = x.message.replace(&root_s, "");
     }
     out
+}
+
+/// `p` without its leading `/` when it is a plain absolute path (no `..`, `.` or empty
+/// components), else None.
+fn plain_abs_path(p: &str) -> Option<&str> {
+    let rel = p.strip_prefix('/')?;
+    let ok = !rel.is_empty()
+        && !p.contains('\0')
+        && rel
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..");
+    ok.then_some(rel)
 }
 
 /// Real servers named by keepalived.conf, each with its virtual server's VIP, port and

@@ -1,0 +1,117 @@
+//! Issue 13: a hostile host or config must not reach the operator's files, terminal or
+//! secrets. Each test here failed on the code before its fix.
+
+mod common;
+
+use assert_cmd::Command;
+use std::path::Path;
+use std::time::Duration;
+
+fn lbdoctor() -> Command {
+    Command::cargo_bin("lbdoctor").unwrap()
+}
+
+/// The lab director's facts with `extra` appended to its keepalived.conf, written to `dir`.
+fn director_facts(dir: &Path, extra: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/audit/lab-lb1-director.json"),
+    )
+    .unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let conf = v["files"]["/etc/keepalived/keepalived.conf"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    v["files"]["/etc/keepalived/keepalived.conf"] = (conf + extra).into();
+    let p = dir.join("facts.json");
+    std::fs::write(&p, serde_json::to_string(&v).unwrap()).unwrap();
+    p
+}
+
+#[test]
+fn a_hosts_includes_never_read_the_operators_files() {
+    let dir = tempfile::tempdir().unwrap();
+    // The "operator's private key", on this machine.
+    let secret = dir.path().join("ssh");
+    std::fs::create_dir(&secret).unwrap();
+    std::fs::write(secret.join("id_test"), "OPERATOR-SECRET-KEY-LINE\n").unwrap();
+    let abs = secret.display().to_string();
+    let extra = format!(
+        "include {abs}/id_*\ninclude ../../../../../../..{abs}/id_test\ninclude /dev/stdin\ninclude /etc/sysctl.conf\n"
+    );
+    let facts = director_facts(dir.path(), &extra);
+    // /dev/stdin is a pipe that never ends: following it would hang until the timeout.
+    let out = lbdoctor()
+        .args(["audit", "--format", "json", "--facts"])
+        .arg(&facts)
+        .timeout(Duration::from_secs(60))
+        .write_stdin("")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.code().is_some(), "lbdoctor hung or was killed");
+    assert!(
+        !stdout.contains("OPERATOR-SECRET"),
+        "the operator's file reached the report: {stdout}"
+    );
+    assert!(
+        stdout.contains("id_* not followed") && stdout.contains("/dev/stdin not followed"),
+        "{stdout}"
+    );
+    // Locations name the host's path, never the private copy.
+    assert!(
+        stdout.contains("lb1:/etc/keepalived/keepalived.conf:45"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("/host/etc/"), "{stdout}");
+}
+
+#[test]
+fn lint_skips_non_regular_includes_and_bounds_globs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let fifo = d.join("fifo.conf");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    std::fs::create_dir(d.join("many")).unwrap();
+    for i in 0..40 {
+        std::fs::write(d.join(format!("many/{i:03}.conf")), "global_defs {\n}\n").unwrap();
+    }
+    std::fs::write(
+        d.join("keepalived.conf"),
+        "include fifo.conf\ninclude many/*.conf\n",
+    )
+    .unwrap();
+    let opts = lbdoctor::keepalived::LoadOptions {
+        limits: Some(lbdoctor::keepalived::lexer::Limits {
+            max_files: 10,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    // A FIFO with no writer: opening it would block forever.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let path = d.join("keepalived.conf");
+    std::thread::spawn(move || {
+        let l = lbdoctor::keepalived::load(&path, &opts).unwrap();
+        let _ = tx.send(l.findings);
+    });
+    let findings = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the lexer hung on a FIFO include");
+    let msgs: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("fifo.conf is not a regular file")),
+        "{msgs:#?}"
+    );
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("matches more files than lbdoctor's limit of 10")),
+        "{msgs:#?}"
+    );
+    // The top file itself must be regular too: a clear error, not a hang.
+    let e = lbdoctor::keepalived::load(&fifo, &Default::default())
+        .err()
+        .expect("a FIFO is not a config");
+    assert!(format!("{e:#}").contains("not a regular file"), "{e:#}");
+}
