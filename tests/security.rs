@@ -115,3 +115,40 @@ fn lint_skips_non_regular_includes_and_bounds_globs() {
         .expect("a FIFO is not a config");
     assert!(format!("{e:#}").contains("not a regular file"), "{e:#}");
 }
+
+#[test]
+fn accept_new_refuses_a_known_host_offering_a_key_type_not_on_file() {
+    if !common::can_run_sshd() {
+        return;
+    }
+    let s = common::Sshd::start();
+    // known_hosts has this host, but only with an ECDSA key; the server offers ed25519.
+    common::keygen(&s.path("other_ecdsa"), "ecdsa");
+    let pubk = std::fs::read_to_string(s.path("other_ecdsa.pub")).unwrap();
+    let mut f = pubk.split_whitespace();
+    let line = format!(
+        "[{}]:{} {} {}\n",
+        s.addr,
+        s.port,
+        f.next().unwrap(),
+        f.next().unwrap()
+    );
+    let kh = s.path("known_hosts");
+    std::fs::write(&kh, &line).unwrap();
+    let mut args = s.ssh_args(&kh);
+    args.accept_new = true;
+    let e = format!(
+        "{:#}",
+        lbdoctor::remote::connect("target", &args).err().unwrap()
+    );
+    assert!(e.contains("HAS CHANGED") && e.contains("ecdsa"), "{e}");
+    assert!(
+        !e.contains("--accept-new"),
+        "must not suggest --accept-new: {e}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&kh).unwrap(),
+        line,
+        "nothing recorded"
+    );
+}
