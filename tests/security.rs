@@ -152,3 +152,63 @@ fn accept_new_refuses_a_known_host_offering_a_key_type_not_on_file() {
         "nothing recorded"
     );
 }
+
+#[test]
+fn proxyjump_bastion_is_verified_against_known_hosts_like_the_target() {
+    if !common::can_run_sshd() || !Path::new("/usr/bin/ssh").exists() {
+        return;
+    }
+    let target = common::Sshd::start();
+    let bastion = common::Sshd::start();
+    let id = target.path("id_ed25519");
+    // The same client key logs in to both.
+    std::fs::copy(
+        target.path("id_ed25519.pub"),
+        bastion.path("authorized_keys"),
+    )
+    .unwrap();
+    let kh = target.path("known_hosts");
+    let cfg = target.path("ssh_config_jump");
+    // The user's config turns checking off for the bastion: lbdoctor's policy must win.
+    std::fs::write(
+        &cfg,
+        format!(
+            "Host behind\n  HostName 127.0.0.1\n  Port {tp}\n  ProxyJump bastion\nHost behind2\n  HostName 127.0.0.1\n  Port {tp}\n  ProxyJump bastion,bastion2\nHost bastion bastion2\n  HostName 127.0.0.1\n  Port {bp}\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\nHost *\n  User root\n  IdentityFile {id}\n",
+            tp = target.port,
+            bp = bastion.port,
+            id = id.display(),
+        ),
+    )
+    .unwrap();
+    let mut args = target.ssh_args(&kh);
+    args.ssh_config = Some(cfg.clone());
+    // Only the target is on file: the bastion's key is unknown, so no connection.
+    std::fs::write(&kh, target.known_hosts_line()).unwrap();
+    for host in ["behind", "behind2"] {
+        let started = std::time::Instant::now();
+        let e = format!(
+            "{:#}",
+            lbdoctor::remote::connect(host, &args)
+                .err()
+                .unwrap_or_else(|| panic!(
+                    "{host}: connected through a bastion whose key is not in --known-hosts"
+                ))
+        );
+        assert!(e.contains(&kh.display().to_string()), "names our file: {e}");
+        assert!(e.contains("unknown host key"), "{e}");
+        // Non-interactive: no prompt waits for the 30 s timeout.
+        assert!(started.elapsed() < Duration::from_secs(20), "{e}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&kh).unwrap(),
+        target.known_hosts_line(),
+        "nothing recorded without --accept-new"
+    );
+    // With both keys on file it works, through one hop and through two.
+    std::fs::write(&kh, target.known_hosts_line() + &bastion.known_hosts_line()).unwrap();
+    for host in ["behind", "behind2"] {
+        let mut t =
+            lbdoctor::remote::connect(host, &args).unwrap_or_else(|e| panic!("{host}: {e:#}"));
+        assert_eq!(t.run("id -u").unwrap().stdout_lossy(), "0\n");
+    }
+}
