@@ -212,3 +212,44 @@ fn proxyjump_bastion_is_verified_against_known_hosts_like_the_target() {
         assert_eq!(t.run("id -u").unwrap().stdout_lossy(), "0\n");
     }
 }
+
+#[test]
+fn save_facts_is_private_atomic_and_does_not_follow_a_symlink() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "untouched\n").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = dir.path().join("facts.json");
+    std::os::unix::fs::symlink(&victim, &out).unwrap();
+    let st = lbdoctor()
+        .args([
+            "audit",
+            "--facts",
+            "fixtures/audit/app1-lab.json",
+            "--save-facts",
+        ])
+        .arg(&out)
+        .args(["--vip", "192.168.21.20:80", "--fail-on", "never"])
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched\n");
+    let meta = std::fs::symlink_metadata(&out).unwrap();
+    assert!(
+        meta.file_type().is_file(),
+        "the link was replaced by a file"
+    );
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert!(lbdoctor::audit::facts::HostFacts::load(&out).is_ok());
+    // No temporary file is left behind.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 2, "{left:?}");
+}

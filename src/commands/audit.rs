@@ -185,6 +185,30 @@ fn lint_remote_config(f: &HostFacts) -> Vec<Finding> {
     out
 }
 
+/// Write saved facts (host configs, addresses, rules) readable by the owner only: a new file
+/// in the same directory, created 0600, then renamed over `path`. The rename replaces a
+/// symlink at `path` rather than writing through it.
+fn save_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let err = |e: std::io::Error| Error::file(path, format!("cannot write facts: {e}"));
+    if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+        return Err(Error::file(path, "is a directory; give a file name for --save-facts").into());
+    }
+    // tempfile creates with O_EXCL and mode 0600.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".lbdoctor-facts-")
+        .tempfile_in(dir)
+        .map_err(err)?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    Ok(())
+}
+
 /// `p` without its leading `/` when it is a plain absolute path (no `..`, `.` or empty
 /// components), else None.
 fn plain_abs_path(p: &str) -> Option<&str> {
@@ -424,8 +448,7 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         } else {
             serde_json::to_string_pretty(&v)
         }?;
-        std::fs::write(path, json + "\n")
-            .map_err(|e| Error::file(path, format!("cannot write facts: {e}")))?;
+        save_private(path, (json + "\n").as_bytes())?;
     }
 
     let mut report = Report::new("audit");
