@@ -253,3 +253,51 @@ fn save_facts_is_private_atomic_and_does_not_follow_a_symlink() {
         .collect();
     assert_eq!(left.len(), 2, "{left:?}");
 }
+
+#[test]
+fn host_text_reaches_the_terminal_escaped_and_json_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string("fixtures/audit/app2-lab.json").unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let evil = "\x1b]0;pwned\x07\x1b[1A\x1b[2K\u{9b}31m\u{202e}";
+    v["kernel"] = format!("6.1.0{evil}").into();
+    v["hostname"] = format!("app2{evil}").into();
+    v["host"] = format!("app2{evil}").into();
+    let files: Vec<String> = v["files"].as_object().unwrap().keys().cloned().collect();
+    for f in files {
+        let body = v["files"][&f].as_str().unwrap().to_string();
+        v["files"][&f] = format!("# {evil}\n{body}").into();
+    }
+    v["gather_errors"] = serde_json::json!([format!("nft {evil}")]);
+    let facts = dir.path().join("evil.json");
+    std::fs::write(&facts, serde_json::to_string(&v).unwrap()).unwrap();
+    let run = |format: &str| {
+        let o = lbdoctor()
+            .args(["--format", format, "--color", "always", "audit", "--facts"])
+            .arg(&facts)
+            .args(["--vip", "192.168.21.20:80", "--fix", "--dry-run"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let human = run("human");
+    assert!(human.contains("Plan"), "{human}");
+    // Our own colors are SGR sequences `ESC[...m`; the host's are escaped to `\x1b`.
+    let mut rest = human.as_str();
+    while let Some(i) = rest.find('\x1b') {
+        let seq = &rest[i..];
+        let end = seq.find('m').expect("an ESC that is not a color");
+        assert!(
+            seq[1..end].starts_with('[')
+                && seq[2..end].chars().all(|c| c.is_ascii_digit() || c == ';'),
+            "raw control sequence from the host: {:?}",
+            &seq[..end.min(20)]
+        );
+        rest = &seq[1..];
+    }
+    assert!(!human.contains('\x07') && !human.contains('\u{9b}') && !human.contains('\u{202e}'));
+    assert!(human.contains("6.1.0\\x1b]0;pwned\\x07"), "{human}");
+    // JSON keeps the exact bytes.
+    let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    assert_eq!(json["hosts"][0]["host"], format!("app2{evil}"));
+}

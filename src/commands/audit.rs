@@ -350,6 +350,15 @@ fn plan_text(plans: &[HostPlan]) -> String {
     s
 }
 
+/// The --fix confirmation prompt. The plan holds host-derived text (paths, file contents):
+/// no control character from it reaches the terminal.
+fn prompt_text(plans: &[HostPlan]) -> String {
+    format!(
+        "{}\nApply these changes? [y/N] ",
+        crate::report::sanitize::text(&plan_text(plans))
+    )
+}
+
 fn confirm(args: &AuditArgs, plans: &[HostPlan]) -> anyhow::Result<bool> {
     if args.yes {
         return Ok(true);
@@ -361,7 +370,7 @@ fn confirm(args: &AuditArgs, plans: &[HostPlan]) -> anyhow::Result<bool> {
         .into());
     }
     let mut e = std::io::stderr().lock();
-    let _ = write!(e, "{}\nApply these changes? [y/N] ", plan_text(plans));
+    let _ = write!(e, "{}", prompt_text(plans));
     let _ = e.flush();
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
@@ -619,6 +628,30 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
 #[cfg(test)]
 mod tests {
     use super::parse_vip;
+
+    #[test]
+    fn the_confirmation_prompt_shows_no_raw_control_characters() {
+        let plans = vec![crate::fix::HostPlan {
+            host: "app2\x1b]0;pwned\x07".into(),
+            changes: vec![crate::fix::Change {
+                kind: "file".into(),
+                description: "write /etc/x\x1b[1A\x1b[2K".into(),
+                commands: vec!["echo \u{9b}2K".into()],
+                file: Some("/etc/x".into()),
+                diff: Some("-old\r\n+new\x1b[8m".into()),
+                content: None,
+                old: None,
+            }],
+            notes: vec!["\u{202e}note".into()],
+        }];
+        let p = super::prompt_text(&plans);
+        assert!(
+            !p.chars()
+                .any(|c| (c.is_control() && c != '\n') || c == '\u{202e}'),
+            "{p:?}"
+        );
+        assert!(p.contains("\\x1b[1A") && p.ends_with("Apply these changes? [y/N] "));
+    }
 
     #[test]
     fn vip_forms_and_errors() {
