@@ -39,6 +39,9 @@ fn a_hosts_includes_never_read_the_operators_files() {
     let extra = format!(
         "include {abs}/id_*\ninclude ../../../../../../..{abs}/id_test\ninclude /dev/stdin\ninclude /etc/sysctl.conf\n"
     );
+    // A password the host redacted is not reported as 10 characters long (LB032).
+    let extra = extra
+        + "vrrp_instance VI_9 {\n  authentication {\n    auth_type PASS\n    auth_pass <redacted>\n  }\n}\n";
     let facts = director_facts(dir.path(), &extra);
     // /dev/stdin is a pipe that never ends: following it would hang until the timeout.
     let out = lbdoctor()
@@ -64,6 +67,7 @@ fn a_hosts_includes_never_read_the_operators_files() {
         "{stdout}"
     );
     assert!(!stdout.contains("/host/etc/"), "{stdout}");
+    assert!(!stdout.contains("LB032"), "{stdout}");
 }
 
 #[test]
@@ -300,4 +304,117 @@ fn host_text_reaches_the_terminal_escaped_and_json_exact() {
     // JSON keeps the exact bytes.
     let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
     assert_eq!(json["hosts"][0]["host"], format!("app2{evil}"));
+}
+
+/// One sample per format gathered from hosts; every secret value contains "SECRET".
+const REDACTION_SAMPLES: &[(&str, &str)] = &[
+    (
+        "etc/keepalived/keepalived.conf",
+        "vrrp_instance VI_1 {\n  authentication { auth_pass SECRET1 }\n  auth_hmac {\n    key 1 SECRET2\n    active_key 1\n  }\n  authentication {\n    auth_type PASS\n    auth_pass\tSECRET3 # comment\n  }\n}\n$PW=auth_pass SECRET4\nSSL {\n  password SECRET5\n}\n",
+    ),
+    (
+        "etc/systemd/network/wg0.netdev",
+        "[NetDev]\nName=wg0\nKind=wireguard\n[WireGuard]\nPrivateKey=SECRET1\nPrivateKeyFile=/etc/wg/key\n[WireGuardPeer]\nPublicKey=pub=\nPresharedKey = SECRET2\n[MACsecReceiveAssociation]\nKey=SECRET3\n",
+    ),
+    (
+        "etc/NetworkManager/system-connections/vpn.nmconnection",
+        "[connection]\nid=vpn\n[wifi-security]\nkey-mgmt=none\nwep-key0=SECRET1\npsk=SECRET2\n[802-1x]\nprivate-key=SECRET3\nprivate-key-password=SECRET4\ncert-pass=SECRET5\n[gsm]\npin=SECRET6\n[vpn]\nservice-type=org.freedesktop.NetworkManager.vpnc\n[vpn-secrets]\nXauth password=SECRET7\nIPSec secret=SECRET8\n[wireguard]\nprivate-key=SECRET9\n",
+    ),
+    (
+        "etc/netplan/50-cloud-init.yaml",
+        "network:\n  version: 2\n  wifis:\n    wlan0:\n      access-points:\n        \"home\":\n          password: \"SECRET1\"\n        'office':\n          auth:\n            key-management: eap\n            password: >\n              SECRET2\n            method: peap\n  tunnels:\n    wg0:\n      mode: wireguard\n      key: SECRET3\n      keys:\n        private: SECRET4\n      peers:\n        - keys: {public: Pub, shared: SECRET5}\n          allowed-ips: [0.0.0.0/0]\n        - keys:\n            shared: SECRET6\n",
+    ),
+    (
+        "etc/network/interfaces",
+        "auto wlan0\niface wlan0 inet dhcp\n    wpa-ssid home\n    wpa-psk SECRET1\n    wireless-key SECRET2\n\twpa-password  SECRET3\n    address 10.0.0.2/24\n",
+    ),
+    (
+        "etc/sysconfig/network-scripts/ifcfg-lo:1",
+        "DEVICE=lo:1\nIPADDR=192.168.21.20\nWPA_PSK=SECRET1\nKEY1=SECRET2\nKEY_MGMT=WPA-PSK\n",
+    ),
+    (
+        "etc/sysctl.conf",
+        "net.ipv4.ip_forward = 1\nsecret_thing: SECRET1\nmy.password  SECRET2\n",
+    ),
+];
+
+#[test]
+fn redaction_by_each_files_syntax_on_the_host_and_here_agree() {
+    use lbdoctor::audit::{facts, redact};
+    let dir = tempfile::tempdir().unwrap();
+    let mut paths = Vec::new();
+    for (rel, text) in REDACTION_SAMPLES {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        paths.push(p.display().to_string());
+    }
+    // The gather script's own file loop and awk, run by the real sh and awk.
+    let s = facts::GATHER_SCRIPT;
+    let start = s.find("set --\nfor f in").unwrap();
+    let body = &s[start..s.find("s packages").unwrap()];
+    let list_end = body.find("; do\n").unwrap();
+    let script = format!(
+        "M=@@LBD@@\ns() {{ echo \"$M $1 $2\"; }}\nset --\nfor f in {}{}",
+        paths.join(" "),
+        &body[list_end..]
+    );
+    // Hosts run whatever awk they have: mawk (Debian), gawk (RHEL), busybox (Alpine).
+    let mut awks = vec![("awk".to_string(), "exec /usr/bin/awk \"$@\"")];
+    for (bin, cmd) in [
+        ("/usr/bin/gawk", "exec /usr/bin/gawk \"$@\""),
+        ("/usr/bin/nawk", "exec /usr/bin/nawk \"$@\""),
+        ("/usr/bin/busybox", "exec /usr/bin/busybox awk \"$@\""),
+    ] {
+        if Path::new(bin).exists() {
+            awks.push((bin.to_string(), cmd));
+        }
+    }
+    for (name, cmd) in awks {
+        let bin = dir.path().join(format!("bin-{}", name.replace('/', "_")));
+        std::fs::create_dir_all(&bin).unwrap();
+        let w = bin.join("awk");
+        std::fs::write(&w, format!("#!/bin/sh\n{cmd}\n")).unwrap();
+        std::fs::set_permissions(&w, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let path = format!("{}:/usr/bin:/bin", bin.display());
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .env("LC_ALL", "C")
+            .env("PATH", path)
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got = facts::sections(&text);
+        assert_eq!(got.len(), REDACTION_SAMPLES.len(), "{name}: {text}");
+        for ((_, path, host_side), (rel, original)) in got.iter().zip(REDACTION_SAMPLES) {
+            assert!(path.ends_with(rel));
+            assert!(
+                !host_side.contains("SECRET"),
+                "{name}: {rel}: a secret left the host:\n{host_side}"
+            );
+            let here = redact::redact(path, original);
+            assert_eq!(
+                host_side, &here,
+                "{name}: {rel}: the awk and redact.rs disagree"
+            );
+            // Nothing but secrets is removed.
+            assert_eq!(here.lines().count(), original.lines().count());
+            assert!(here.contains(redact::MARK));
+        }
+    }
+    // A snapshot saved with a secret in it (an older version) is redacted when loaded.
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("fixtures/audit/app1-lab.json").unwrap())
+            .unwrap();
+    v["files"]["/etc/systemd/network/wg0.netdev"] = REDACTION_SAMPLES[1].1.into();
+    let p = dir.path().join("old.json");
+    std::fs::write(&p, v.to_string()).unwrap();
+    let f = facts::HostFacts::load(&p).unwrap();
+    assert!(!f[0].files["/etc/systemd/network/wg0.netdev"].contains("SECRET"));
 }

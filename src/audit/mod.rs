@@ -6,6 +6,7 @@
 pub mod checks;
 pub mod facts;
 pub mod parse;
+pub mod redact;
 
 use facts::HostFacts;
 use ipnet::Ipv4Net;
