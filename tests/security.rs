@@ -418,3 +418,88 @@ fn redaction_by_each_files_syntax_on_the_host_and_here_agree() {
     let f = facts::HostFacts::load(&p).unwrap();
     assert!(!f[0].files["/etc/systemd/network/wg0.netdev"].contains("SECRET"));
 }
+
+#[test]
+fn a_host_supplied_write_target_must_be_a_plain_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("fixtures/audit/vip-on-lo-ifupdown.json").unwrap(),
+    )
+    .unwrap();
+    // systemd-networkd, and its file matching lo has a hostile name.
+    let files = v["files"].as_object_mut().unwrap();
+    files.remove("/etc/network/interfaces");
+    let evil = "/etc/systemd/network/../../../root/.bashrc'\"$(touch /tmp/lbdsec-pwned)\n.network";
+    files.insert(evil.into(), "[Match]\nName=lo\n\n[Network]\n".into());
+    let facts = dir.path().join("f.json");
+    std::fs::write(&facts, v.to_string()).unwrap();
+    let out = lbdoctor()
+        .args(["--format", "json", "audit", "--facts"])
+        .arg(&facts)
+        .args(["--fix", "--dry-run"])
+        .output()
+        .unwrap();
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    let plan = &j["plan"][0];
+    for c in plan["changes"].as_array().unwrap() {
+        assert_ne!(c["file"], evil, "the hostile path is a write target: {c}");
+    }
+    assert!(
+        plan["notes"].to_string().contains("not writing")
+            && plan["notes"].to_string().contains("RS015"),
+        "{plan}"
+    );
+    let f = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "RS015")
+        .unwrap_or_else(|| panic!("no RS015: {j}"));
+    assert!(f["message"].as_str().unwrap().contains("will not write"));
+    // Plain names in the directories the fix writes to pass; anything else does not.
+    use lbdoctor::fix::write_target_problem as bad;
+    assert!(bad("/etc/systemd/network/10-lo.network").is_none());
+    assert!(bad("/etc/network/interfaces.d/lbdoctor-vip-192-168-21-20").is_none());
+    for p in [
+        "/etc/systemd/network/../x.network",
+        "/etc/systemd/network/sub/x.network",
+        "/etc/systemd/network/a b.network",
+        "/etc/systemd/network/a$(x).network",
+        "/etc/systemd/network/a\n.network",
+        "/etc/systemd/network/'.network",
+        "/root/.bashrc",
+        "etc/sysctl.conf",
+    ] {
+        assert!(bad(p).is_some(), "{p:?} accepted");
+    }
+}
+
+#[test]
+fn a_new_file_that_appeared_is_named_in_a_quoted_message() {
+    use lbdoctor::remote::Transport;
+    // The echo in vip_boot's "appeared meanwhile" guard once put the path inside double
+    // quotes, where `$(...)` runs. The file exists, so that branch is taken.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x$(echo RAN >&2)y").display().to_string();
+    std::fs::write(&path, "someone else's\n").unwrap();
+    let c = lbdoctor::fix::Change {
+        kind: "address-persist".into(),
+        description: "test".into(),
+        commands: vec![],
+        file: Some(path.clone()),
+        diff: None,
+        content: Some("new\n".into()),
+        old: None,
+    };
+    let mut t = lbdoctor::remote::local::LocalTransport::new("localhost");
+    assert_eq!(t.host(), "localhost");
+    let mut o = lbdoctor::fix::apply::Outcome::default();
+    let e = format!(
+        "{:#}",
+        lbdoctor::fix::vip_boot::apply_change(&mut t, &c, &mut o).unwrap_err()
+    );
+    // Quoted, the message names the path as it is; unquoted, `$(...)` ran and vanished.
+    assert!(e.contains("x$(echo RAN >&2)y appeared since"), "{e}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "someone else's\n");
+}

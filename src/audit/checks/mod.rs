@@ -29,6 +29,7 @@ mod rs011;
 mod rs012;
 mod rs013;
 pub(crate) mod rs014;
+mod rs015;
 
 pub fn run_real(a: &Analysis, out: &mut Vec<Finding>) {
     for c in [
@@ -46,6 +47,7 @@ pub fn run_real(a: &Analysis, out: &mut Vec<Finding>) {
         rs012::run,
         rs013::run,
         rs014::run,
+        rs015::run,
     ] {
         c(a, out);
     }
