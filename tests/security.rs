@@ -503,3 +503,65 @@ fn a_new_file_that_appeared_is_named_in_a_quoted_message() {
     assert!(e.contains("x$(echo RAN >&2)y appeared since"), "{e}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "someone else's\n");
 }
+
+/// A valid `nft -j list ruleset` of about `mb` MB: one table, one chain, many rules.
+fn big_nft_json(mb: usize) -> String {
+    let mut s = String::from(
+        r#"{"nftables":[{"metainfo":{"version":"1.0.6","json_schema_version":1}},{"table":{"family":"inet","name":"t","handle":1}},{"chain":{"family":"inet","table":"t","name":"in","handle":1,"type":"filter","hook":"input","prio":0,"policy":"accept"}}"#,
+    );
+    let mut i = 0;
+    while s.len() < mb << 20 {
+        i += 1;
+        s.push_str(&format!(
+            r#",{{"rule":{{"family":"inet","table":"t","chain":"in","handle":{i},"expr":[{{"match":{{"op":"==","left":{{"payload":{{"protocol":"tcp","field":"dport"}}}},"right":{}}}}},{{"accept":null}}]}}}}"#,
+            10000 + i % 50000
+        ));
+    }
+    s + "]}"
+}
+
+#[test]
+fn an_oversized_nft_ruleset_is_refused_before_parsing() {
+    let j = big_nft_json(9);
+    let e = lbdoctor::audit::parse::nft::parse(&j).expect_err("parsed 9 MB");
+    assert!(e.contains("not parsed"), "{e}");
+    // Under the limit it still parses.
+    assert!(lbdoctor::audit::parse::nft::parse(&big_nft_json(1)).is_ok());
+
+    // A facts file with a 12.8 MB ruleset: dropped on load, reported, and memory stays small.
+    let dir = tempfile::tempdir().unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("fixtures/audit/app1-lab.json").unwrap())
+            .unwrap();
+    v["nft_json"] = big_nft_json(13).into();
+    v["nft_ruleset"] = "table inet t {\n}\n".into();
+    let p = dir.path().join("big.json");
+    std::fs::write(&p, v.to_string()).unwrap();
+    let out = lbdoctor()
+        .args(["--format", "json", "audit", "--facts"])
+        .arg(&p)
+        .args(["--vip", "192.168.21.20:80", "--fail-on", "never"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let f = lbdoctor::audit::facts::HostFacts::load(&p).unwrap();
+    assert!(f[0].nft_json.is_none());
+    assert!(
+        f[0].gather_errors.iter().any(|e| e.contains("not walked")),
+        "{:?}",
+        f[0].gather_errors
+    );
+    // Peak memory of the biggest child so far (lbdoctor, 12.8 MB of input): the JSON tree
+    // alone took 640 MB before.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    assert_eq!(
+        unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) },
+        0
+    );
+    let max_mb = ru.ru_maxrss / 1024;
+    assert!(max_mb < 300, "lbdoctor peaked at {max_mb} MB");
+}

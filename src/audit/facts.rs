@@ -273,6 +273,46 @@ fi
 s end
 "#;
 
+/// Largest facts file `HostFacts::load` reads: its JSON tree costs several times its size.
+pub const MAX_FACTS_FILE: u64 = 256 << 20;
+
+/// An nft JSON ruleset over the parser's limit is dropped before anything parses it, and
+/// the report says why the nftables rules were not walked.
+fn limit_nft_json(f: &mut HostFacts) {
+    let max = super::parse::nft::MAX_JSON;
+    if f.nft_json
+        .as_ref()
+        .is_some_and(|j| j.trim_end().len() >= max)
+    {
+        f.nft_json = None;
+        let msg = format!(
+            "nft -j list ruleset: {} MiB or more, over lbdoctor's limit; nftables rules not walked",
+            max >> 20
+        );
+        if !f.gather_errors.contains(&msg) {
+            f.gather_errors.push(msg);
+        }
+    }
+}
+
+impl HostFacts {
+    /// Bytes of host text this snapshot holds, for the per-run budget.
+    pub fn text_bytes(&self) -> usize {
+        let o = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        self.files.values().map(String::len).sum::<usize>()
+            + o(&self.iptables_save)
+            + o(&self.nft_ruleset)
+            + o(&self.nft_json)
+            + o(&self.ip_vs)
+            + self
+                .routes
+                .iter()
+                .chain(&self.rules)
+                .map(String::len)
+                .sum::<usize>()
+    }
+}
+
 /// Run the gathering script on `t` and parse it. `ssh_port` is the port we connected to.
 pub fn gather(t: &mut dyn Transport, ssh_port: Option<u16>) -> anyhow::Result<HostFacts> {
     let script = match ssh_port {
@@ -355,13 +395,8 @@ pub fn parse_output(text: &str) -> HostFacts {
             "nft-json" if !body.trim().is_empty() => {
                 // The script cuts it at 8 MiB: a cut ruleset is not walked, and the report
                 // says why.
-                if body.len() > 8_388_608 {
-                    f.gather_errors.push(
-                        "nft -j list ruleset: more than 8 MiB, cut; nftables rules not walked"
-                            .into(),
-                    );
-                }
-                f.nft_json = Some(body)
+                f.nft_json = Some(body);
+                limit_nft_json(&mut f);
             }
             "ss" => {
                 f.listeners = parse::ss::parse_listeners(&body);
@@ -450,10 +485,24 @@ fn lines(s: &str) -> Vec<String> {
 
 impl HostFacts {
     pub fn load(path: &std::path::Path) -> anyhow::Result<Vec<HostFacts>> {
+        if let Ok(m) = std::fs::metadata(path) {
+            if m.len() > MAX_FACTS_FILE {
+                return Err(crate::error::Error::file(
+                    path,
+                    format!(
+                        "is {} MiB, over lbdoctor's {} MiB limit for a facts file; save fewer hosts per file",
+                        m.len() >> 20,
+                        MAX_FACTS_FILE >> 20
+                    ),
+                )
+                .into());
+            }
+        }
         let bytes = crate::error::read_file(path)?;
         // A file holds one snapshot or a list (what --save-facts writes for many hosts).
         let v: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| crate::error::Error::file(path, format!("not a facts JSON file: {e}")))?;
+        drop(bytes);
         let list = match v {
             serde_json::Value::Array(a) => a,
             other => vec![other],
@@ -463,6 +512,7 @@ impl HostFacts {
                 let mut f: HostFacts = serde_json::from_value(v).map_err(|e| {
                     crate::error::Error::file(path, format!("not a facts snapshot: {e}"))
                 })?;
+                limit_nft_json(&mut f);
                 // Snapshots saved by older versions were redacted by one looser pattern.
                 for (p, text) in f.files.iter_mut() {
                     *text = super::redact::redact(p, text);

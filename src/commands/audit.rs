@@ -47,6 +47,54 @@ fn ssh_port(host: &str, ssh: &cli::SshArgs) -> Option<u16> {
     remote::resolve(host, ssh).ok().map(|h| h.port)
 }
 
+/// Most bytes of host output one run holds, over every host and --jobs.
+pub const RUN_BUDGET: usize = 1 << 30;
+
+/// The run's budget for host output: each stream of a command is bounded so that `jobs`
+/// hosts at once stay within it, and the facts kept so far are charged against it.
+pub struct Budget {
+    left: std::sync::atomic::AtomicUsize,
+    total: usize,
+    per_stream: usize,
+}
+
+impl Budget {
+    pub fn new(total: usize, jobs: usize) -> Budget {
+        let default = remote::Limits::default().max_output;
+        Budget {
+            left: std::sync::atomic::AtomicUsize::new(total),
+            total,
+            // stdout and stderr of `jobs` commands in flight.
+            per_stream: (total / (2 * jobs.max(1))).min(default),
+        }
+    }
+
+    pub fn limits(&self) -> remote::Limits {
+        remote::Limits {
+            max_output: self.per_stream,
+            ..Default::default()
+        }
+    }
+
+    /// Take `bytes` for `host`'s facts, or a clear error once the run's budget is spent.
+    pub fn charge(&self, host: &str, bytes: usize) -> anyhow::Result<()> {
+        use std::sync::atomic::Ordering;
+        self.left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |l| l.checked_sub(bytes))
+            .map(|_| ())
+            .map_err(|_| {
+                Error::host(
+                    host,
+                    format!(
+                        "the facts gathered in this run passed lbdoctor's {} MiB budget for host output; audit fewer hosts per run (or save each one's facts with --save-facts and audit the files)",
+                        self.total >> 20
+                    ),
+                )
+                .into()
+            })
+    }
+}
+
 /// Gather facts from every host, `jobs` at a time, with one progress bar when interactive.
 fn gather_all(hosts: &[String], args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Vec<HostRun>> {
     let bar = (ctx.interactive && !ctx.quiet && hosts.len() > 1).then(|| {
@@ -65,6 +113,8 @@ fn gather_all(hosts: &[String], args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<V
     type Results = Vec<(usize, anyhow::Result<HostRun>)>;
     let results: Arc<Mutex<Results>> = Arc::new(Mutex::new(Vec::new()));
     let jobs = args.jobs.max(1).min(hosts.len().max(1));
+    let budget = Budget::new(RUN_BUDGET, jobs);
+    let budget = &budget;
     std::thread::scope(|s| {
         for _ in 0..jobs {
             let queue = Arc::clone(&queue);
@@ -82,7 +132,10 @@ fn gather_all(hosts: &[String], args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<V
                     if args.fix && !args.dry_run {
                         crate::fix::apply::settle_interrupted(t.as_mut())?;
                     }
+                    t.set_limits(budget.limits());
                     let facts = audit::facts::gather(t.as_mut(), ssh_port(&host, ssh))?;
+                    t.set_limits(remote::Limits::default());
+                    budget.charge(&host, facts.text_bytes())?;
                     Ok(HostRun {
                         facts,
                         transport: Some(t),
@@ -638,6 +691,19 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
 #[cfg(test)]
 mod tests {
     use super::parse_vip;
+
+    #[test]
+    fn the_runs_budget_bounds_streams_and_the_total_across_jobs() {
+        let b = super::Budget::new(1 << 30, 16);
+        // 16 hosts at once, stdout and stderr each: 32 MiB a stream, not 64.
+        assert_eq!(b.limits().max_output, 32 << 20);
+        assert_eq!(super::Budget::new(1 << 30, 1).limits().max_output, 64 << 20);
+        let b = super::Budget::new(100, 2);
+        b.charge("a", 60).unwrap();
+        b.charge("b", 40).unwrap();
+        let e = format!("{:#}", b.charge("c", 1).unwrap_err());
+        assert!(e.contains("c") && e.contains("audit fewer hosts"), "{e}");
+    }
 
     #[test]
     fn the_confirmation_prompt_shows_no_raw_control_characters() {
