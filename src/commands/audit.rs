@@ -244,6 +244,12 @@ fn lint_remote_config(f: &HostFacts) -> Vec<Finding> {
             }
         }
         x.message = x.message.replace(&root_s, "");
+        if let Some(fx) = &mut x.fix {
+            fx.text = fx.text.replace(&root_s, "");
+            for c in &mut fx.commands {
+                *c = c.replace(&root_s, "");
+            }
+        }
     }
     out
 }
