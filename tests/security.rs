@@ -458,7 +458,7 @@ fn a_host_supplied_write_target_must_be_a_plain_path() {
         .unwrap_or_else(|| panic!("no RS015: {j}"));
     assert!(f["message"].as_str().unwrap().contains("will not write"));
     // Plain names in the directories the fix writes to pass; anything else does not.
-    use lbdoctor::fix::write_target_problem as bad;
+    use lbdoctor::audit::write_target::problem as bad;
     assert!(bad("/etc/systemd/network/10-lo.network").is_none());
     assert!(bad("/etc/network/interfaces.d/lbdoctor-vip-192-168-21-20").is_none());
     for p in [

@@ -559,48 +559,11 @@ pub fn strip_counters(text: &str) -> String {
 }
 
 /// The repair for one real server. Empty when nothing is needed (idempotence).
-/// Directories a plan may write a file into (the file itself, not below it).
-const WRITE_DIRS: &[&str] = &[
-    "/etc",
-    "/etc/sysctl.d",
-    "/etc/iptables",
-    "/etc/sysconfig",
-    "/etc/network",
-    "/etc/network/interfaces.d",
-    "/etc/netplan",
-    "/etc/systemd/network",
-];
-
-/// Why `path` may not be a write target, or None for a plain file name in one of
-/// `WRITE_DIRS`. Some targets come from the host (the networkd file that matches lo): a
-/// name with `..`, quotes, `$(`, blanks or a newline is refused, however well it is quoted.
-pub fn write_target_problem(path: &str) -> Option<&'static str> {
-    let Some((dir, name)) = path.rsplit_once('/') else {
-        return Some("not an absolute path");
-    };
-    if !path.starts_with('/') {
-        return Some("not an absolute path");
-    }
-    if name.is_empty() || name == "." || name == ".." || name.starts_with('-') {
-        return Some("not a plain file name");
-    }
-    if !name
-        .bytes()
-        .all(|c| c.is_ascii_alphanumeric() || b"._+@:,=-".contains(&c))
-    {
-        return Some("its name holds characters other than letters, digits and ._+@:,=-");
-    }
-    if !WRITE_DIRS.contains(&dir) {
-        return Some("not directly in a directory lbdoctor writes to");
-    }
-    None
-}
-
 pub fn plan(a: &Analysis) -> HostPlan {
     let mut p = plan_unchecked(a);
     // A change whose file fails the check is dropped; RS015 reports the file name.
     p.changes.retain(|c| match c.file.as_deref() {
-        Some(f) => match write_target_problem(f) {
+        Some(f) => match crate::audit::write_target::problem(f) {
             Some(why) => {
                 p.notes.push(format!(
                     "not writing {}: {why}; see RS015",

@@ -17,7 +17,7 @@ pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
         if !PICKED_FROM.iter().any(|d| path.starts_with(d)) {
             continue;
         }
-        let Some(why) = crate::fix::write_target_problem(path) else {
+        let Some(why) = crate::audit::write_target::problem(path) else {
             continue;
         };
         out.push(
