@@ -169,17 +169,124 @@ for f in /etc/sysctl.conf /etc/sysctl.d/* /run/sysctl.d/* /usr/local/lib/sysctl.
   if [ -L "$f" ]; then set -- "$@" "@link:$f" "$(readlink -f "$f")"; fi
   set -- "$@" "$f"
 done
-[ $# -gt 0 ] && awk -v M="$M" 'BEGIN {
-  # Secrets (Wi-Fi keys, passwords) are cut on the host; files are cut at 1 MiB.
-  re = "^[ \t]*[a-z0-9_.-]*(psk|password|passwd|secret|auth_pass)[a-z0-9_-]*[ \t]*[=: ][ \t]*"
+[ $# -gt 0 ] && awk -v M="$M" -v R="<redacted>" '
+# Secrets are cut on the host, by each file syntax (the same rules as src/audit/redact.rs,
+# which the tests hold this to). Files are cut at 1 MiB.
+function has(s) { return s ~ /[^ \t]/ }
+function ini_secret(k) {
+  k = tolower(k); gsub(/^[ \t]+|[ \t]+$/, "", k)
+  if (k ~ /(file|-flags|-type)$/) return 0
+  if (k == "key" || k == "pin" || k ~ /-pin$/) return 1
+  return k ~ /psk|pass|secret|private-key|privatekey|preshared|wep-key/
+}
+function unq(k,  c) {
+  gsub(/^[ \t]+|[ \t]+$/, "", k); c = substr(k, 1, 1)
+  if (length(k) >= 2 && (c == "\"" || c == Q) && substr(k, length(k), 1) == c) k = substr(k, 2, length(k) - 2)
+  return tolower(k)
+}
+function yaml_secret(k) {
+  k = unq(k)
+  return k == "key" || k == "shared" || k == "private" || k == "pin" || k ~ /pass|psk|secret|private-key|preshared/
+}
+function word_secret(w) { w = tolower(w); return w ~ /psk|pass|secret/ || (w ~ /key/ && w !~ /mgmt/) }
+function red_ini(line, nm,   t, i) {
+  t = line; sub(/^[ \t]+/, "", t)
+  if (t ~ /^[#;]/) return line
+  if (substr(t, 1, 1) == "[") { sec = tolower(t); sub(/[ \t]+$/, "", sec); return line }
+  i = index(line, "="); if (i == 0 || !has(substr(line, i + 1))) return line
+  if (ini_secret(substr(line, 1, i - 1)) || (nm && sec == "[vpn-secrets]")) return substr(line, 1, i) R
+  return line
+}
+function red_yaml(line,   t, ind, pre, r, i, n, parts, hit, c, v) {
+  t = line; sub(/^ +/, "", t); ind = length(line) - length(t)
+  if (blk >= 0) {
+    if (t == "") return line
+    if (ind > blk) return substr(line, 1, ind) R
+    blk = -1
+  }
+  pre = ind
+  while (substr(t, 1, 2) == "- ") { r = substr(t, 3); t = r; sub(/^ +/, "", t); pre += 2 + length(r) - length(t) }
+  i = index(t, "{")
+  if (i > 0) {
+    n = split(substr(t, i), parts, /[{},]/); hit = 0
+    for (c = 1; c <= n; c++) if (index(parts[c], ":") && yaml_secret(substr(parts[c], 1, index(parts[c], ":") - 1))) hit = 1
+    if (hit) return substr(line, 1, pre) substr(t, 1, i) R "}"
+    return line
+  }
+  if (!match(t, /:([ \t]|$)/)) return line
+  c = RSTART; v = substr(t, c + 1); sub(/^[ \t]+/, "", v)
+  if (!yaml_secret(substr(t, 1, c - 1)) || v == "" || v ~ /^#/) return line
+  if (substr(v, 1, 1) == "|" || substr(v, 1, 1) == ">") { blk = pre; return line }
+  return substr(line, 1, pre) substr(t, 1, c) " " R
+}
+function red_ka(line,   out, n, i, j, c, w, e) {
+  if (line !~ /auth_pass|password|key/) return line
+  out = ""; n = length(line); i = 1
+  while (i <= n) {
+    c = substr(line, i, 1)
+    if (c == " " || c == "\t" || c == "{" || c == "}" || c == "=") { out = out c; i++; continue }
+    j = i
+    while (j <= n) { c = substr(line, j, 1); if (c == " " || c == "\t" || c == "{" || c == "}" || c == "=") break; j++ }
+    w = substr(line, i, j - i); out = out w; i = j
+    if (w == "auth_pass" || w == "password" || w == "key") {
+      e = index(substr(line, i), "}"); e = e ? i + e - 1 : n + 1
+      if (has(substr(line, i, e - i))) { out = out " " R; if (e <= n) out = out " " }
+      else out = out substr(line, i, e - i)
+      i = e
+    }
+  }
+  return out
+}
+function red_ifupdown(line,   t, ind, r) {
+  t = line; sub(/^[ \t]+/, "", t); ind = length(line) - length(t)
+  if (!match(t, /[ \t]/)) return line
+  r = substr(t, RSTART); sub(/^[ \t]+/, "", r)
+  if (r == "" || !word_secret(substr(t, 1, RSTART - 1))) return line
+  return substr(line, 1, ind + length(t) - length(r)) R
+}
+function red_shell(line,   t, i, k) {
+  t = line; sub(/^[ \t]+/, "", t); i = index(t, "="); k = substr(t, 1, i - 1)
+  if (i <= 1 || k !~ /^[A-Za-z0-9_]+$/ || length(t) == i || !word_secret(k)) return line
+  return substr(line, 1, length(line) - length(t) + i) R
+}
+function red_generic(line,   l, t, ind, n, name, r, ws, rr, sep, after, c) {
+  l = tolower(line); t = l; sub(/^[ \t]+/, "", t); ind = length(l) - length(t)
+  if (!match(t, /^[a-z0-9_.-]+/)) return line
+  n = RLENGTH; name = substr(t, 1, n)
+  if (name !~ /psk|password|passwd|secret|auth_pass/) return line
+  r = substr(t, n + 1); rr = r; sub(/^[ \t]+/, "", rr); ws = length(r) - length(rr)
+  c = substr(r, ws + 1, 1)
+  if (c == "=" || c == ":") sep = ws + 1
+  else if (match(substr(r, 1, ws), /.* /)) sep = RLENGTH
+  else return line
+  after = substr(r, sep + 1); sub(/^[ \t]+/, "", after)
+  return substr(line, 1, ind + n + length(r) - length(after)) R
+}
+function red(line) {
+  if (mode == "ka") return red_ka(line)
+  if (mode == "yaml") return red_yaml(line)
+  if (mode == "nm") return red_ini(line, 1)
+  if (mode == "ini") return red_ini(line, 0)
+  if (mode == "ifupdown") return red_ifupdown(line)
+  if (mode == "shell") return red_shell(line)
+  return red_generic(line)
+}
+BEGIN {
+  Q = sprintf("%c", 39)
   for (i = 1; i < ARGC; i++) {
     f = ARGV[i]
     if (substr(f, 1, 6) == "@link:") { print M " link-target " substr(f, 7); i++; print ARGV[i]; continue }
-    print M " file " f; n = 0
+    print M " file " f; n = 0; sec = ""; blk = -1
+    if (f ~ /keepalived/) mode = "ka"
+    else if (f ~ /\.ya?ml$/) mode = "yaml"
+    else if (f ~ /NetworkManager\/system-connections\//) mode = "nm"
+    else if (f ~ /systemd\/network\//) mode = "ini"
+    else if (f ~ /network\/interfaces/) mode = "ifupdown"
+    else if (f ~ /ifcfg-/) mode = "shell"
+    else mode = "generic"
     while ((getline line < f) > 0) {
       n += length(line) + 1; if (n > 1048576) break
-      if (match(tolower(line), re)) line = substr(line, 1, RLENGTH) "<redacted>"
-      print line
+      print red(line)
     }
     close(f)
   }
@@ -215,6 +322,46 @@ if command -v keepalived >/dev/null 2>&1; then
 fi
 s end
 "#;
+
+/// Largest facts file `HostFacts::load` reads: its JSON tree costs several times its size.
+pub const MAX_FACTS_FILE: u64 = 256 << 20;
+
+/// An nft JSON ruleset over the parser's limit is dropped before anything parses it, and
+/// the report says why the nftables rules were not walked.
+fn limit_nft_json(f: &mut HostFacts) {
+    let max = super::parse::nft::MAX_JSON;
+    if f.nft_json
+        .as_ref()
+        .is_some_and(|j| j.trim_end().len() >= max)
+    {
+        f.nft_json = None;
+        let msg = format!(
+            "nft -j list ruleset: {} MiB or more, over lbdoctor's limit; nftables rules not walked",
+            max >> 20
+        );
+        if !f.gather_errors.contains(&msg) {
+            f.gather_errors.push(msg);
+        }
+    }
+}
+
+impl HostFacts {
+    /// Bytes of host text this snapshot holds, for the per-run budget.
+    pub fn text_bytes(&self) -> usize {
+        let o = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        self.files.values().map(String::len).sum::<usize>()
+            + o(&self.iptables_save)
+            + o(&self.nft_ruleset)
+            + o(&self.nft_json)
+            + o(&self.ip_vs)
+            + self
+                .routes
+                .iter()
+                .chain(&self.rules)
+                .map(String::len)
+                .sum::<usize>()
+    }
+}
 
 /// Run the gathering script on `t` and parse it. `ssh_port` is the port we connected to.
 pub fn gather(t: &mut dyn Transport, ssh_port: Option<u16>) -> anyhow::Result<HostFacts> {
@@ -302,13 +449,8 @@ pub fn parse_output(text: &str) -> HostFacts {
             "nft-json" if !body.trim().is_empty() => {
                 // The script cuts it at 8 MiB: a cut ruleset is not walked, and the report
                 // says why.
-                if body.len() > 8_388_608 {
-                    f.gather_errors.push(
-                        "nft -j list ruleset: more than 8 MiB, cut; nftables rules not walked"
-                            .into(),
-                    );
-                }
-                f.nft_json = Some(body)
+                f.nft_json = Some(body);
+                limit_nft_json(&mut f);
             }
             "ss" => {
                 f.listeners = parse::ss::parse_listeners(&body);
@@ -333,6 +475,8 @@ pub fn parse_output(text: &str) -> HostFacts {
                 f.links.insert(arg, body.trim().to_string());
             }
             "file" => {
+                // Again here: a host with an old or altered script must not leak either.
+                let body = super::redact::redact(&arg, &body);
                 f.files.insert(arg, body);
             }
             "packages" => {
@@ -417,19 +561,39 @@ pub fn is_tunnel_kind(kind: &str) -> bool {
 
 impl HostFacts {
     pub fn load(path: &std::path::Path) -> anyhow::Result<Vec<HostFacts>> {
+        if let Ok(m) = std::fs::metadata(path) {
+            if m.len() > MAX_FACTS_FILE {
+                return Err(crate::error::Error::file(
+                    path,
+                    format!(
+                        "is {} MiB, over lbdoctor's {} MiB limit for a facts file; save fewer hosts per file",
+                        m.len() >> 20,
+                        MAX_FACTS_FILE >> 20
+                    ),
+                )
+                .into());
+            }
+        }
         let bytes = crate::error::read_file(path)?;
         // A file holds one snapshot or a list (what --save-facts writes for many hosts).
         let v: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| crate::error::Error::file(path, format!("not a facts JSON file: {e}")))?;
+        drop(bytes);
         let list = match v {
             serde_json::Value::Array(a) => a,
             other => vec![other],
         };
         list.into_iter()
             .map(|v| {
-                serde_json::from_value(v).map_err(|e| {
-                    crate::error::Error::file(path, format!("not a facts snapshot: {e}")).into()
-                })
+                let mut f: HostFacts = serde_json::from_value(v).map_err(|e| {
+                    crate::error::Error::file(path, format!("not a facts snapshot: {e}"))
+                })?;
+                limit_nft_json(&mut f);
+                // Snapshots saved by older versions were redacted by one looser pattern.
+                for (p, text) in f.files.iter_mut() {
+                    *text = super::redact::redact(p, text);
+                }
+                Ok(f)
             })
             .collect()
     }

@@ -7,6 +7,8 @@ pub mod checks;
 pub mod facts;
 pub mod netstack;
 pub mod parse;
+pub mod redact;
+pub mod write_target;
 
 use facts::HostFacts;
 use ipnet::Ipv4Net;

@@ -65,6 +65,54 @@ fn ssh_port(d: &remote::Dest, ssh: &cli::SshArgs) -> Option<u16> {
     remote::resolve_dest(d, ssh).ok().map(|h| h.port)
 }
 
+/// Most bytes of host output one run holds, over every host and --jobs.
+pub const RUN_BUDGET: usize = 1 << 30;
+
+/// The run's budget for host output: each stream of a command is bounded so that `jobs`
+/// hosts at once stay within it, and the facts kept so far are charged against it.
+pub struct Budget {
+    left: std::sync::atomic::AtomicUsize,
+    total: usize,
+    per_stream: usize,
+}
+
+impl Budget {
+    pub fn new(total: usize, jobs: usize) -> Budget {
+        let default = remote::Limits::default().max_output;
+        Budget {
+            left: std::sync::atomic::AtomicUsize::new(total),
+            total,
+            // stdout and stderr of `jobs` commands in flight.
+            per_stream: (total / (2 * jobs.max(1))).min(default),
+        }
+    }
+
+    pub fn limits(&self) -> remote::Limits {
+        remote::Limits {
+            max_output: self.per_stream,
+            ..Default::default()
+        }
+    }
+
+    /// Take `bytes` for `host`'s facts, or a clear error once the run's budget is spent.
+    pub fn charge(&self, host: &str, bytes: usize) -> anyhow::Result<()> {
+        use std::sync::atomic::Ordering;
+        self.left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |l| l.checked_sub(bytes))
+            .map(|_| ())
+            .map_err(|_| {
+                Error::host(
+                    host,
+                    format!(
+                        "the facts gathered in this run passed lbdoctor's {} MiB budget for host output; audit fewer hosts per run (or save each one's facts with --save-facts and audit the files)",
+                        self.total >> 20
+                    ),
+                )
+                .into()
+            })
+    }
+}
+
 /// Gather facts from every host, `jobs` at a time, with one progress bar when interactive.
 fn gather_all(hosts: &[remote::Dest], args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Vec<HostRun>> {
     let bar = (ctx.interactive && !ctx.quiet && hosts.len() > 1).then(|| {
@@ -83,6 +131,8 @@ fn gather_all(hosts: &[remote::Dest], args: &AuditArgs, ctx: &Ctx) -> anyhow::Re
     type Results = Vec<(usize, anyhow::Result<HostRun>)>;
     let results: Arc<Mutex<Results>> = Arc::new(Mutex::new(Vec::new()));
     let jobs = args.jobs.max(1).min(hosts.len().max(1));
+    let budget = Budget::new(RUN_BUDGET, jobs);
+    let budget = &budget;
     std::thread::scope(|s| {
         for _ in 0..jobs {
             let queue = Arc::clone(&queue);
@@ -100,7 +150,10 @@ fn gather_all(hosts: &[remote::Dest], args: &AuditArgs, ctx: &Ctx) -> anyhow::Re
                     if args.fix && !args.dry_run {
                         crate::fix::apply::settle_interrupted(t.as_mut())?;
                     }
+                    t.set_limits(budget.limits());
                     let facts = audit::facts::gather(t.as_mut(), ssh_port(&host, ssh))?;
+                    t.set_limits(remote::Limits::default());
+                    budget.charge(&host.name, facts.text_bytes())?;
                     Ok(HostRun {
                         facts,
                         transport: Some(t),
@@ -140,22 +193,39 @@ fn gather_all(hosts: &[remote::Dest], args: &AuditArgs, ctx: &Ctx) -> anyhow::Re
     Ok(ok)
 }
 
-/// Lint the director's own /etc/keepalived/keepalived.conf as gathered (includes are not
-/// followed: only the main file travels with the facts). Locations name host:path.
+/// Lint the director's own /etc/keepalived/keepalived.conf as gathered. The host's files
+/// are laid out under a private directory that stands for the host's `/`, and includes are
+/// resolved only there (`LoadOptions::confined`): an include of a file that was not gathered
+/// is reported as not followed, and never read from this machine. Locations name host:path.
 fn lint_remote_config(f: &HostFacts) -> Vec<Finding> {
     const PATH: &str = "/etc/keepalived/keepalived.conf";
-    let Some(text) = f.files.get(PATH) else {
+    if !f.files.contains_key(PATH) {
         return Vec::new();
-    };
+    }
     let Ok(dir) = tempfile::tempdir() else {
         return Vec::new();
     };
-    let tmp = dir.path().join("keepalived.conf");
-    if std::fs::write(&tmp, text).is_err() {
-        return Vec::new();
+    let root = dir.path().join("host");
+    for (p, text) in &f.files {
+        // Only plain absolute paths: a facts file's key must not write outside `root`.
+        let Some(rel) = plain_abs_path(p) else {
+            continue;
+        };
+        let dest = root.join(rel);
+        if let Some(parent) = dest.parent() {
+            if std::fs::create_dir_all(parent).is_err() {
+                continue;
+            }
+        }
+        let _ = std::fs::write(&dest, text);
     }
-    let Ok(loaded) = crate::keepalived::load(&tmp, &crate::keepalived::LoadOptions::default())
-    else {
+    let top = root.join(&PATH[1..]);
+    let opts = crate::keepalived::LoadOptions {
+        include_root: Some(root.clone()),
+        confined: true,
+        ..Default::default()
+    };
+    let Ok(loaded) = crate::keepalived::load(&top, &opts) else {
         return Vec::new();
     };
     let mut out = loaded.findings.clone();
@@ -163,19 +233,80 @@ fn lint_remote_config(f: &HostFacts) -> Vec<Finding> {
         &loaded,
         &crate::keepalived::checks::Options::default(),
     ));
-    let shown = format!("{}:{PATH}", f.host);
-    let tmp_s = tmp.display().to_string();
+    let root_s = root.display().to_string();
+    // auth_pass was redacted on the host: its length (LB032) is the marker's, not the host's.
+    out.retain(|x| {
+        let Some(l) = &x.location else { return true };
+        let line = l
+            .file
+            .strip_prefix(&root_s)
+            .and_then(|p| f.files.get(p))
+            .and_then(|t| t.lines().nth(l.line.saturating_sub(1) as usize));
+        !(x.id == "LB032" && line.is_some_and(|s| s.contains(crate::audit::redact::MARK)))
+    });
+    let shown = |s: &str| {
+        s.strip_prefix(&root_s)
+            .map(|rest| format!("{}:{rest}", f.host))
+    };
     for x in &mut out {
         if let Some(l) = &mut x.location {
-            if l.file == tmp_s {
-                l.file = shown.clone();
+            if let Some(s) = shown(&l.file) {
+                l.file = s;
             }
         }
-        if x.subject == tmp_s {
-            x.subject = shown.clone();
+        if let Some(s) = shown(&x.subject) {
+            x.subject = s;
+        }
+        for e in &mut x.evidence {
+            if e.contains(&root_s) {
+                *e = e.replace(&root_s, "");
+            }
+        }
+        x.message = x.message.replace(&root_s, "");
+        if let Some(fx) = &mut x.fix {
+            fx.text = fx.text.replace(&root_s, "");
+            for c in &mut fx.commands {
+                *c = c.replace(&root_s, "");
+            }
         }
     }
     out
+}
+
+/// Write saved facts (host configs, addresses, rules) readable by the owner only: a new file
+/// in the same directory, created 0600, then renamed over `path`. The rename replaces a
+/// symlink at `path` rather than writing through it.
+fn save_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let err = |e: std::io::Error| Error::file(path, format!("cannot write facts: {e}"));
+    if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+        return Err(Error::file(path, "is a directory; give a file name for --save-facts").into());
+    }
+    // tempfile creates with O_EXCL and mode 0600.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".lbdoctor-facts-")
+        .tempfile_in(dir)
+        .map_err(err)?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    Ok(())
+}
+
+/// `p` without its leading `/` when it is a plain absolute path (no `..`, `.` or empty
+/// components), else None.
+fn plain_abs_path(p: &str) -> Option<&str> {
+    let rel = p.strip_prefix('/')?;
+    let ok = !rel.is_empty()
+        && !p.contains('\0')
+        && rel
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..");
+    ok.then_some(rel)
 }
 
 /// Real servers named by keepalived.conf, each with its virtual server's VIP, port and
@@ -413,6 +544,15 @@ fn plan_text(plans: &[HostPlan]) -> String {
     s
 }
 
+/// The --fix confirmation prompt. The plan holds host-derived text (paths, file contents):
+/// no control character from it reaches the terminal.
+fn prompt_text(plans: &[HostPlan]) -> String {
+    format!(
+        "{}\nApply these changes? [y/N] ",
+        crate::report::sanitize::text(&plan_text(plans))
+    )
+}
+
 fn confirm(args: &AuditArgs, plans: &[HostPlan]) -> anyhow::Result<bool> {
     if args.yes {
         return Ok(true);
@@ -424,7 +564,7 @@ fn confirm(args: &AuditArgs, plans: &[HostPlan]) -> anyhow::Result<bool> {
         .into());
     }
     let mut e = std::io::stderr().lock();
-    let _ = write!(e, "{}\nApply these changes? [y/N] ", plan_text(plans));
+    let _ = write!(e, "{}", prompt_text(plans));
     let _ = e.flush();
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
@@ -535,8 +675,7 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         } else {
             serde_json::to_string_pretty(&v)
         }?;
-        std::fs::write(path, json + "\n")
-            .map_err(|e| Error::file(path, format!("cannot write facts: {e}")))?;
+        save_private(path, (json + "\n").as_bytes())?;
     }
 
     let mut report = Report::new("audit");
@@ -758,6 +897,43 @@ mod tests {
         let v4 = reals.iter().find(|(_, h, _)| h == "192.168.21.11").unwrap();
         assert_eq!(v4.2.vip, Some("192.168.21.20".parse().unwrap()));
         assert_eq!(director.vip, Some("192.168.21.20".parse().unwrap()));
+    }
+
+    #[test]
+    fn the_runs_budget_bounds_streams_and_the_total_across_jobs() {
+        let b = super::Budget::new(1 << 30, 16);
+        // 16 hosts at once, stdout and stderr each: 32 MiB a stream, not 64.
+        assert_eq!(b.limits().max_output, 32 << 20);
+        assert_eq!(super::Budget::new(1 << 30, 1).limits().max_output, 64 << 20);
+        let b = super::Budget::new(100, 2);
+        b.charge("a", 60).unwrap();
+        b.charge("b", 40).unwrap();
+        let e = format!("{:#}", b.charge("c", 1).unwrap_err());
+        assert!(e.contains("c") && e.contains("audit fewer hosts"), "{e}");
+    }
+
+    #[test]
+    fn the_confirmation_prompt_shows_no_raw_control_characters() {
+        let plans = vec![crate::fix::HostPlan {
+            host: "app2\x1b]0;pwned\x07".into(),
+            changes: vec![crate::fix::Change {
+                kind: "file".into(),
+                description: "write /etc/x\x1b[1A\x1b[2K".into(),
+                commands: vec!["echo \u{9b}2K".into()],
+                file: Some("/etc/x".into()),
+                diff: Some("-old\r\n+new\x1b[8m".into()),
+                content: None,
+                old: None,
+            }],
+            notes: vec!["\u{202e}note".into()],
+        }];
+        let p = super::prompt_text(&plans);
+        assert!(
+            !p.chars()
+                .any(|c| (c.is_control() && c != '\n') || c == '\u{202e}'),
+            "{p:?}"
+        );
+        assert!(p.contains("\\x1b[1A") && p.ends_with("Apply these changes? [y/N] "));
     }
 
     #[test]

@@ -625,6 +625,25 @@ pub fn plan(a: &Analysis) -> HostPlan {
 
 /// `plan` with the operator's options.
 pub fn plan_with(a: &Analysis, opts: &Options) -> HostPlan {
+    let mut p = plan_unchecked(a, opts);
+    // A change whose file fails the check is dropped; RS023 reports the file name.
+    p.changes.retain(|c| match c.file.as_deref() {
+        Some(f) => match crate::audit::write_target::problem(f) {
+            Some(why) => {
+                p.notes.push(format!(
+                    "not writing {}: {why}; see RS023",
+                    crate::report::sanitize::line(&format!("{f:?}"))
+                ));
+                false
+            }
+            None => true,
+        },
+        None => true,
+    });
+    p
+}
+
+fn plan_unchecked(a: &Analysis, opts: &Options) -> HostPlan {
     let mut p = HostPlan {
         host: a.f.host.clone(),
         ..Default::default()

@@ -317,7 +317,7 @@ pub fn apply_change(
         // Planned as a new file: one that appeared since is someone else's (and a backup of
         // it in interfaces.d would be sourced at boot).
         s = format!(
-            "if [ -e {p} ]; then echo \"lbdoctor: {path} appeared since the facts were gathered; not overwriting it (run again)\" >&2; exit 3; fi\n{s}",
+            "if [ -e {p} ]; then echo \"lbdoctor: \"{p}\" appeared since the facts were gathered; not overwriting it (run again)\" >&2; exit 3; fi\n{s}",
             p = shell_quote(path)
         );
     }

@@ -39,6 +39,7 @@ mod rs019;
 mod rs020;
 mod rs021;
 mod rs022;
+mod rs023;
 
 /// Is `ip` in a gathered network configuration file (RS014's test, for the IPv6 fix too)?
 pub fn rs014_persisted(a: &Analysis, ip: &str) -> bool {
@@ -69,6 +70,7 @@ pub fn run_real(a: &Analysis, out: &mut Vec<Finding>) {
         rs020::run,
         rs021::run,
         rs022::run,
+        rs023::run,
     ] {
         c(a, out);
     }
