@@ -100,8 +100,10 @@ fn dsas_style_incident_missing_brace() {
             ("LB010", 11), // persistence_timeout 0: keepalived rejects it
             ("LB015", 15),
             ("LB017", 21),
+            ("LB043", 22), // nb_get_retry: deprecated, use retry
             ("LB004", 25), // the real_server whose `}` is missing swallows the next one
             ("LB017", 34), // the swallowed HTTP_GET is a second checker of 192.168.8.1
+            ("LB043", 35),
         ])
     );
     let lb004 = v["findings"]

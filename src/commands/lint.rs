@@ -37,9 +37,7 @@ pub fn run(args: &LintArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let mut findings: Vec<Finding> = Vec::new();
     let mut per_file: Vec<Vec<Finding>> = Vec::with_capacity(loaded.len());
     for l in &loaded {
-        let mut f = l.findings.clone();
-        f.extend(checks::run(l, &check_opts));
-        per_file.push(f);
+        per_file.push(checks::lint(l, &check_opts));
     }
     // cross-file peer checks land in the file they point at
     let refs: Vec<&Loaded> = loaded.iter().collect();
@@ -199,9 +197,13 @@ fn summary(configs: &[&Config]) -> Vec<Section> {
             let vips: Vec<&str> = v.vips.iter().map(|x| x.0.as_str()).collect();
             let mut row = vec![
                 v.name.clone(),
-                match &v.state {
-                    Some(_) => at(&v.state, |s| s.clone(), ""),
-                    None => format!("{} (derived)", v.effective_state()),
+                match (&v.forced_state, &v.state) {
+                    (Some(f), Some(st)) => format!(
+                        "{} (forced by keepalived; state {} line {})",
+                        f.state, st.value, st.span.line
+                    ),
+                    (_, Some(_)) => at(&v.state, |s| s.clone(), ""),
+                    (_, None) => format!("{} (derived)", v.effective_state()),
                 },
                 at(&v.interface, |s| s.clone(), "-"),
                 at(&v.virtual_router_id, |s| s.to_string(), "unset"),

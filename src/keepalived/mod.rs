@@ -9,6 +9,7 @@ pub mod keywords;
 pub mod lexer;
 pub mod model;
 pub mod parser;
+pub mod ranges;
 pub mod suppress;
 
 use crate::finding::{Finding, Location};

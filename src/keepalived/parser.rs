@@ -804,6 +804,10 @@ fn unknown_keyword(lx: &Arena, n: &Node, block: BlockId, kw: &str) -> Diag {
     let mut fix = None;
     if kw == "}" {
         msg = "extra `}` at top level: keepalived ignores it (\"Unknown keyword '}'\")".into();
+    } else if let Some((why, new)) = removed_keyword(kw) {
+        // a removed keyword: its replacement, not a look-alike
+        msg.push_str(&format!("; {why}"));
+        fix = new.map(|n| format!("replace `{kw}` with {n}"));
     } else if let Some(s) = table.suggest(block, kw) {
         msg.push_str(&format!("; did you mean `{s}`?"));
         fix = Some(format!("rename `{kw}` to `{s}`"));
@@ -813,8 +817,6 @@ fn unknown_keyword(lx: &Arena, n: &Node, block: BlockId, kw: &str) -> Diag {
             let names: Vec<String> = homes.iter().take(3).map(|h| block_desc(h)).collect();
             msg.push_str(&format!("; `{kw}` is a keyword of {}", names.join(", ")));
             fix = Some(format!("move `{kw}` into the block it belongs to"));
-        } else if let Some(why) = removed_keyword(kw) {
-            msg.push_str(&format!("; {why}"));
         }
     }
     let mut d = diag_node(lx, n, "LB002", msg);
@@ -822,14 +824,31 @@ fn unknown_keyword(lx: &Arena, n: &Node, block: BlockId, kw: &str) -> Diag {
     d
 }
 
-/// Keywords that older keepalived versions accepted (KA ChangeLog and git history).
-fn removed_keyword(kw: &str) -> Option<&'static str> {
+/// Keywords that older keepalived versions accepted, with their replacement (checked in
+/// acassen/keepalived's history: lvs_id is in global_parser.c up to v1.1.7, nat_mask was
+/// removed by a21be2e1 "Remove nat_mask configuration parameter", first in v1.2.20).
+fn removed_keyword(kw: &str) -> Option<(&'static str, Option<&'static str>)> {
     Some(match kw {
-        "lvs_id" => "`lvs_id` was replaced by `router_id` in keepalived 1.1.8",
-        "nat_mask" => "`nat_mask` was removed in keepalived 2.0 (it never did anything for LVS)",
-        "lb_flags" => "`lb_flags` was replaced by one keyword per flag (sh-port, sh-fallback, ...)",
-        "nb_get_retry" => "`nb_get_retry` is only accepted inside HTTP_GET/SSL_GET; use `retry`",
-        "dynamic" => "FILE_CHECK `dynamic` is documented but keepalived installs no handler for it",
+        "lvs_id" => (
+            "use `router_id`: `lvs_id` was replaced by `router_id` in keepalived 1.1.8",
+            Some("`router_id`"),
+        ),
+        "nat_mask" => (
+            "`nat_mask` was removed in keepalived 1.2.20 (it had no effect on LVS); delete the line",
+            None,
+        ),
+        "lb_flags" => (
+            "`lb_flags` was replaced by one keyword per flag (sh-port, sh-fallback, ...)",
+            None,
+        ),
+        "nb_get_retry" => (
+            "`nb_get_retry` is only accepted inside HTTP_GET/SSL_GET; use `retry`",
+            Some("`retry`"),
+        ),
+        "dynamic" => (
+            "FILE_CHECK `dynamic` is documented but keepalived installs no handler for it",
+            None,
+        ),
         _ => return None,
     })
 }

@@ -9,8 +9,16 @@ use crate::keepalived::keywords::{self, BlockId};
 use crate::keepalived::parser::{Document, NodeKind, FLAG_DISPLACED};
 use crate::keepalived::{finding_line, Loaded};
 
-/// Keywords that accumulate rather than overwrite.
-const REPEATABLE: &[&str] = &["status_code", "interface", "regex", "digest"];
+/// Keywords that accumulate rather than overwrite, and the first-wins settings LB042
+/// follows across blocks.
+const REPEATABLE: &[&str] = &[
+    "status_code",
+    "interface",
+    "regex",
+    "digest",
+    "lvs_sync_daemon",
+    "lvs_sync_daemon_interface",
+];
 
 /// Keywords that write the same field without sharing a handler.
 fn field_of(canon: &str) -> &str {
