@@ -93,9 +93,9 @@ fn dsas_style_incident_missing_brace() {
     assert_eq!(
         ids_lines(&v),
         expect(&[
-            ("LB010", 2),  // a.b.c.d is no address
-            ("LB003", 5),  // virtual_server never closed
-            ("LB011", 7),  // lb_algo wlc with lb_kind DR
+            ("LB010", 2), // a.b.c.d is no address
+            ("LB003", 5), // virtual_server never closed
+            // no LB011 for lb_algo wlc: keepalived builds one real server, nothing to pin
             ("LB002", 9),  // nat_mask
             ("LB010", 11), // persistence_timeout 0: keepalived rejects it
             ("LB015", 15),
