@@ -178,7 +178,13 @@ fn summary(configs: &[&Config]) -> Vec<Section> {
                 } else {
                     format!("{}\n{}", vs.key, addrs.join("\n"))
                 },
-                at(&vs.scheduler, |v| v.clone(), "wlc (default)"),
+                match (&vs.scheduler, vs.rejected_schedulers.last()) {
+                    (None, Some(r)) => format!(
+                        "wlc (default; {} {} line {} rejected)",
+                        r.keyword, r.value, r.span.line
+                    ),
+                    _ => at(&vs.scheduler, |v| v.clone(), "wlc (default)"),
+                },
                 at(&vs.method, |v| v.clone(), "NAT (default)"),
                 at(
                     &vs.protocol,

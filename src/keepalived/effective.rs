@@ -395,6 +395,7 @@ impl<'a> Builder<'a> {
             sched_flags: Vec::new(),
             sorry_server: None,
             quorum: None,
+            rejected_schedulers: Vec::new(),
         };
         let NodeKind::Block(block) = doc.nodes[n].kind else {
             return None;
@@ -413,12 +414,14 @@ impl<'a> Builder<'a> {
                         set(&mut vs.scheduler, v.to_string(), kw, span());
                     } else {
                         let hint = case_hint(SCHEDULERS, v);
+                        vs.rejected_schedulers
+                            .push(Setting::new(v.to_string(), kw, span()));
                         self.invalid(
                             c,
                             &subject,
                             format!(
                                 "`{kw} {v}`: keepalived rejects it (\"Invalid lvs_scheduler '{v}' - ignoring\"){hint} and keeps {}",
-                                vs.scheduler.as_ref().map_or("its default wlc".to_string(), |s| format!("`{}` from line {}", s.value, s.span.line))
+                                vs.scheduler.as_ref().map_or("its default wlc".to_string(), |s| format!("`{}` from {}", s.value, super::span_ref(self.doc, &s.span)))
                             ),
                         );
                     }
@@ -433,7 +436,7 @@ impl<'a> Builder<'a> {
                             &subject,
                             format!(
                                 "`{kw} {v}`: keepalived rejects it (\"unknown [{v}] routing method\"){hint} and keeps {}",
-                                vs.method.as_ref().map_or("its default NAT".to_string(), |s| format!("`{}` from line {}", s.value, s.span.line))
+                                vs.method.as_ref().map_or("its default NAT".to_string(), |s| format!("`{}` from {}", s.value, super::span_ref(self.doc, &s.span)))
                             ),
                         );
                     }
@@ -464,7 +467,7 @@ impl<'a> Builder<'a> {
                             &subject,
                             format!(
                                 "`persistence_timeout {t}` is outside 1..2678400 seconds; keepalived rejects it (\"persistence_timeout invalid\") and the service is {}",
-                                vs.persistence_timeout.as_ref().map_or("not persistent".to_string(), |p| format!("persistent for {}s (line {})", p.value, p.span.line))
+                                vs.persistence_timeout.as_ref().map_or("not persistent".to_string(), |p| format!("persistent for {}s ({})", p.value, super::span_ref(self.doc, &p.span)))
                             ),
                         ),
                         Some(Err(_)) => self.invalid(

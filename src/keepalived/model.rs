@@ -86,6 +86,8 @@ pub struct VirtualServer {
     pub sched_flags: Vec<Setting<String>>,
     pub sorry_server: Option<Setting<String>>,
     pub quorum: Option<Setting<i64>>,
+    /// lvs_sched/lb_algo lines keepalived rejected ("Invalid lvs_scheduler"), as written.
+    pub rejected_schedulers: Vec<Setting<String>>,
 }
 
 impl VirtualServer {

@@ -8,6 +8,7 @@
 
 use super::{at, Ctx};
 use crate::finding::Finding;
+use crate::keepalived::span_ref;
 
 const DEFAULT_CONNECT_TIMEOUT: f64 = 5.0;
 const DEFAULT_DELAY_LOOP: f64 = 60.0;
@@ -45,7 +46,7 @@ pub fn check(cx: &Ctx, out: &mut Vec<Finding>) {
                 let (loc, ct_where) = match ct {
                     Some(s) => (
                         at(&s.span, s.keyword.len()),
-                        format!("line {}", s.span.line),
+                        span_ref(&cx.loaded.doc, &s.span),
                     ),
                     None => (
                         at(&c.span, c.kind.len()),
@@ -53,7 +54,7 @@ pub fn check(cx: &Ctx, out: &mut Vec<Finding>) {
                     ),
                 };
                 let dl_where = dl.map_or("keepalived's default".to_string(), |s| {
-                    format!("line {}", s.span.line)
+                    span_ref(&cx.loaded.doc, &s.span)
                 });
                 out.push(
                     Finding::new(

@@ -86,12 +86,13 @@ pub fn check(cx: &Ctx, out: &mut Vec<Finding>) {
                 "; the same holds for {} more virtual servers in DR/TUN in this file",
                 found.len() - 1
             ));
-            evidence.extend(
-                found[1..]
-                    .iter()
-                    .take(10)
-                    .map(|o| format!("virtual_server {} at line {}", o.vs.key, o.vs.span.line)),
-            );
+            evidence.extend(found[1..].iter().take(10).map(|o| {
+                format!(
+                    "virtual_server {} at {}",
+                    o.vs.key,
+                    crate::keepalived::span_ref(&cx.loaded.doc, &o.vs.span)
+                )
+            }));
             if found.len() > 11 {
                 evidence.push(format!("... and {} more", found.len() - 11));
             }

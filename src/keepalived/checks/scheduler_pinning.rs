@@ -33,10 +33,19 @@ pub fn check(cx: &Ctx, out: &mut Vec<Finding>) {
                 at(&s.span, s.keyword.len()),
                 format!("`{} {}`", s.keyword, s.value),
             ),
-            None => (
-                at(&vs.span, "virtual_server".len()),
-                "no scheduler line (keepalived's default is wlc)".to_string(),
-            ),
+            None => match vs.rejected_schedulers.last() {
+                Some(r) => (
+                    at(&r.span, r.keyword.len()),
+                    format!(
+                        "`{} {}`, which keepalived rejects (LB010), so it runs its default wlc",
+                        r.keyword, r.value
+                    ),
+                ),
+                None => (
+                    at(&vs.span, "virtual_server".len()),
+                    "no scheduler line (keepalived's default is wlc)".to_string(),
+                ),
+            },
         };
         let mut f = Finding::new(
             "LB011",
@@ -125,6 +134,15 @@ mod tests {
             "LB011",
         );
         assert!(f.is_empty());
+        // an invalid lb_algo: keepalived's wlc, said so at that line
+        let f = lint_str(
+            &format!("virtual_server 10.0.0.1 80 {{\n lvs_method DR\n lb_algo conhash\n{rs}}}\n"),
+            "LB011",
+        );
+        assert_eq!(f[0].location.as_ref().unwrap().line, 3);
+        assert!(f[0]
+            .message
+            .contains("`lb_algo conhash`, which keepalived rejects"));
         // the founding incident: rr written, lc runs
         let f = lint_str(
             &format!("virtual_server 10.0.0.1 80 {{\n lvs_sched rr\n lvs_method DR\n lb_algo lc\n{rs}}}\n"),
