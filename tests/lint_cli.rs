@@ -91,6 +91,62 @@ fn two_directors_are_checked_against_each_other() {
 }
 
 #[test]
+fn peers_are_paired_by_what_they_share_not_by_name() {
+    // an unrelated VI_1 is not compared, whatever its settings
+    let (_, v, _) = run(&[
+        "fixtures/lint/peers/lb1.conf",
+        "fixtures/lint/peers/unrelated.conf",
+    ]);
+    let cross: Vec<String> = ids(&v)
+        .into_iter()
+        .filter(|i| ["LB028", "LB029", "LB030", "LB031"].contains(&i.as_str()))
+        .collect();
+    assert!(cross.is_empty(), "{cross:?}");
+    assert_eq!(v["peers"]["clusters"].as_array().unwrap().len(), 0);
+    assert_eq!(v["peers"]["unpaired"].as_array().unwrap().len(), 2);
+    // a peer under another instance name is compared: it shares the VIP
+    let (_, v, _) = run(&[
+        "fixtures/lint/peers/lb1.conf",
+        "fixtures/lint/peers/renamed.conf",
+        "fixtures/lint/peers/unrelated.conf",
+    ]);
+    let f: Vec<(String, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().to_string(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        f.iter()
+            .any(|(i, m)| i == "LB028" && m.contains("advert_int")),
+        "{f:#?}"
+    );
+    let clusters = &v["peers"]["clusters"];
+    assert_eq!(clusters.as_array().unwrap().len(), 1, "{clusters}");
+    assert_eq!(
+        clusters[0],
+        serde_json::json!([
+            "fixtures/lint/peers/lb1.conf",
+            "fixtures/lint/peers/renamed.conf"
+        ])
+    );
+    assert_eq!(
+        v["peers"]["pairs"][0]["instances"],
+        serde_json::json!(["VI_1", "web_vip"])
+    );
+    assert_eq!(v["peers"]["pairs"][0]["shared"], "VIP 192.168.21.20");
+    assert_eq!(
+        v["peers"]["unpaired"],
+        serde_json::json!(["fixtures/lint/peers/unrelated.conf"])
+    );
+}
+
+#[test]
 fn config_id_selects_conditional_lines() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("k.conf");

@@ -41,7 +41,8 @@ pub fn run(args: &LintArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     }
     // cross-file peer checks land in the file they point at
     let refs: Vec<&Loaded> = loaded.iter().collect();
-    let cross = peers::check(&refs);
+    let pairs = peers::pairings(&refs);
+    let cross = peers::check_pairs(&refs, &pairs);
     for f in cross {
         let file = f.location.as_ref().map(|l| l.file.clone());
         let idx = loaded
@@ -62,6 +63,11 @@ pub fn run(args: &LintArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     report.findings = findings;
     let configs: Vec<&Config> = loaded.iter().map(|l| &l.config).collect();
     report.sections = summary(&configs);
+    if loaded.len() > 1 {
+        let (section, data) = peer_summary(&args.files, &pairs);
+        report.sections.push(section);
+        report = report.with_data("peers", data);
+    }
     if ctx.format == Format::Json {
         let model = configs
             .iter()
@@ -300,4 +306,57 @@ fn summary(configs: &[&Config]) -> Vec<Section> {
         });
     }
     sections
+}
+
+/// Which files were compared as VRRP peers, and why: a human section and the JSON "peers"
+/// object ({"clusters": [[file, ...]], "pairs": [{files, instances, shared}], "unpaired"}).
+fn peer_summary(
+    files: &[std::path::PathBuf],
+    pairs: &[peers::Pairing],
+) -> (Section, serde_json::Value) {
+    let name = |i: usize| files[i].display().to_string();
+    let clusters = peers::clusters(files.len(), pairs);
+    let mut body = String::new();
+    for (k, c) in clusters.iter().enumerate() {
+        let names: Vec<String> = c.iter().map(|&i| name(i)).collect();
+        body.push_str(&format!("cluster {}: {}\n", k + 1, names.join(", ")));
+        for p in pairs.iter().filter(|p| c.contains(&p.file_a)) {
+            body.push_str(&format!(
+                "  {} {} <-> {} {} (shared {})\n",
+                name(p.file_a),
+                p.instance_a,
+                name(p.file_b),
+                p.instance_b,
+                p.why
+            ));
+        }
+    }
+    let unpaired: Vec<String> = (0..files.len())
+        .filter(|i| !clusters.iter().any(|c| c.contains(i)))
+        .map(name)
+        .collect();
+    if !unpaired.is_empty() {
+        body.push_str(&format!(
+            "not compared (no VRRP instance shares a VIP, unicast address or interface+VRID with another file): {}\n",
+            unpaired.join(", ")
+        ));
+    }
+    let data = json!({
+        "clusters": clusters.iter().map(|c| c.iter().map(|&i| name(i)).collect::<Vec<_>>()).collect::<Vec<_>>(),
+        "pairs": pairs.iter().map(|p| json!({
+            "files": [name(p.file_a), name(p.file_b)],
+            "instances": [p.instance_a, p.instance_b],
+            "shared": p.why,
+        })).collect::<Vec<_>>(),
+        "unpaired": unpaired,
+    });
+    (
+        Section::Text {
+            title:
+                "VRRP peers (paired by shared VIP, unicast address or interface+VRID, not by name)"
+                    .into(),
+            body: body.trim_end().to_string(),
+        },
+        data,
+    )
 }
