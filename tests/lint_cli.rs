@@ -139,7 +139,7 @@ fn peers_are_paired_by_what_they_share_not_by_name() {
         v["peers"]["pairs"][0]["instances"],
         serde_json::json!(["VI_1", "web_vip"])
     );
-    assert_eq!(v["peers"]["pairs"][0]["shared"], "VIP 192.168.21.20");
+    assert_eq!(v["peers"]["pairs"][0]["shared"], "unicast peer 192.168.21.2");
     assert_eq!(
         v["peers"]["unpaired"],
         serde_json::json!(["fixtures/lint/peers/unrelated.conf"])
