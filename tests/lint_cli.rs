@@ -139,11 +139,38 @@ fn peers_are_paired_by_what_they_share_not_by_name() {
         v["peers"]["pairs"][0]["instances"],
         serde_json::json!(["VI_1", "web_vip"])
     );
-    assert_eq!(v["peers"]["pairs"][0]["shared"], "unicast peer 192.168.21.2");
+    assert_eq!(
+        v["peers"]["pairs"][0]["shared"],
+        "unicast peer 192.168.21.2"
+    );
     assert_eq!(
         v["peers"]["unpaired"],
         serde_json::json!(["fixtures/lint/peers/unrelated.conf"])
     );
+}
+
+#[test]
+fn model_modes() {
+    let model = |mode: &str| {
+        let (_, v, _) = run(&[SEED, "--model", mode]);
+        (v["model_mode"].clone(), v["model"].clone())
+    };
+    // a small config gets the full model by default
+    let (_, v, _) = run(&[SEED]);
+    assert_eq!(v["model_mode"], "full");
+    assert_eq!(
+        v["model"][0]["virtual_servers"][0]["scheduler"]["value"],
+        "lc"
+    );
+    let (m, s) = model("summary");
+    assert_eq!(m, "summary");
+    assert_eq!(s[0]["virtual_server_count"], 1);
+    assert_eq!(s[0]["real_server_count"], 2);
+    assert_eq!(s[0]["vrrp_instances"][0]["name"], "VI_1");
+    assert!(s[0].get("virtual_servers").is_none());
+    let (m, s) = model("none");
+    assert_eq!(m, "none");
+    assert!(s.is_null());
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! VRRP) with the line each value comes from.
 
 use super::Ctx;
-use crate::cli::{Format, LintArgs};
+use crate::cli::{Format, LintArgs, ModelMode};
 use crate::error::Error;
 use crate::finding::{sort_findings, Finding};
 use crate::keepalived::checks::{self, peers, Options};
@@ -15,6 +15,27 @@ use std::net::IpAddr;
 
 /// Rows beyond this go to the JSON output only.
 const MAX_SUMMARY_ROWS: usize = 40;
+
+/// `--model auto` gives the full model up to this many virtual servers (any real director
+/// has far fewer), a summary above: 10,000 virtual servers x 10 real servers make a 78 MB
+/// model that CI rarely wants in every run (`--model full` still gives it).
+const AUTO_FULL_MODEL_MAX_VS: usize = 2000;
+
+/// The `--model summary` form of one file's model: the same keys as the full model for the
+/// small parts (files, global, VRRP instances, groups, scripts), counts for the large ones.
+fn model_summary(c: &Config) -> serde_json::Value {
+    json!({
+        "files": c.files,
+        "virtual_server_count": c.virtual_servers.len(),
+        "real_server_count": c.virtual_servers.iter().map(|v| v.real_servers.len()).sum::<usize>(),
+        "vrrp_instances": c.vrrp_instances,
+        "vs_groups": c.vs_groups,
+        "global": c.global,
+        "scripts": c.scripts,
+        "vrrp_scripts": c.vrrp_scripts,
+        "summary": true,
+    })
+}
 
 pub fn run(args: &LintArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let director_addrs = parse_addrs(&args.director_addrs)?;
@@ -69,11 +90,31 @@ pub fn run(args: &LintArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         report = report.with_data("peers", data);
     }
     if ctx.format == Format::Json {
-        let model = configs
-            .iter()
-            .map(serde_json::to_value)
-            .collect::<Result<Vec<_>, _>>()?;
-        report = report.with_data("model", json!(model));
+        let total_vs: usize = configs.iter().map(|c| c.virtual_servers.len()).sum();
+        let mode = match args.model {
+            ModelMode::Auto if total_vs > AUTO_FULL_MODEL_MAX_VS => ModelMode::Summary,
+            ModelMode::Auto => ModelMode::Full,
+            m => m,
+        };
+        // serialized straight to text: a Value tree of 100,000 real servers costs gigabytes
+        let text = match mode {
+            ModelMode::Full => Some(serde_json::to_string(&configs)?),
+            ModelMode::Summary => Some(serde_json::to_string(
+                &configs.iter().map(|c| model_summary(c)).collect::<Vec<_>>(),
+            )?),
+            _ => None,
+        };
+        let name = match mode {
+            ModelMode::Full => "full",
+            ModelMode::Summary => "summary",
+            _ => "none",
+        };
+        report = report.with_data("model_mode", json!(name));
+        if let Some(t) = text {
+            report
+                .raw
+                .push(("model".into(), serde_json::value::RawValue::from_string(t)?));
+        }
     }
     // Freeing a large parse tree piece by piece costs more than the rest of the run's
     // teardown; the process is about to print and exit, so let the OS reclaim it.
@@ -268,7 +309,7 @@ fn summary(configs: &[&Config]) -> Vec<Section> {
         }
         let title = if vs_total > vs_rows.len() {
             format!(
-                "Virtual servers as keepalived runs them (first {} of {vs_total}; --format json has all)",
+                "Virtual servers as keepalived runs them (first {} of {vs_total}; --format json --model full has all)",
                 vs_rows.len()
             )
         } else {

@@ -7,7 +7,7 @@
 use super::Ctx;
 use crate::finding::Finding;
 use crate::keepalived::keywords;
-use crate::keepalived::parser::NodeKind;
+use crate::keepalived::parser::{Document, NodeKind};
 use crate::keepalived::{finding_at, finding_line};
 
 /// The replacement for a deprecated keyword, and since when keepalived warns.
@@ -31,14 +31,24 @@ fn replacement(kw: &str, canonical: &str) -> String {
     }
 }
 
+/// Route options keepalived warns about, with their replacement.
+const ROUTE_WORDS: &[(&str, &str)] = &[
+    ("gw", "via"),
+    ("or", "nexthop"),
+    ("default6", "inet6 default"),
+];
+
 pub fn check(cx: &Ctx, out: &mut Vec<Finding>) {
     let doc = &cx.loaded.doc;
     let table = keywords::table();
+    // a config can have 1.4 million lines: look a keyword up in the table only when its
+    // name is deprecated somewhere
+    let names = table.deprecated_names();
     for (i, n) in doc.nodes.iter().enumerate() {
         match n.kind {
             NodeKind::Plain | NodeKind::Block(_) => {
                 let kw = doc.kw(i);
-                if !table.is_deprecated(n.parent_block, kw) {
+                if !names.contains(kw) || !table.is_deprecated(n.parent_block, kw) {
                     continue;
                 }
                 let canon = table.canonical(n.parent_block, kw);
@@ -56,28 +66,9 @@ pub fn check(cx: &Ctx, out: &mut Vec<Finding>) {
                     .fix_text(format!("replace `{kw}` with {}", replacement(kw, canon))),
                 );
             }
-            NodeKind::ValueLine => {
-                let parent = doc.kw(owner_of(doc, i));
-                if !matches!(parent, "virtual_routes" | "static_routes") {
-                    continue;
-                }
-                for (w, new) in [
-                    ("gw", "via"),
-                    ("or", "nexthop"),
-                    ("default6", "inet6 default"),
-                ] {
-                    if doc.words(i).contains(&w) {
-                        out.push(
-                            finding_line(
-                                doc,
-                                "LB043",
-                                i,
-                                parent,
-                                format!("`{w}` in a route is deprecated: keepalived still reads it and logs a warning; write `{new}`"),
-                            )
-                            .fix_text(format!("replace `{w}` with `{new}`")),
-                        );
-                    }
+            NodeKind::Value if matches!(doc.kw(i), "virtual_routes" | "static_routes") => {
+                for line in doc.children(i) {
+                    route_words(doc, line, doc.kw(i), out);
                 }
             }
             _ => {}
@@ -85,10 +76,19 @@ pub fn check(cx: &Ctx, out: &mut Vec<Finding>) {
     }
 }
 
-/// The value block holding data line `n`.
-fn owner_of(doc: &crate::keepalived::parser::Document, n: usize) -> usize {
-    (0..n)
-        .rev()
-        .find(|&i| doc.nodes[i].kind == NodeKind::Value && doc.nodes[i].end as usize > n)
-        .unwrap_or(n)
+fn route_words(doc: &Document, i: usize, parent: &str, out: &mut Vec<Finding>) {
+    for &(w, new) in ROUTE_WORDS {
+        if doc.words(i).contains(&w) {
+            out.push(
+                finding_line(
+                    doc,
+                    "LB043",
+                    i,
+                    parent,
+                    format!("`{w}` in a route is deprecated: keepalived still reads it and logs a warning; write `{new}`"),
+                )
+                .fix_text(format!("replace `{w}` with `{new}`")),
+            );
+        }
+    }
 }
