@@ -82,9 +82,9 @@ const HOST_SPECIFIC: &[&str] = &[
     "Please use global lvs_sync_daemon",
 ];
 
-/// The measured share of keepalived's line diagnostics that lbdoctor matches (docs/lint.md
-/// has the table); a change that loses matches fails here.
-const MATCH_FLOOR: f64 = 0.0;
+/// The measured share of keepalived's line diagnostics that lbdoctor matches (99.1% with
+/// Debian's 2.2.7; docs/lint.md lists what is missed and why); losing matches fails here.
+const MATCH_FLOOR: f64 = 0.99;
 
 /// (line, message) of every diagnostic keepalived printed for `file` itself.
 fn diagnostics(file: &Path, out: &str) -> Vec<(u32, String)> {
@@ -185,17 +185,40 @@ fn lbdoctor_agrees_with_keepalived_t() {
     let mut accepted = 0;
     let mut disagreements = Vec::new();
     // keepalived's line diagnostics: (file, line) matched or not, by category
-    let (mut lines_total, mut lines_matched) = (0usize, 0usize);
+    let (mut lines_total, mut lines_matched, mut lines_strict) = (0usize, 0usize, 0usize);
     let mut missed: BTreeMap<String, usize> = BTreeMap::new();
     for (file, (code, out)) in &results {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
         let l = load(file, &LoadOptions::default()).unwrap();
-        let ours: BTreeSet<u32> = checks::lint(&l, &Options::default())
+        let found = checks::lint(&l, &Options::default());
+        let strict: BTreeSet<u32> = found
             .iter()
             .filter_map(|f| f.location.as_ref())
             .filter(|loc| Path::new(&loc.file).ends_with(file.file_name().unwrap()))
             .map(|loc| loc.line)
             .collect();
+        let mut ours: BTreeSet<u32> = found
+            .iter()
+            .filter_map(|f| f.location.as_ref())
+            .filter(|loc| Path::new(&loc.file).ends_with(file.file_name().unwrap()))
+            .map(|loc| loc.line)
+            .collect();
+        // one finding for a cascade (LB003/LB004) names each displaced line in its evidence
+        // ("line 12: ..."): keepalived's messages on those lines are that finding's
+        for f in found
+            .iter()
+            .filter(|f| matches!(f.id.as_str(), "LB003" | "LB004"))
+        {
+            for e in &f.evidence {
+                if let Some(n) = e
+                    .strip_prefix("line ")
+                    .and_then(|r| r.split(':').next())
+                    .and_then(|n| n.parse().ok())
+                {
+                    ours.insert(n);
+                }
+            }
+        }
         let mut by_line: BTreeMap<u32, Vec<String>> = BTreeMap::new();
         for (n, msg) in diagnostics(file, out) {
             if !HOST_SPECIFIC.iter().any(|h| msg.contains(h)) {
@@ -204,6 +227,7 @@ fn lbdoctor_agrees_with_keepalived_t() {
         }
         for (n, msgs) in &by_line {
             lines_total += 1;
+            lines_strict += usize::from(strict.contains(n));
             if ours.contains(n) {
                 lines_matched += 1;
             } else {
@@ -251,7 +275,8 @@ fn lbdoctor_agrees_with_keepalived_t() {
     );
     let rate = lines_matched as f64 / lines_total.max(1) as f64;
     eprintln!(
-        "keepalived -t line diagnostics matched by a finding on the same line: {lines_matched}/{lines_total} = {:.1}%",
+        "keepalived -t line diagnostics matched by a finding on the same line: {lines_strict}/{lines_total} = {:.1}%; counting the displaced lines a cascade finding (LB003/LB004) lists: {lines_matched}/{lines_total} = {:.1}%",
+        lines_strict as f64 * 100.0 / lines_total.max(1) as f64,
         rate * 100.0
     );
     let mut missed: Vec<(String, usize)> = missed.into_iter().collect();

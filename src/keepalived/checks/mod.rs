@@ -241,6 +241,8 @@ mod table_tests {
              "vrrp_instance V {\n virtual_routes {\n 10.1.0.0/16 via 10.0.0.254\n }\n}\n"),
             ("LB044", "vrrp_script chk {\n script /bin/true\n}\nvrrp_instance V {\n track_script {\n chk2\n }\n}\n", 6,
              "vrrp_script chk {\n script /bin/true\n}\nvrrp_instance V {\n track_script {\n chk\n }\n}\n"),
+            ("LB044", "vrrp_script chk {\n weight 2\n}\nvrrp_instance V {\n track_script {\n chk\n }\n}\n", 1,
+             "vrrp_script chk {\n script /bin/true\n weight 2\n}\nvrrp_instance V {\n track_script {\n chk\n }\n}\n"),
             ("LB045", "virtual_server 10.0.0.1 443 {\n sorry_server 127.0.0.1 80\n}\n", 2,
              "virtual_server 10.0.0.1 443 {\n sorry_server 127.0.0.1 443\n}\n"),
             ("LB010", "global_defs {\n vrrp_garp_interval 0\n}\n", 2,

@@ -26,8 +26,32 @@ pub fn check(cx: &Ctx, out: &mut Vec<Finding>) {
             }
         }
     }
+    // a vrrp_script without a `script` line is removed ("No script set for vrrp_script X -
+    // removing"), so tracking it finds nothing
+    let mut scriptless: Vec<&str> = Vec::new();
+    for r in doc.roots() {
+        if doc.kw(r) != "vrrp_script" || !matches!(doc.nodes[r].kind, NodeKind::Block(_)) {
+            continue;
+        }
+        let has_script = doc
+            .children(r)
+            .any(|c| doc.kw(c) == "script" && doc.nargs(c) > 0);
+        if let (false, Some(name)) = (has_script, doc.arg(r, 0)) {
+            scriptless.push(name);
+            out.push(
+                crate::keepalived::finding_at(
+                    doc,
+                    "LB044",
+                    r,
+                    &format!("vrrp_script {name}"),
+                    format!("vrrp_script {name} has no `script` line: keepalived removes it (\"No script set for vrrp_script {name} - removing\"), and every track_script naming it is ignored"),
+                )
+                .fix_text("add `script \"/path/to/check\"` to the block"),
+            );
+        }
+    }
     for (name, n, owner) in &uses {
-        if cfg.vrrp_scripts.iter().any(|(s, _)| s == name) {
+        if cfg.vrrp_scripts.iter().any(|(s, _)| s == name) && !scriptless.contains(name) {
             continue;
         }
         let known: Vec<&str> = cfg.vrrp_scripts.iter().map(|(s, _)| s.as_str()).collect();
@@ -43,7 +67,7 @@ pub fn check(cx: &Ctx, out: &mut Vec<Finding>) {
         );
     }
     for (name, span) in &cfg.vrrp_scripts {
-        if uses.iter().any(|(u, _, _)| u == name) {
+        if uses.iter().any(|(u, _, _)| u == name) || scriptless.contains(&name.as_str()) {
             continue;
         }
         out.push(
