@@ -19,12 +19,21 @@ struct Raw {
     required: Vec<String>,
 }
 
-fn table() -> &'static (String, HashSet<String>) {
-    static T: OnceLock<(String, HashSet<String>)> = OnceLock::new();
+/// The measurement's source, the "block.keyword" entries, and the bare keyword names (a
+/// cheap first filter: a large config has 100,000 `inhibit_on_failure` lines alone).
+type Table = (String, HashSet<String>, HashSet<String>);
+
+fn table() -> &'static Table {
+    static T: OnceLock<Table> = OnceLock::new();
     T.get_or_init(|| {
         let raw: Raw = serde_json::from_str(include_str!("../required_args.json"))
             .expect("embedded required_args.json is valid");
-        (raw.source, raw.required.into_iter().collect())
+        let names = raw
+            .required
+            .iter()
+            .map(|k| k.rsplit('.').next().unwrap_or(k).to_string())
+            .collect();
+        (raw.source, raw.required.into_iter().collect(), names)
     })
 }
 
@@ -46,6 +55,9 @@ pub fn check(cx: &Ctx, out: &mut Vec<Finding>) {
             continue;
         }
         let kw = doc.kw(i);
+        if !table().2.contains(kw) {
+            continue;
+        }
         let path = &kws.block(n.parent_block).path;
         if !required(path, kw) {
             continue;
