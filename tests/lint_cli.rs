@@ -278,3 +278,40 @@ fn missing_open_brace_messages() {
     assert!(msgs.contains(&"`virtual_server` (line 1) is not followed by `{` (\"Missing '{' at beginning of configuration block\"); keepalived still reads the following lines into it"), "{msgs:?}");
     assert!(msgs.contains(&"`virtual_ipaddress` (line 5) is not followed by `{`; keepalived reads this line as its first item anyway and the block ends at the next `}`, whichever block that belonged to"), "{msgs:?}");
 }
+
+#[test]
+fn line_references_name_the_file_in_an_include_set() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("vs.conf"),
+        "virtual_server 10.0.0.1 80 {\n lvs_sched rr\n lb_algo lc\n lvs_method DR\n protocol TCP\n real_server 10.0.0.2 80 {\n }\n}\n",
+    )
+    .unwrap();
+    let top = d.path().join("keepalived.conf");
+    std::fs::write(&top, "include vs.conf\n").unwrap();
+    let out = Command::cargo_bin("lbdoctor")
+        .unwrap()
+        .args(["--color", "never", "lint", "--fail-on", "never"])
+        .arg(&top)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    // the scheduler column and LB001's message both name the included file
+    assert!(
+        text.contains("(lb_algo ") && text.contains("vs.conf:3"),
+        "{text}"
+    );
+    assert!(!text.contains("(lb_algo line 3"), "{text}");
+    let (_, v, _) = run(&[top.to_str().unwrap()]);
+    let lb001 = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "LB001")
+        .unwrap();
+    let msg = lb001["message"].as_str().unwrap();
+    assert!(
+        msg.contains("vs.conf:3") && msg.contains("vs.conf:2"),
+        "{msg}"
+    );
+}

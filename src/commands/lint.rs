@@ -157,13 +157,46 @@ fn parse_ids(list: &[String], flag: &str) -> anyhow::Result<Vec<String>> {
         .collect()
 }
 
-fn at<T>(s: &Option<Setting<T>>, show: impl Fn(&T) -> String, default: &str) -> String {
+/// "line N", or "file:N" when the config is an include set spanning several files.
+fn line_of(multi: bool, span: &crate::keepalived::model::Span) -> String {
+    if multi {
+        format!("{}:{}", span.file.display(), span.line)
+    } else {
+        format!("line {}", span.line)
+    }
+}
+
+fn at<T>(
+    multi: bool,
+    s: &Option<Setting<T>>,
+    show: impl Fn(&T) -> String,
+    default: &str,
+) -> String {
     match s {
         Some(x) => {
-            let mut out = format!("{} ({} line {}", show(&x.value), x.keyword, x.span.line);
+            let mut out = format!(
+                "{} ({} {}",
+                show(&x.value),
+                x.keyword,
+                line_of(multi, &x.span)
+            );
             if !x.overridden.is_empty() {
-                let lines: Vec<String> = x.overridden.iter().map(|o| o.line.to_string()).collect();
-                out.push_str(&format!("; overrides line {}", lines.join(", ")));
+                let lines: Vec<String> = x
+                    .overridden
+                    .iter()
+                    .map(|o| {
+                        if multi {
+                            format!("{}:{}", o.file.display(), o.line)
+                        } else {
+                            o.line.to_string()
+                        }
+                    })
+                    .collect();
+                out.push_str(&format!(
+                    "; overrides {}{}",
+                    if multi { "" } else { "line " },
+                    lines.join(", ")
+                ));
             }
             out.push(')');
             out
@@ -178,6 +211,7 @@ fn summary(configs: &[&Config]) -> Vec<Section> {
     let mut vrrp_rows = Vec::new();
     let many = configs.len() > 1;
     for c in configs {
+        let multi = c.files.len() > 1;
         let file = c
             .files
             .first()
@@ -206,7 +240,7 @@ fn summary(configs: &[&Config]) -> Vec<Section> {
                 .map(|r| {
                     let checks: Vec<&str> = r.checkers.iter().map(|k| k.kind.as_str()).collect();
                     format!(
-                        "{}{} w={} {} (line {})",
+                        "{}{} w={} {} ({})",
                         r.ip,
                         r.port.map(|p| format!(":{p}")).unwrap_or_default(),
                         r.weight.as_ref().map_or(1, |w| w.value),
@@ -215,7 +249,7 @@ fn summary(configs: &[&Config]) -> Vec<Section> {
                         } else {
                             checks.join("+")
                         },
-                        r.span.line
+                        line_of(multi, &r.span)
                     )
                 })
                 .collect();
@@ -227,18 +261,21 @@ fn summary(configs: &[&Config]) -> Vec<Section> {
                 },
                 match (&vs.scheduler, vs.rejected_schedulers.last()) {
                     (None, Some(r)) => format!(
-                        "wlc (default; {} {} line {} rejected)",
-                        r.keyword, r.value, r.span.line
+                        "wlc (default; {} {} {} rejected)",
+                        r.keyword,
+                        r.value,
+                        line_of(multi, &r.span)
                     ),
-                    _ => at(&vs.scheduler, |v| v.clone(), "wlc (default)"),
+                    _ => at(multi, &vs.scheduler, |v| v.clone(), "wlc (default)"),
                 },
-                at(&vs.method, |v| v.clone(), "NAT (default)"),
+                at(multi, &vs.method, |v| v.clone(), "NAT (default)"),
                 at(
+                    multi,
                     &vs.protocol,
                     |v| v.clone(),
                     vs.effective_protocol().map_or("-", |_| "UDP (default)"),
                 ),
-                at(&vs.persistence_timeout, |v| format!("{v}s"), "-"),
+                at(multi, &vs.persistence_timeout, |v| format!("{v}s"), "-"),
                 rs.join("\n"),
             ];
             if many {
@@ -252,16 +289,18 @@ fn summary(configs: &[&Config]) -> Vec<Section> {
                 v.name.clone(),
                 match (&v.forced_state, &v.state) {
                     (Some(f), Some(st)) => format!(
-                        "{} (forced by keepalived; state {} line {})",
-                        f.state, st.value, st.span.line
+                        "{} (forced by keepalived; state {} {})",
+                        f.state,
+                        st.value,
+                        line_of(multi, &st.span)
                     ),
-                    (_, Some(_)) => at(&v.state, |s| s.clone(), ""),
+                    (_, Some(_)) => at(multi, &v.state, |s| s.clone(), ""),
                     (_, None) => format!("{} (derived)", v.effective_state()),
                 },
-                at(&v.interface, |s| s.clone(), "-"),
-                at(&v.virtual_router_id, |s| s.to_string(), "unset"),
+                at(multi, &v.interface, |s| s.clone(), "-"),
+                at(multi, &v.virtual_router_id, |s| s.to_string(), "unset"),
                 match &v.priority {
-                    Some(_) => at(&v.priority, |s| s.to_string(), ""),
+                    Some(_) => at(multi, &v.priority, |s| s.to_string(), ""),
                     None => format!("{} (default)", v.effective_priority()),
                 },
                 if v.nopreempt && v.effective_state() != "MASTER" {
@@ -269,7 +308,7 @@ fn summary(configs: &[&Config]) -> Vec<Section> {
                 } else {
                     "yes".into()
                 },
-                at(&v.advert_int, |s| format!("{s}s"), "1s (default)"),
+                at(multi, &v.advert_int, |s| format!("{s}s"), "1s (default)"),
                 match (&v.auth_type, &v.auth_pass) {
                     (Some(t), _) => t.value.clone(),
                     (None, _) => "none".into(),

@@ -757,7 +757,8 @@ impl<'a> Builder<'a> {
                             ),
                             Some(VipProblem::Prefix(p)) => {
                                 let f = super::finding_line(doc, "LB010", a, &subject, format!(
-                                    "`/{p}` is not a prefix length: keepalived adds `{addr}` as a single address (/32 or /128: \"Invalid address prefix len {p} for address {addr} - using 32\"), so no subnet route comes with it"
+                                    "`/{p}` is not a prefix length: keepalived adds `{addr}` as a single address (\"Invalid address prefix len {p} for address {addr} - using {}\"), so no subnet route comes with it",
+                                    if addr.contains(':') { 128 } else { 32 }
                                 ));
                                 self.findings.push(f);
                                 if kw == "virtual_ipaddress" {
