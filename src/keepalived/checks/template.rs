@@ -49,13 +49,20 @@ fn markers(path: &std::path::Path, max: usize) -> Vec<Marker> {
 /// Only files with cascade findings are read again: markup always breaks the braces.
 pub fn collapse(doc: &Document, findings: &mut Vec<Finding>) {
     let mut cascade: HashMap<String, usize> = HashMap::new();
+    let mut broken: std::collections::HashSet<&str> = Default::default();
     for f in findings.iter() {
         if let Some(l) = &f.location {
             if CASCADE.contains(&f.id.as_str()) {
                 *cascade.entry(l.file.clone()).or_default() += 1;
             }
+            // markup always breaks braces or keywords; a file with only bad values (a
+            // large valid config) is not read again
+            if f.id != "LB010" && CASCADE.contains(&f.id.as_str()) {
+                broken.insert(l.file.as_str());
+            }
         }
     }
+    cascade.retain(|file, _| broken.contains(file.as_str()));
     if cascade.is_empty() {
         return;
     }
