@@ -3,7 +3,7 @@
 # (10,000 virtual servers x 10 real servers, ~1.4 million lines), in the same run.
 # Wall time and peak RSS come from /usr/bin/time; each tool runs RUNS times, alternating,
 # and the median is reported. Targets (issue #3): lbdoctor <= 1/4 of keepalived -t's wall
-# time, peak RSS < 400 MB.
+# time, peak RSS < 400 MB, in every output format (issue 14).
 #
 # Usage: benches/lint.sh [VS] [RS]     (env: RUNS=5, LBDOCTOR=path/to/lbdoctor)
 set -euo pipefail
@@ -46,30 +46,50 @@ run() {
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
+# Every output format, each to /dev/null; json with its default model (--model auto: a
+# summary at this size) and with --model full for reference (no target).
+FORMATS="human json sarif json-full"
 for _ in $(seq "$RUNS"); do
-    run lbdoctor "$LBDOCTOR" lint "$conf"
+    for fmt in $FORMATS; do
+        case $fmt in
+            json-full) run "lb-$fmt" "$LBDOCTOR" --format json lint --model full "$conf" ;;
+            *) run "lb-$fmt" "$LBDOCTOR" --format "$fmt" lint "$conf" ;;
+        esac
+    done
     [ $have_ka = 1 ] && run keepalived "${ka_cmd[@]}"
 done
 
-lb_wall=$(cut -d' ' -f1 "$work/lbdoctor" | median)
-lb_rss=$(cut -d' ' -f2 "$work/lbdoctor" | median)
-lb_cpu=$(awk '{printf "%.2f\n", $3 + $4}' "$work/lbdoctor" | median)
 echo "input: $VS virtual servers x $RS real servers, $lines lines, $((bytes / 1024 / 1024)) MB; $RUNS runs each, medians"
 echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-48s %9s %12s %14s\n' "tool" "wall (s)" "CPU (s)" "peak RSS (MB)"
-printf '%-48s %9s %12s %14s\n' "lbdoctor lint" "$lb_wall" "$lb_cpu" "$((lb_rss / 1024))"
-status=0
+printf '%-48s %9s %12s %14s %8s\n' "tool" "wall (s)" "CPU (s)" "peak RSS (MB)" "ratio"
+ka_wall=0
 if [ $have_ka = 1 ]; then
     ka_wall=$(cut -d' ' -f1 "$work/keepalived" | median)
     ka_rss=$(cut -d' ' -f2 "$work/keepalived" | median)
     ka_cpu=$(awk '{printf "%.2f\n", $3 + $4}' "$work/keepalived" | median)
+fi
+status=0
+for fmt in $FORMATS; do
+    f="$work/lb-$fmt"
+    wall=$(cut -d' ' -f1 "$f" | median)
+    rss=$(cut -d' ' -f2 "$f" | median)
+    cpu=$(awk '{printf "%.2f\n", $3 + $4}' "$f" | median)
+    ratio=$(awk -v a="$wall" -v b="$ka_wall" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
+    case $fmt in
+        json-full) label="lbdoctor lint --format json --model full" ;;
+        *) label="lbdoctor lint --format $fmt" ;;
+    esac
+    printf '%-48s %9s %12s %14s %8s\n' "$label" "$wall" "$cpu" "$((rss / 1024))" "$ratio"
+    [ "$fmt" = json-full ] && continue
+    if [ $have_ka = 1 ]; then
+        awk -v r="$ratio" 'BEGIN {exit !(r <= 0.25)}' || { echo "MISSED: wall-time target for $fmt"; status=1; }
+    fi
+    [ "$rss" -lt $((400 * 1024)) ] || { echo "MISSED: peak RSS target (400 MB) for $fmt"; status=1; }
+done
+if [ $have_ka = 1 ]; then
     printf '%-48s %9s %12s %14s\n' "keepalived -t ($ka_version)" "$ka_wall" "$ka_cpu" "$((ka_rss / 1024))"
-    ratio=$(awk -v a="$lb_wall" -v b="$ka_wall" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
-    cpu_ratio=$(awk -v a="$lb_cpu" -v b="$ka_cpu" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
-    echo "ratio lbdoctor/keepalived wall time: $ratio (target <= 0.25); CPU time: $cpu_ratio"
-    awk -v r="$ratio" 'BEGIN {exit !(r <= 0.25)}' || { echo "MISSED: wall-time target"; status=1; }
+    echo "ratio = lbdoctor/keepalived wall time (target <= 0.25 for human, json, sarif)"
 else
     echo "keepalived not installed: no ratio (apt-get install keepalived)"
 fi
-[ "$lb_rss" -lt $((400 * 1024)) ] || { echo "MISSED: peak RSS target (400 MB)"; status=1; }
 exit $status

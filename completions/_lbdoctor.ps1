@@ -71,6 +71,7 @@ Register-ArgumentCompleter -Native -CommandName 'lbdoctor' -ScriptBlock {
             [CompletionResult]::new('--ignore', '--ignore', [CompletionResultType]::ParameterName, 'Do not report these checks (comma-separated ids or prefixes)')
             [CompletionResult]::new('--director-addr', '--director-addr', [CompletionResultType]::ParameterName, 'Addresses of the director itself, to find real servers that are the director (ping-pong)')
             [CompletionResult]::new('--config-id', '--config-id', [CompletionResultType]::ParameterName, 'keepalived''s config id (its -i), selecting `@id` conditional lines')
+            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'The effective configuration in --format json: auto = full up to 2000 virtual servers, else a summary (counts and VRRP instances); full; summary; none')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format (sarif: lint only)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to color human output; auto honors NO_COLOR and is off when stdout is not a terminal')
             [CompletionResult]::new('--fail-on', '--fail-on', [CompletionResultType]::ParameterName, 'Lowest severity that makes the exit status 1')

@@ -443,7 +443,7 @@ _lbdoctor() {
             return 0
             ;;
         lbdoctor__subcmd__lint)
-            opts="-q -v -h --select --ignore --director-addr --config-id --format --color --fail-on --quiet --verbose --help"
+            opts="-q -v -h --select --ignore --director-addr --config-id --model --format --color --fail-on --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -463,6 +463,10 @@ _lbdoctor() {
                     ;;
                 --config-id)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --model)
+                    COMPREPLY=($(compgen -W "auto full summary none" -- "${cur}"))
                     return 0
                     ;;
                 --format)

@@ -66,6 +66,7 @@ set edit:completion:arg-completer[lbdoctor] = {|@words|
             cand --ignore 'Do not report these checks (comma-separated ids or prefixes)'
             cand --director-addr 'Addresses of the director itself, to find real servers that are the director (ping-pong)'
             cand --config-id 'keepalived''s config id (its -i), selecting `@id` conditional lines'
+            cand --model 'The effective configuration in --format json: auto = full up to 2000 virtual servers, else a summary (counts and VRRP instances); full; summary; none'
             cand --format 'Output format (sarif: lint only)'
             cand --color 'When to color human output; auto honors NO_COLOR and is off when stdout is not a terminal'
             cand --fail-on 'Lowest severity that makes the exit status 1'

@@ -70,6 +70,10 @@ complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand lint" -l select -d 'On
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand lint" -l ignore -d 'Do not report these checks (comma-separated ids or prefixes)' -r
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand lint" -l director-addr -d 'Addresses of the director itself, to find real servers that are the director (ping-pong)' -r
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand lint" -l config-id -d 'keepalived\'s config id (its -i), selecting `@id` conditional lines' -r
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand lint" -l model -d 'The effective configuration in --format json: auto = full up to 2000 virtual servers, else a summary (counts and VRRP instances); full; summary; none' -r -f -a "auto\t''
+full\t''
+summary\t''
+none\t''"
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand lint" -l format -d 'Output format (sarif: lint only)' -r -f -a "human\t''
 json\t''
 sarif\t''"

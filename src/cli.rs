@@ -146,6 +146,19 @@ pub struct LintArgs {
     /// keepalived's config id (its -i), selecting `@id` conditional lines
     #[arg(long, value_name = "ID")]
     pub config_id: Option<String>,
+    /// The effective configuration in --format json: auto = full up to 2000 virtual servers,
+    /// else a summary (counts and VRRP instances); full; summary; none
+    #[arg(long, value_enum, default_value_t = ModelMode::Auto, value_name = "MODE")]
+    pub model: ModelMode,
+}
+
+/// How much of the effective configuration `lint --format json` carries.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelMode {
+    Auto,
+    Full,
+    Summary,
+    None,
 }
 
 /// How to reach hosts. Shared by state and audit.

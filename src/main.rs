@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         Ok(report) => {
             let mut out = std::io::stdout().lock();
             // A closed pipe (lbdoctor ... | head) is not an error worth a message.
-            let _ = out.write_all(commands::render(&report, &ctx).as_bytes());
+            let _ = commands::write(&report, &ctx, &mut out);
             let _ = out.flush();
             ExitCode::from(commands::exit_code(&report, cli.global.fail_on) as u8)
         }

@@ -91,6 +91,89 @@ fn two_directors_are_checked_against_each_other() {
 }
 
 #[test]
+fn peers_are_paired_by_what_they_share_not_by_name() {
+    // an unrelated VI_1 is not compared, whatever its settings
+    let (_, v, _) = run(&[
+        "fixtures/lint/peers/lb1.conf",
+        "fixtures/lint/peers/unrelated.conf",
+    ]);
+    let cross: Vec<String> = ids(&v)
+        .into_iter()
+        .filter(|i| ["LB028", "LB029", "LB030", "LB031"].contains(&i.as_str()))
+        .collect();
+    assert!(cross.is_empty(), "{cross:?}");
+    assert_eq!(v["peers"]["clusters"].as_array().unwrap().len(), 0);
+    assert_eq!(v["peers"]["unpaired"].as_array().unwrap().len(), 2);
+    // a peer under another instance name is compared: it shares the VIP
+    let (_, v, _) = run(&[
+        "fixtures/lint/peers/lb1.conf",
+        "fixtures/lint/peers/renamed.conf",
+        "fixtures/lint/peers/unrelated.conf",
+    ]);
+    let f: Vec<(String, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().to_string(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        f.iter()
+            .any(|(i, m)| i == "LB028" && m.contains("advert_int")),
+        "{f:#?}"
+    );
+    let clusters = &v["peers"]["clusters"];
+    assert_eq!(clusters.as_array().unwrap().len(), 1, "{clusters}");
+    assert_eq!(
+        clusters[0],
+        serde_json::json!([
+            "fixtures/lint/peers/lb1.conf",
+            "fixtures/lint/peers/renamed.conf"
+        ])
+    );
+    assert_eq!(
+        v["peers"]["pairs"][0]["instances"],
+        serde_json::json!(["VI_1", "web_vip"])
+    );
+    assert_eq!(
+        v["peers"]["pairs"][0]["shared"],
+        "unicast peer 192.168.21.2"
+    );
+    assert_eq!(
+        v["peers"]["unpaired"],
+        serde_json::json!(["fixtures/lint/peers/unrelated.conf"])
+    );
+}
+
+#[test]
+fn model_modes() {
+    let model = |mode: &str| {
+        let (_, v, _) = run(&[SEED, "--model", mode]);
+        (v["model_mode"].clone(), v["model"].clone())
+    };
+    // a small config gets the full model by default
+    let (_, v, _) = run(&[SEED]);
+    assert_eq!(v["model_mode"], "full");
+    assert_eq!(
+        v["model"][0]["virtual_servers"][0]["scheduler"]["value"],
+        "lc"
+    );
+    let (m, s) = model("summary");
+    assert_eq!(m, "summary");
+    assert_eq!(s[0]["virtual_server_count"], 1);
+    assert_eq!(s[0]["real_server_count"], 2);
+    assert_eq!(s[0]["vrrp_instances"][0]["name"], "VI_1");
+    assert!(s[0].get("virtual_servers").is_none());
+    let (m, s) = model("none");
+    assert_eq!(m, "none");
+    assert!(s.is_null());
+}
+
+#[test]
 fn config_id_selects_conditional_lines() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("k.conf");
@@ -194,4 +277,41 @@ fn missing_open_brace_messages() {
         .collect();
     assert!(msgs.contains(&"`virtual_server` (line 1) is not followed by `{` (\"Missing '{' at beginning of configuration block\"); keepalived still reads the following lines into it"), "{msgs:?}");
     assert!(msgs.contains(&"`virtual_ipaddress` (line 5) is not followed by `{`; keepalived reads this line as its first item anyway and the block ends at the next `}`, whichever block that belonged to"), "{msgs:?}");
+}
+
+#[test]
+fn line_references_name_the_file_in_an_include_set() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("vs.conf"),
+        "virtual_server 10.0.0.1 80 {\n lvs_sched rr\n lb_algo lc\n lvs_method DR\n protocol TCP\n real_server 10.0.0.2 80 {\n }\n}\n",
+    )
+    .unwrap();
+    let top = d.path().join("keepalived.conf");
+    std::fs::write(&top, "include vs.conf\n").unwrap();
+    let out = Command::cargo_bin("lbdoctor")
+        .unwrap()
+        .args(["--color", "never", "lint", "--fail-on", "never"])
+        .arg(&top)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    // the scheduler column and LB001's message both name the included file
+    assert!(
+        text.contains("(lb_algo ") && text.contains("vs.conf:3"),
+        "{text}"
+    );
+    assert!(!text.contains("(lb_algo line 3"), "{text}");
+    let (_, v, _) = run(&[top.to_str().unwrap()]);
+    let lb001 = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "LB001")
+        .unwrap();
+    let msg = lb001["message"].as_str().unwrap();
+    assert!(
+        msg.contains("vs.conf:3") && msg.contains("vs.conf:2"),
+        "{msg}"
+    );
 }

@@ -93,15 +93,17 @@ fn dsas_style_incident_missing_brace() {
     assert_eq!(
         ids_lines(&v),
         expect(&[
-            ("LB010", 2),  // a.b.c.d is no address
-            ("LB003", 5),  // virtual_server never closed
-            ("LB011", 7),  // lb_algo wlc with lb_kind DR
+            ("LB010", 2), // a.b.c.d is no address
+            ("LB003", 5), // virtual_server never closed
+            // no LB011 for lb_algo wlc: keepalived builds one real server, nothing to pin
             ("LB002", 9),  // nat_mask
             ("LB010", 11), // persistence_timeout 0: keepalived rejects it
             ("LB015", 15),
             ("LB017", 21),
+            ("LB043", 22), // nb_get_retry: deprecated, use retry
             ("LB004", 25), // the real_server whose `}` is missing swallows the next one
             ("LB017", 34), // the swallowed HTTP_GET is a second checker of 192.168.8.1
+            ("LB043", 35),
         ])
     );
     let lb004 = v["findings"]

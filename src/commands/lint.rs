@@ -3,7 +3,7 @@
 //! VRRP) with the line each value comes from.
 
 use super::Ctx;
-use crate::cli::{Format, LintArgs};
+use crate::cli::{Format, LintArgs, ModelMode};
 use crate::error::Error;
 use crate::finding::{sort_findings, Finding};
 use crate::keepalived::checks::{self, peers, Options};
@@ -15,6 +15,27 @@ use std::net::IpAddr;
 
 /// Rows beyond this go to the JSON output only.
 const MAX_SUMMARY_ROWS: usize = 40;
+
+/// `--model auto` gives the full model up to this many virtual servers (any real director
+/// has far fewer), a summary above: 10,000 virtual servers x 10 real servers make a 78 MB
+/// model that CI rarely wants in every run (`--model full` still gives it).
+const AUTO_FULL_MODEL_MAX_VS: usize = 2000;
+
+/// The `--model summary` form of one file's model: the same keys as the full model for the
+/// small parts (files, global, VRRP instances, groups, scripts), counts for the large ones.
+fn model_summary(c: &Config) -> serde_json::Value {
+    json!({
+        "files": c.files,
+        "virtual_server_count": c.virtual_servers.len(),
+        "real_server_count": c.virtual_servers.iter().map(|v| v.real_servers.len()).sum::<usize>(),
+        "vrrp_instances": c.vrrp_instances,
+        "vs_groups": c.vs_groups,
+        "global": c.global,
+        "scripts": c.scripts,
+        "vrrp_scripts": c.vrrp_scripts,
+        "summary": true,
+    })
+}
 
 pub fn run(args: &LintArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let director_addrs = parse_addrs(&args.director_addrs)?;
@@ -37,13 +58,12 @@ pub fn run(args: &LintArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let mut findings: Vec<Finding> = Vec::new();
     let mut per_file: Vec<Vec<Finding>> = Vec::with_capacity(loaded.len());
     for l in &loaded {
-        let mut f = l.findings.clone();
-        f.extend(checks::run(l, &check_opts));
-        per_file.push(f);
+        per_file.push(checks::lint(l, &check_opts));
     }
     // cross-file peer checks land in the file they point at
     let refs: Vec<&Loaded> = loaded.iter().collect();
-    let cross = peers::check(&refs);
+    let pairs = peers::pairings(&refs);
+    let cross = peers::check_pairs(&refs, &pairs);
     for f in cross {
         let file = f.location.as_ref().map(|l| l.file.clone());
         let idx = loaded
@@ -64,12 +84,37 @@ pub fn run(args: &LintArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     report.findings = findings;
     let configs: Vec<&Config> = loaded.iter().map(|l| &l.config).collect();
     report.sections = summary(&configs);
+    if loaded.len() > 1 {
+        let (section, data) = peer_summary(&args.files, &pairs);
+        report.sections.push(section);
+        report = report.with_data("peers", data);
+    }
     if ctx.format == Format::Json {
-        let model = configs
-            .iter()
-            .map(serde_json::to_value)
-            .collect::<Result<Vec<_>, _>>()?;
-        report = report.with_data("model", json!(model));
+        let total_vs: usize = configs.iter().map(|c| c.virtual_servers.len()).sum();
+        let mode = match args.model {
+            ModelMode::Auto if total_vs > AUTO_FULL_MODEL_MAX_VS => ModelMode::Summary,
+            ModelMode::Auto => ModelMode::Full,
+            m => m,
+        };
+        // serialized straight to text: a Value tree of 100,000 real servers costs gigabytes
+        let text = match mode {
+            ModelMode::Full => Some(serde_json::to_string(&configs)?),
+            ModelMode::Summary => Some(serde_json::to_string(
+                &configs.iter().map(|c| model_summary(c)).collect::<Vec<_>>(),
+            )?),
+            _ => None,
+        };
+        let name = match mode {
+            ModelMode::Full => "full",
+            ModelMode::Summary => "summary",
+            _ => "none",
+        };
+        report = report.with_data("model_mode", json!(name));
+        if let Some(t) = text {
+            report
+                .raw
+                .push(("model".into(), serde_json::value::RawValue::from_string(t)?));
+        }
     }
     // Freeing a large parse tree piece by piece costs more than the rest of the run's
     // teardown; the process is about to print and exit, so let the OS reclaim it.
@@ -112,13 +157,46 @@ fn parse_ids(list: &[String], flag: &str) -> anyhow::Result<Vec<String>> {
         .collect()
 }
 
-fn at<T>(s: &Option<Setting<T>>, show: impl Fn(&T) -> String, default: &str) -> String {
+/// "line N", or "file:N" when the config is an include set spanning several files.
+fn line_of(multi: bool, span: &crate::keepalived::model::Span) -> String {
+    if multi {
+        format!("{}:{}", span.file.display(), span.line)
+    } else {
+        format!("line {}", span.line)
+    }
+}
+
+fn at<T>(
+    multi: bool,
+    s: &Option<Setting<T>>,
+    show: impl Fn(&T) -> String,
+    default: &str,
+) -> String {
     match s {
         Some(x) => {
-            let mut out = format!("{} ({} line {}", show(&x.value), x.keyword, x.span.line);
+            let mut out = format!(
+                "{} ({} {}",
+                show(&x.value),
+                x.keyword,
+                line_of(multi, &x.span)
+            );
             if !x.overridden.is_empty() {
-                let lines: Vec<String> = x.overridden.iter().map(|o| o.line.to_string()).collect();
-                out.push_str(&format!("; overrides line {}", lines.join(", ")));
+                let lines: Vec<String> = x
+                    .overridden
+                    .iter()
+                    .map(|o| {
+                        if multi {
+                            format!("{}:{}", o.file.display(), o.line)
+                        } else {
+                            o.line.to_string()
+                        }
+                    })
+                    .collect();
+                out.push_str(&format!(
+                    "; overrides {}{}",
+                    if multi { "" } else { "line " },
+                    lines.join(", ")
+                ));
             }
             out.push(')');
             out
@@ -133,6 +211,7 @@ fn summary(configs: &[&Config]) -> Vec<Section> {
     let mut vrrp_rows = Vec::new();
     let many = configs.len() > 1;
     for c in configs {
+        let multi = c.files.len() > 1;
         let file = c
             .files
             .first()
@@ -161,7 +240,7 @@ fn summary(configs: &[&Config]) -> Vec<Section> {
                 .map(|r| {
                     let checks: Vec<&str> = r.checkers.iter().map(|k| k.kind.as_str()).collect();
                     format!(
-                        "{}{} w={} {} (line {})",
+                        "{}{} w={} {} ({})",
                         r.ip,
                         r.port.map(|p| format!(":{p}")).unwrap_or_default(),
                         r.weight.as_ref().map_or(1, |w| w.value),
@@ -170,7 +249,7 @@ fn summary(configs: &[&Config]) -> Vec<Section> {
                         } else {
                             checks.join("+")
                         },
-                        r.span.line
+                        line_of(multi, &r.span)
                     )
                 })
                 .collect();
@@ -180,14 +259,23 @@ fn summary(configs: &[&Config]) -> Vec<Section> {
                 } else {
                     format!("{}\n{}", vs.key, addrs.join("\n"))
                 },
-                at(&vs.scheduler, |v| v.clone(), "wlc (default)"),
-                at(&vs.method, |v| v.clone(), "NAT (default)"),
+                match (&vs.scheduler, vs.rejected_schedulers.last()) {
+                    (None, Some(r)) => format!(
+                        "wlc (default; {} {} {} rejected)",
+                        r.keyword,
+                        r.value,
+                        line_of(multi, &r.span)
+                    ),
+                    _ => at(multi, &vs.scheduler, |v| v.clone(), "wlc (default)"),
+                },
+                at(multi, &vs.method, |v| v.clone(), "NAT (default)"),
                 at(
+                    multi,
                     &vs.protocol,
                     |v| v.clone(),
                     vs.effective_protocol().map_or("-", |_| "UDP (default)"),
                 ),
-                at(&vs.persistence_timeout, |v| format!("{v}s"), "-"),
+                at(multi, &vs.persistence_timeout, |v| format!("{v}s"), "-"),
                 rs.join("\n"),
             ];
             if many {
@@ -199,14 +287,20 @@ fn summary(configs: &[&Config]) -> Vec<Section> {
             let vips: Vec<&str> = v.vips.iter().map(|x| x.0.as_str()).collect();
             let mut row = vec![
                 v.name.clone(),
-                match &v.state {
-                    Some(_) => at(&v.state, |s| s.clone(), ""),
-                    None => format!("{} (derived)", v.effective_state()),
+                match (&v.forced_state, &v.state) {
+                    (Some(f), Some(st)) => format!(
+                        "{} (forced by keepalived; state {} {})",
+                        f.state,
+                        st.value,
+                        line_of(multi, &st.span)
+                    ),
+                    (_, Some(_)) => at(multi, &v.state, |s| s.clone(), ""),
+                    (_, None) => format!("{} (derived)", v.effective_state()),
                 },
-                at(&v.interface, |s| s.clone(), "-"),
-                at(&v.virtual_router_id, |s| s.to_string(), "unset"),
+                at(multi, &v.interface, |s| s.clone(), "-"),
+                at(multi, &v.virtual_router_id, |s| s.to_string(), "unset"),
                 match &v.priority {
-                    Some(_) => at(&v.priority, |s| s.to_string(), ""),
+                    Some(_) => at(multi, &v.priority, |s| s.to_string(), ""),
                     None => format!("{} (default)", v.effective_priority()),
                 },
                 if v.nopreempt && v.effective_state() != "MASTER" {
@@ -214,7 +308,7 @@ fn summary(configs: &[&Config]) -> Vec<Section> {
                 } else {
                     "yes".into()
                 },
-                at(&v.advert_int, |s| format!("{s}s"), "1s (default)"),
+                at(multi, &v.advert_int, |s| format!("{s}s"), "1s (default)"),
                 match (&v.auth_type, &v.auth_pass) {
                     (Some(t), _) => t.value.clone(),
                     (None, _) => "none".into(),
@@ -254,7 +348,7 @@ fn summary(configs: &[&Config]) -> Vec<Section> {
         }
         let title = if vs_total > vs_rows.len() {
             format!(
-                "Virtual servers as keepalived runs them (first {} of {vs_total}; --format json has all)",
+                "Virtual servers as keepalived runs them (first {} of {vs_total}; --format json --model full has all)",
                 vs_rows.len()
             )
         } else {
@@ -292,4 +386,57 @@ fn summary(configs: &[&Config]) -> Vec<Section> {
         });
     }
     sections
+}
+
+/// Which files were compared as VRRP peers, and why: a human section and the JSON "peers"
+/// object ({"clusters": [[file, ...]], "pairs": [{files, instances, shared}], "unpaired"}).
+fn peer_summary(
+    files: &[std::path::PathBuf],
+    pairs: &[peers::Pairing],
+) -> (Section, serde_json::Value) {
+    let name = |i: usize| files[i].display().to_string();
+    let clusters = peers::clusters(files.len(), pairs);
+    let mut body = String::new();
+    for (k, c) in clusters.iter().enumerate() {
+        let names: Vec<String> = c.iter().map(|&i| name(i)).collect();
+        body.push_str(&format!("cluster {}: {}\n", k + 1, names.join(", ")));
+        for p in pairs.iter().filter(|p| c.contains(&p.file_a)) {
+            body.push_str(&format!(
+                "  {} {} <-> {} {} (shared {})\n",
+                name(p.file_a),
+                p.instance_a,
+                name(p.file_b),
+                p.instance_b,
+                p.why
+            ));
+        }
+    }
+    let unpaired: Vec<String> = (0..files.len())
+        .filter(|i| !clusters.iter().any(|c| c.contains(i)))
+        .map(name)
+        .collect();
+    if !unpaired.is_empty() {
+        body.push_str(&format!(
+            "not compared (no VRRP instance shares a VIP, unicast address or interface+VRID with another file): {}\n",
+            unpaired.join(", ")
+        ));
+    }
+    let data = json!({
+        "clusters": clusters.iter().map(|c| c.iter().map(|&i| name(i)).collect::<Vec<_>>()).collect::<Vec<_>>(),
+        "pairs": pairs.iter().map(|p| json!({
+            "files": [name(p.file_a), name(p.file_b)],
+            "instances": [p.instance_a, p.instance_b],
+            "shared": p.why,
+        })).collect::<Vec<_>>(),
+        "unpaired": unpaired,
+    });
+    (
+        Section::Text {
+            title:
+                "VRRP peers (paired by shared VIP, unicast address or interface+VRID, not by name)"
+                    .into(),
+            body: body.trim_end().to_string(),
+        },
+        data,
+    )
 }

@@ -52,6 +52,16 @@ pub fn render(report: &Report, ctx: &Ctx) -> String {
     }
 }
 
+/// Write the report in the chosen format; JSON and SARIF stream (a large lint report would
+/// otherwise be built as a whole tree and then a whole string first).
+pub fn write(report: &Report, ctx: &Ctx, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    match ctx.format {
+        Format::Human => out.write_all(render(report, ctx).as_bytes()),
+        Format::Json => report::json::write(report, out),
+        Format::Sarif => report::sarif::write(report, out),
+    }
+}
+
 /// 0 when nothing reaches --fail-on, else 1. (2 is for errors, decided in main.)
 pub fn exit_code(report: &Report, fail_on: FailOn) -> i32 {
     let threshold = match fail_on {

@@ -7,6 +7,7 @@
 use super::keywords::{self, Kind};
 use super::model::*;
 use super::parser::{Document, NodeKind};
+use super::ranges;
 use crate::finding::Finding;
 use std::net::IpAddr;
 
@@ -78,6 +79,26 @@ fn num_f64(s: &str) -> Option<f64> {
     s.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0)
 }
 
+/// A timer keepalived reads with a 1 us minimum (delay_loop, connect_timeout): 0 is rejected.
+fn timer(s: &str) -> Option<f64> {
+    num_f64(s).filter(|v| *v > 0.0)
+}
+
+/// Keywords of virtual_server and its sub-blocks with a range rule (ranges.rs); a cheap
+/// filter so the 100,000 lines of a large config do not each search the rule table.
+fn is_ranged(kw: &str) -> bool {
+    matches!(
+        kw,
+        "delay_loop"
+            | "connect_timeout"
+            | "retry"
+            | "delay_before_retry"
+            | "quorum"
+            | "hysteresis"
+            | "weight"
+    )
+}
+
 impl<'a> Builder<'a> {
     pub fn new(doc: &'a Document) -> Self {
         Builder {
@@ -92,6 +113,50 @@ impl<'a> Builder<'a> {
 
     fn invalid(&mut self, n: usize, subject: &str, message: String) {
         let f = self.finding("LB010", n, subject, message);
+        self.findings.push(f);
+    }
+
+    /// LB010 when a numeric keyword's value is outside the range keepalived's handler
+    /// accepts (ranges.rs); `path` is the block it sits in.
+    fn range(&mut self, n: usize, path: &str) {
+        let doc = self.doc;
+        if doc.nodes[n].kind != NodeKind::Plain {
+            return;
+        }
+        let kw = doc.kw(n);
+        let (Some(rule), Some(v)) = (ranges::rule(path, kw), doc.arg(n, 0)) else {
+            return;
+        };
+        if let Some(why) = ranges::problem(rule.num, v) {
+            let f = super::finding_line(
+                doc,
+                "LB010",
+                n,
+                &doc.words(self.owner(n)).join(" "),
+                format!("`{kw} {v}` {why}; keepalived {}", rule.then),
+            );
+            self.findings.push(f);
+        }
+    }
+
+    /// The block node holding node `n` (the node itself at top level).
+    fn owner(&self, n: usize) -> usize {
+        let doc = self.doc;
+        (0..n)
+            .rev()
+            .find(|&i| doc.nodes[i].end as usize > n && doc.is_block(i))
+            .unwrap_or(n)
+    }
+
+    /// LB010 for an address keepalived cannot parse, which it skips.
+    fn bad_address(&mut self, n: usize, subject: &str, what: &str, addr: &str, then: &str) {
+        let f = super::finding_line(
+            self.doc,
+            "LB010",
+            n,
+            subject,
+            format!("`{addr}` is not an IP address: keepalived skips this {what} ({then})"),
+        );
         self.findings.push(f);
     }
 
@@ -112,6 +177,9 @@ impl<'a> Builder<'a> {
                 (NodeKind::Block(_), "vrrp_script") => {
                     if let Some(name) = doc.arg(r, 0) {
                         cfg.vrrp_scripts.push((name.to_string(), doc.span(r)));
+                    }
+                    for c in doc.children(r) {
+                        self.range(c, "vrrp_script");
                     }
                     self.collect_scripts(r, &mut cfg.scripts);
                 }
@@ -163,7 +231,7 @@ impl<'a> Builder<'a> {
         }
         for r in doc.roots() {
             if matches!(doc.nodes[r].kind, NodeKind::Block(_)) && doc.kw(r) == "vrrp_instance" {
-                let v = self.vrrp_instance(r);
+                let v = self.vrrp_instance(r, cfg.global.vrrp_strict.is_some());
                 self.collect_scripts(r, &mut cfg.scripts);
                 cfg.vrrp_instances.push(v);
             }
@@ -187,6 +255,7 @@ impl<'a> Builder<'a> {
                     keyword: kw.to_string(),
                     command: command.join(" "),
                     span: doc.span(i),
+                    quoted: doc.arg_tok(i, 0).is_some_and(|t| t.quoted()),
                 });
             }
         }
@@ -209,7 +278,9 @@ impl<'a> Builder<'a> {
                         set(&mut cfg.global.router_id, u.to_string(), kw, doc.span(c));
                     }
                 }
-                _ => {}
+                _ => {
+                    self.range(c, "global_defs");
+                }
             }
             if is_script_keyword(kw) {
                 let command: Vec<&str> = doc.args(c).collect();
@@ -217,6 +288,7 @@ impl<'a> Builder<'a> {
                     keyword: kw.to_string(),
                     command: command.join(" "),
                     span: doc.span(c),
+                    quoted: doc.arg_tok(c, 0).is_some_and(|t| t.quoted()),
                 });
             }
         }
@@ -323,12 +395,16 @@ impl<'a> Builder<'a> {
             sched_flags: Vec::new(),
             sorry_server: None,
             quorum: None,
+            rejected_schedulers: Vec::new(),
         };
         let NodeKind::Block(block) = doc.nodes[n].kind else {
             return None;
         };
         for c in doc.children(n) {
             let kw = doc.kw(c);
+            if is_ranged(kw) {
+                self.range(c, "virtual_server");
+            }
             let canon = table.canonical(block, kw);
             let arg = doc.arg(c, 0);
             let span = || doc.span(c);
@@ -338,12 +414,14 @@ impl<'a> Builder<'a> {
                         set(&mut vs.scheduler, v.to_string(), kw, span());
                     } else {
                         let hint = case_hint(SCHEDULERS, v);
+                        vs.rejected_schedulers
+                            .push(Setting::new(v.to_string(), kw, span()));
                         self.invalid(
                             c,
                             &subject,
                             format!(
                                 "`{kw} {v}`: keepalived rejects it (\"Invalid lvs_scheduler '{v}' - ignoring\"){hint} and keeps {}",
-                                vs.scheduler.as_ref().map_or("its default wlc".to_string(), |s| format!("`{}` from line {}", s.value, s.span.line))
+                                vs.scheduler.as_ref().map_or("its default wlc".to_string(), |s| format!("`{}` from {}", s.value, super::span_ref(self.doc, &s.span)))
                             ),
                         );
                     }
@@ -358,7 +436,7 @@ impl<'a> Builder<'a> {
                             &subject,
                             format!(
                                 "`{kw} {v}`: keepalived rejects it (\"unknown [{v}] routing method\"){hint} and keeps {}",
-                                vs.method.as_ref().map_or("its default NAT".to_string(), |s| format!("`{}` from line {}", s.value, s.span.line))
+                                vs.method.as_ref().map_or("its default NAT".to_string(), |s| format!("`{}` from {}", s.value, super::span_ref(self.doc, &s.span)))
                             ),
                         );
                     }
@@ -389,7 +467,7 @@ impl<'a> Builder<'a> {
                             &subject,
                             format!(
                                 "`persistence_timeout {t}` is outside 1..2678400 seconds; keepalived rejects it (\"persistence_timeout invalid\") and the service is {}",
-                                vs.persistence_timeout.as_ref().map_or("not persistent".to_string(), |p| format!("persistent for {}s (line {})", p.value, p.span.line))
+                                vs.persistence_timeout.as_ref().map_or("not persistent".to_string(), |p| format!("persistent for {}s ({})", p.value, super::span_ref(self.doc, &p.span)))
                             ),
                         ),
                         Some(Err(_)) => self.invalid(
@@ -406,12 +484,12 @@ impl<'a> Builder<'a> {
                     set(&mut vs.persistence_granularity, v.to_string(), kw, span())
                 }
                 ("delay_loop", Some(v)) => {
-                    if let Some(x) = num_f64(v) {
+                    if let Some(x) = timer(v) {
                         set(&mut vs.delay_loop, x, kw, span())
                     }
                 }
                 ("connect_timeout", Some(v)) => {
-                    if let Some(x) = num_f64(v) {
+                    if let Some(x) = timer(v) {
                         set(&mut vs.connect_timeout, x, kw, span())
                     }
                 }
@@ -469,6 +547,9 @@ impl<'a> Builder<'a> {
         };
         for c in doc.children(n) {
             let kw = doc.kw(c);
+            if is_ranged(kw) {
+                self.range(c, "virtual_server.real_server");
+            }
             let span = || doc.span(c);
             match (kw, doc.arg(c, 0)) {
                 ("weight", Some(v)) => {
@@ -483,12 +564,12 @@ impl<'a> Builder<'a> {
                     set_box(&mut rs.method, v.to_string(), kw, span())
                 }
                 ("delay_loop", Some(v)) => {
-                    if let Some(x) = num_f64(v) {
+                    if let Some(x) = timer(v) {
                         set_box(&mut rs.delay_loop, x, kw, span())
                     }
                 }
                 ("connect_timeout", Some(v)) => {
-                    if let Some(x) = num_f64(v) {
+                    if let Some(x) = timer(v) {
                         set_box(&mut rs.connect_timeout, x, kw, span())
                     }
                 }
@@ -515,6 +596,9 @@ impl<'a> Builder<'a> {
         };
         for c in doc.children(n) {
             let kw = doc.kw(c);
+            if is_ranged(kw) {
+                self.range(c, "virtual_server.real_server.checker");
+            }
             let span = || doc.span(c);
             match (kw, doc.arg(c, 0)) {
                 ("connect_port", Some(v)) => {
@@ -524,12 +608,12 @@ impl<'a> Builder<'a> {
                 }
                 ("connect_ip", Some(v)) => ck.connect_ip = parse_ip(v).or(ck.connect_ip),
                 ("connect_timeout", Some(v)) => {
-                    if let Some(x) = num_f64(v) {
+                    if let Some(x) = timer(v) {
                         set_box(&mut ck.connect_timeout, x, kw, span())
                     }
                 }
                 ("delay_loop", Some(v)) => {
-                    if let Some(x) = num_f64(v) {
+                    if let Some(x) = timer(v) {
                         set_box(&mut ck.delay_loop, x, kw, span())
                     }
                 }
@@ -548,7 +632,7 @@ impl<'a> Builder<'a> {
         ck
     }
 
-    fn vrrp_instance(&mut self, n: usize) -> VrrpInstance {
+    fn vrrp_instance(&mut self, n: usize, strict: bool) -> VrrpInstance {
         let doc = self.doc;
         let name = doc.arg(n, 0).unwrap_or("").to_string();
         let subject = format!("vrrp_instance {name}");
@@ -571,11 +655,14 @@ impl<'a> Builder<'a> {
             track_scripts: Vec::new(),
             notify_scripts: Vec::new(),
             unicast_peer_spans: Vec::new(),
+            forced_state: None,
         };
+        let mut vips_written = 0;
         for c in doc.children(n) {
             let kw = doc.kw(c);
             let span = || doc.span(c);
             let arg = doc.arg(c, 0);
+            self.range(c, "vrrp_instance");
             match (kw, arg) {
                 ("state", Some(s)) => {
                     if v.state.as_ref().is_some_and(|x| x.value == "MASTER") {
@@ -623,7 +710,16 @@ impl<'a> Builder<'a> {
                     Some(x) if (0.01..=255.0).contains(&x) => set(&mut v.advert_int, x, kw, span()),
                     _ => self.invalid(c, &subject, format!("advert_int `{s}` is outside 0.01..255 seconds; keepalived ignores it")),
                 },
-                ("unicast_src_ip", Some(s)) => v.unicast_src_ip = parse_ip(s).or(v.unicast_src_ip),
+                ("unicast_src_ip", Some(s)) => match parse_ip(s) {
+                    Some(ip) => v.unicast_src_ip = Some(ip),
+                    None => self.bad_address(
+                        c,
+                        &subject,
+                        "unicast_src_ip",
+                        s,
+                        "\"malformed src address\"; it sends from the interface's primary address",
+                    ),
+                },
                 ("authentication", _) => {
                     for a in doc.children(c) {
                         let akw = doc.kw(a);
@@ -645,18 +741,63 @@ impl<'a> Builder<'a> {
                         }
                     }
                 }
-                ("virtual_ipaddress", _) => {
+                ("virtual_ipaddress" | "virtual_ipaddress_excluded", _) => {
                     for a in doc.children(c) {
-                        if let Some(addr) = doc.words(a).first() {
-                            v.vips.push((addr.to_string(), doc.span(a)));
+                        let Some(addr) = doc.words(a).first().copied() else {
+                            continue;
+                        };
+                        vips_written += usize::from(kw == "virtual_ipaddress");
+                        match vip_problem(addr) {
+                            Some(VipProblem::Address) => self.bad_address(
+                                a,
+                                &subject,
+                                "address",
+                                addr,
+                                "\"VRRP parsed invalid IP ... skipping IP...\"",
+                            ),
+                            Some(VipProblem::Prefix(p)) => {
+                                let f = super::finding_line(doc, "LB010", a, &subject, format!(
+                                    "`/{p}` is not a prefix length: keepalived adds `{addr}` as a single address (\"Invalid address prefix len {p} for address {addr} - using {}\"), so no subnet route comes with it",
+                                    if addr.contains(':') { 128 } else { 32 }
+                                ));
+                                self.findings.push(f);
+                                if kw == "virtual_ipaddress" {
+                                    v.vips.push((addr.to_string(), doc.span(a)));
+                                }
+                            }
+                            None if kw == "virtual_ipaddress" => {
+                                v.vips.push((addr.to_string(), doc.span(a)))
+                            }
+                            None => {}
                         }
                     }
                 }
                 ("unicast_peer", _) => {
                     for a in doc.children(c) {
-                        if let Some(ip) = doc.words(a).first().and_then(|w| parse_ip(w)) {
-                            v.unicast_peers.push(ip);
-                            v.unicast_peer_spans.push(doc.span(a));
+                        let Some(w) = doc.words(a).first().copied() else {
+                            continue;
+                        };
+                        match parse_ip(w) {
+                            Some(ip) => {
+                                v.unicast_peers.push(ip);
+                                v.unicast_peer_spans.push(doc.span(a));
+                            }
+                            None => self.bad_address(
+                                a,
+                                &subject,
+                                "unicast peer",
+                                w,
+                                "\"malformed unicast peer address\"",
+                            ),
+                        }
+                    }
+                }
+                ("virtual_routes" | "virtual_rules", _) => {
+                    for a in doc.children(c) {
+                        let words = doc.words(a);
+                        if let Some(bad) = route_problem(kw == "virtual_rules", &words) {
+                            let what = if kw == "virtual_rules" { "rule" } else { "route" };
+                            self.bad_address(a, &subject, what, bad, "\"Invalid ...\" in keepalived's log");
                         }
                     }
                 }
@@ -679,8 +820,128 @@ impl<'a> Builder<'a> {
                 _ => {}
             }
         }
+        if vips_written > 0 && v.vips.is_empty() {
+            let f = self.finding(
+                "LB010",
+                n,
+                &subject,
+                format!("none of the {vips_written} virtual_ipaddress entries of {name} is an address keepalived can parse: the instance runs with no VIP (\"No VIP specified\")"),
+            );
+            self.findings.push(f);
+        }
+        v.forced_state = forced_state(&v, strict);
         v
     }
+}
+
+/// The state keepalived 2.x forces in vrrp_complete_instance() (keepalived/vrrp/vrrp.c, the
+/// same in 2.2.7 and 2.4.3): under vrrp_strict, MASTER exactly when the priority is 255
+/// ("State MASTER must match being address owner"); without strict mode, AH authentication
+/// clears an initial MASTER below 255 ("Initial state master is incompatible with AH
+/// authentication - clearing"). Strict mode drops the authentication first, so the two
+/// never apply together.
+fn forced_state(v: &VrrpInstance, strict: bool) -> Option<ForcedState> {
+    let configured = v.state.as_ref()?;
+    let master = configured.value == "MASTER";
+    let owner = v.effective_priority() == 255;
+    if strict {
+        if master != owner {
+            let state = if owner { "MASTER" } else { "BACKUP" };
+            return Some(ForcedState {
+                state: state.into(),
+                reason: format!(
+                    "vrrp_strict: priority {} {} the address owner, so keepalived starts it as {state} whatever `state` says (\"State MASTER must match being address owner\")",
+                    v.effective_priority(),
+                    if owner { "is" } else { "is not" },
+                ),
+            });
+        }
+        return None;
+    }
+    let ah = v.auth_type.as_ref().is_some_and(|t| t.value == "AH") && v.auth_pass.is_some();
+    (ah && master && !owner).then(|| ForcedState {
+        state: "BACKUP".into(),
+        reason: "auth_type AH: keepalived must receive an advert (for the AH sequence number) before it takes over, so it starts a MASTER below priority 255 as BACKUP (\"Initial state master is incompatible with AH authentication - clearing\")".into(),
+    })
+}
+
+enum VipProblem<'a> {
+    Address,
+    Prefix(&'a str),
+}
+
+/// What keepalived's parse_ipaddress() (vrrp_ipaddress.c) rejects in `addr[/len]`: an address
+/// inet_pton() does not take skips the entry; a bad length falls back to /32 or /128.
+fn vip_problem(s: &str) -> Option<VipProblem<'_>> {
+    let (addr, len) = match s.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (s, None),
+    };
+    let ip: IpAddr = match addr.parse() {
+        Ok(ip) => ip,
+        Err(_) => return Some(VipProblem::Address),
+    };
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    match len {
+        Some(l) if l.parse::<u32>().map_or(true, |x| x > max) => Some(VipProblem::Prefix(l)),
+        _ => None,
+    }
+}
+
+/// The first address of a virtual_routes/virtual_rules line that keepalived cannot parse:
+/// the destination (a route's first word unless it is a type or keyword) and the values of
+/// src/via/gw (routes), from/to (rules). Other options are not checked.
+fn route_problem<'a>(rule: bool, words: &[&'a str]) -> Option<&'a str> {
+    const ROUTE_WORDS: &[&str] = &[
+        "default",
+        "default6",
+        "blackhole",
+        "unreachable",
+        "prohibit",
+        "throw",
+        "local",
+        "broadcast",
+        "anycast",
+        "multicast",
+        "nat",
+        "unicast",
+        "inet",
+        "inet6",
+        "src",
+        "to",
+        "via",
+        "gw",
+        "dev",
+        "table",
+        "metric",
+        "scope",
+        "proto",
+        "or",
+        "nexthop",
+        "onlink",
+    ];
+    let addr_ok = |w: &str| {
+        let a = w
+            .split_once('/')
+            .map_or(w, |(a, l)| if l.parse::<u8>().is_ok() { a } else { "" });
+        matches!(a, "all" | "default" | "inet" | "inet6") || parse_ip(a).is_some()
+    };
+    let value_of: &[&str] = if rule {
+        &["from", "to"]
+    } else {
+        &["src", "via", "gw", "to"]
+    };
+    if !rule {
+        if let Some(first) = words.first() {
+            if !ROUTE_WORDS.contains(first) && !addr_ok(first) {
+                return Some(first);
+            }
+        }
+    }
+    words
+        .windows(2)
+        .find(|w| value_of.contains(&w[0]) && !addr_ok(w[1]))
+        .map(|w| w[1])
 }
 
 /// Expand `10.0.0.1-10` (the last octet/group range keepalived accepts) to addresses, capped.

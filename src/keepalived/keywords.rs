@@ -169,6 +169,14 @@ impl Keywords {
             .map_or(keyword, String::as_str)
     }
 
+    /// The keyword names that are deprecated in some block (a cheap first filter).
+    pub fn deprecated_names(&self) -> std::collections::HashSet<&str, BuildHasherDefault<Fnv>> {
+        self.deprecated
+            .iter()
+            .filter_map(|d| d.split_once('.').map(|(_, k)| k))
+            .collect()
+    }
+
     pub fn is_deprecated(&self, block: BlockId, keyword: &str) -> bool {
         let short = short_name(&self.block(block).path);
         let short = if short.is_empty() { "top_level" } else { short };

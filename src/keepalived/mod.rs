@@ -9,6 +9,7 @@ pub mod keywords;
 pub mod lexer;
 pub mod model;
 pub mod parser;
+pub mod ranges;
 pub mod suppress;
 
 use crate::finding::{Finding, Location};
@@ -96,6 +97,26 @@ fn diag_finding(doc: &parser::Document, d: &lexer::Diag) -> Finding {
         f = f.fix_text(fix.clone());
     }
     f
+}
+
+/// "line N" for a span, or "path:N" when the document spans several files (an include
+/// set), where a bare line number would not say which file.
+pub fn span_ref(doc: &parser::Document, span: &model::Span) -> String {
+    if doc.files.len() > 1 {
+        format!("{}:{}", span.file.display(), span.line)
+    } else {
+        format!("line {}", span.line)
+    }
+}
+
+/// `span_ref` for node `n`.
+pub fn node_ref(doc: &parser::Document, n: usize) -> String {
+    let node = &doc.nodes[n];
+    if doc.files.len() > 1 {
+        format!("{}:{}", doc.path(node.file).display(), node.line)
+    } else {
+        format!("line {}", node.line)
+    }
 }
 
 /// A finding pointing at node `n`'s keyword.

@@ -86,6 +86,8 @@ pub struct VirtualServer {
     pub sched_flags: Vec<Setting<String>>,
     pub sorry_server: Option<Setting<String>>,
     pub quorum: Option<Setting<i64>>,
+    /// lvs_sched/lb_algo lines keepalived rejected ("Invalid lvs_scheduler"), as written.
+    pub rejected_schedulers: Vec<Setting<String>>,
 }
 
 impl VirtualServer {
@@ -159,11 +161,26 @@ pub struct VrrpInstance {
     pub track_scripts: Vec<String>,
     pub notify_scripts: Vec<Setting<String>>,
     pub unicast_peer_spans: Vec<Span>,
+    /// The state keepalived starts in when it overrides the configured one (vrrp.c
+    /// vrrp_complete_instance()), with keepalived's reason; None when it keeps it.
+    pub forced_state: Option<ForcedState>,
+}
+
+/// A state keepalived sets itself, overriding `state`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ForcedState {
+    pub state: String,
+    /// Why, quoting keepalived's message.
+    pub reason: String,
 }
 
 impl VrrpInstance {
-    /// keepalived's initial state: the configured one, else MASTER when priority is 255.
+    /// keepalived's initial state: the one it forces (AH, vrrp_strict), else the configured
+    /// one, else MASTER when priority is 255.
     pub fn effective_state(&self) -> &str {
+        if let Some(f) = &self.forced_state {
+            return f.state.as_str();
+        }
         match &self.state {
             Some(s) => s.value.as_str(),
             None if self.priority.as_ref().is_some_and(|p| p.value == 255) => "MASTER",
@@ -221,6 +238,9 @@ pub struct ScriptRef {
     pub keyword: String,
     pub command: String,
     pub span: Span,
+    /// The command was one quoted argument (`notify_master "/x.sh a b"`): keepalived splits
+    /// it into words itself. Unquoted, only the first word is the command.
+    pub quoted: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]

@@ -375,16 +375,21 @@ fn parse_lines(
                         block_desc(&block.path)
                     );
                         let mut fix = None;
+                        name_invisible(&mut msg, &kw);
                         if let Some(s) = table.suggest(top.block, &kw) {
                             msg.push_str(&format!("; did you mean `{s}`?"));
                             fix = Some(format!("rename `{kw}` to `{s}`"));
                         } else if kw == block.name {
                             let open_line = nodes[top.node as usize].line;
                             msg.push_str(&format!(
-                            "; the {} opened at line {open_line} is probably missing its closing `}}`",
-                            block.name
-                        ));
-                            fix = Some(format!("add the missing `}}` before line {uline}"));
+                                "; the {} opened at {} is probably missing its closing `}}`",
+                                block.name,
+                                lref(nodes[top.node as usize].file, open_line)
+                            ));
+                            fix = Some(format!(
+                                "add the missing `}}` before {}",
+                                lref(nodes[unode].file, uline)
+                            ));
                         } else if let Some(home) = table.blocks_with(&kw).first() {
                             msg.push_str(&format!("; `{kw}` belongs in {}", block_desc(home)));
                         }
@@ -398,7 +403,7 @@ fn parse_lines(
                         match &mut cascade {
                             Some(c) => {
                                 c.levels += 1;
-                                let prefix = format!("line {uline}:");
+                                let prefix = format!("{}:", lref(nodes[unode].file, uline));
                                 if diags[c.diag]
                                     .evidence
                                     .last()
@@ -409,8 +414,9 @@ fn parse_lines(
                                 note(
                                     &mut diags[c.diag],
                                     format!(
-                                    "line {uline}: `{kw} {{` shifts the structure one more level"
-                                ),
+                                        "{}: `{kw} {{` shifts the structure one more level",
+                                        lref(nodes[unode].file, uline)
+                                    ),
                                 );
                             }
                             None => {
@@ -438,7 +444,7 @@ fn parse_lines(
                             c.levels += 1;
                             diags[c.diag]
                                 .evidence
-                                .push(format!("line {}: stray `{{`", l.line));
+                                .push(format!("{}: stray `{{`", lref(l.file, l.line)));
                         }
                         None => {
                             diags.push(d);
@@ -464,6 +470,7 @@ fn parse_lines(
                     let mut msg = format!(
                     "`{kw}` is not a top-level keyword, so keepalived ignores the `{{` and reads the lines inside as top-level keywords; the matching `}}` is an extra `}}`"
                 );
+                    name_invisible(&mut msg, &kw);
                     if let Some(s) = table.suggest(BlockId::ROOT, &kw) {
                         msg.push_str(&format!("; did you mean `{s}`?"));
                     } else if let Some(home) = table.blocks_with(&kw).first() {
@@ -519,8 +526,8 @@ fn parse_lines(
                     note(
                         &mut diags[c.diag],
                         format!(
-                            "line {}: this `}}` has no block left to close (\"Extra '}}' found\")",
-                            l.line
+                            "{}: this `}}` has no block left to close (\"Extra '}}' found\")",
+                            lref(l.file, l.line)
                         ),
                     );
                     if c.levels == 0 {
@@ -563,12 +570,12 @@ fn parse_lines(
                             let owner = &nodes[top.node as usize];
                             let owner_kw = lx.tok_str(&lx.toks[owner.tok as usize]).to_string();
                             note(
-                            &mut diags[c.diag],
-                            format!(
-                                "line {}: the `{first}` block is read into the {owner_kw} opened at line {}",
-                                l.line, owner.line
+                                &mut diags[c.diag],
+                                format!(
+                                "{}: the `{first}` block is read into the {owner_kw} opened at {}",
+                                lref(l.file, l.line), lref(owner.file, owner.line)
                             ),
-                        );
+                            );
                         }
                     }
                     stack.push(Frame {
@@ -618,10 +625,10 @@ fn parse_lines(
                         note(
                             &mut diags[c.diag],
                             format!(
-                                "line {}: `{}` is applied to the {owner_kw} opened at line {}",
-                                l.line,
+                                "{}: `{}` is applied to the {owner_kw} opened at {}",
+                                lref(l.file, l.line),
                                 text.join(" "),
-                                owner.line
+                                lref(owner.file, owner.line)
                             ),
                         );
                     }
@@ -634,8 +641,8 @@ fn parse_lines(
                         note(
                         &mut diags[c.diag],
                         format!(
-                            "line {}: `{first}` is then read in the wrong block (\"Unknown keyword '{first}'\")",
-                            l.line
+                            "{}: `{first}` is then read in the wrong block (\"Unknown keyword '{first}'\")",
+                            lref(l.file, l.line)
                         ),
                     );
                     } else {
@@ -702,6 +709,15 @@ fn finish(mut lexer: Lexer, mut lx: Arena, mut nodes: Vec<Node>, parsed: Parsed)
     }
     let mut all = std::mem::take(&mut lexer.diags);
     all.extend(diags);
+    for d in &mut all {
+        resolve_refs(&mut d.message, &lx.files);
+        for e in &mut d.evidence {
+            resolve_refs(e, &lx.files);
+        }
+        if let Some(f) = &mut d.fix {
+            resolve_refs(f, &lx.files);
+        }
+    }
     let suppressions = std::mem::take(&mut lexer.suppressions);
     Document {
         files: lx.files,
@@ -711,6 +727,36 @@ fn finish(mut lexer: Lexer, mut lx: Arena, mut nodes: Vec<Node>, parsed: Parsed)
         diags: all,
         suppressions,
     }
+}
+
+/// A reference to a line, resolved by resolve_refs() once the files are known: "line N"
+/// for a single file, "path:N" when an include set spans files (a bare line number would
+/// be ambiguous there).
+fn lref(file: u32, line: u32) -> String {
+    format!("\u{1}{file}:{line}\u{1}")
+}
+
+fn resolve_refs(s: &mut String, files: &[SourceFile]) {
+    if !s.contains('\u{1}') {
+        return;
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut parts = s.split('\u{1}');
+    out.push_str(parts.next().unwrap_or(""));
+    while let Some(r) = parts.next() {
+        let (file, line) = r.split_once(':').unwrap_or(("0", r));
+        let path = file
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| files.get(i))
+            .map(|f| f.path.display().to_string());
+        match path {
+            Some(p) if files.len() > 1 => out.push_str(&format!("{p}:{line}")),
+            _ => out.push_str(&format!("line {line}")),
+        }
+        out.push_str(parts.next().unwrap_or(""));
+    }
+    *s = out;
 }
 
 /// Add a line of cascade evidence, keeping the finding readable on a long cascade.
@@ -762,7 +808,10 @@ fn close(nodes: &mut [Node], node: u32, l: &Line) {
 fn missing_brace(lx: &Arena, nodes: &[Node], opener: u32, l: &Line, tail: &str) -> Diag {
     let o = &nodes[opener as usize];
     let kw = lx.tok_str(&lx.toks[o.tok as usize]);
-    let message = format!("`{kw}` (line {}) is not followed by `{{`{tail}", o.line);
+    let message = format!(
+        "`{kw}` ({}) is not followed by `{{`{tail}",
+        lref(o.file, o.line)
+    );
     diag_at(lx, l, "LB003", message)
 }
 
@@ -802,8 +851,32 @@ fn unknown_keyword(lx: &Arena, n: &Node, block: BlockId, kw: &str) -> Diag {
         block_desc(path)
     );
     let mut fix = None;
-    if kw == "}" {
+    if let Some((shown, names)) = invisible(kw) {
+        // "does not know `  `" says nothing: name what is there
+        let clean: String = kw
+            .chars()
+            .filter(|c| invisible_name(*c).is_none())
+            .collect();
+        msg = format!(
+            "keepalived does not know `{shown}` in {} and ignores the line: the word contains {names}, which keepalived does not treat as a space (it splits words on ASCII blanks only), so it is part of the keyword",
+            block_desc(path)
+        );
+        fix = Some(if clean.is_empty() {
+            "delete the invisible characters at the start of the line (retype the indentation with ASCII spaces)".to_string()
+        } else {
+            format!("retype the line so the keyword is plain `{clean}`, without the invisible characters")
+        });
+        if kw.starts_with('\u{feff}') && n.line == 1 {
+            msg.push_str(
+                "; here the file starts with a byte order mark: save it as UTF-8 without BOM",
+            );
+        }
+    } else if kw == "}" {
         msg = "extra `}` at top level: keepalived ignores it (\"Unknown keyword '}'\")".into();
+    } else if let Some((why, new)) = removed_keyword(kw) {
+        // a removed keyword: its replacement, not a look-alike
+        msg.push_str(&format!("; {why}"));
+        fix = new.map(|n| format!("replace `{kw}` with {n}"));
     } else if let Some(s) = table.suggest(block, kw) {
         msg.push_str(&format!("; did you mean `{s}`?"));
         fix = Some(format!("rename `{kw}` to `{s}`"));
@@ -813,8 +886,6 @@ fn unknown_keyword(lx: &Arena, n: &Node, block: BlockId, kw: &str) -> Diag {
             let names: Vec<String> = homes.iter().take(3).map(|h| block_desc(h)).collect();
             msg.push_str(&format!("; `{kw}` is a keyword of {}", names.join(", ")));
             fix = Some(format!("move `{kw}` into the block it belongs to"));
-        } else if let Some(why) = removed_keyword(kw) {
-            msg.push_str(&format!("; {why}"));
         }
     }
     let mut d = diag_node(lx, n, "LB002", msg);
@@ -822,14 +893,84 @@ fn unknown_keyword(lx: &Arena, n: &Node, block: BlockId, kw: &str) -> Diag {
     d
 }
 
-/// Keywords that older keepalived versions accepted (KA ChangeLog and git history).
-fn removed_keyword(kw: &str) -> Option<&'static str> {
+/// The name of a character that looks like nothing (or like a space) in a terminal.
+fn invisible_name(c: char) -> Option<&'static str> {
+    Some(match c {
+        '\u{a0}' => "U+00A0 NO-BREAK SPACE",
+        '\u{feff}' => "U+FEFF BYTE ORDER MARK (BOM)",
+        '\u{200b}' => "U+200B ZERO WIDTH SPACE",
+        '\u{200c}' => "U+200C ZERO WIDTH NON-JOINER",
+        '\u{200d}' => "U+200D ZERO WIDTH JOINER",
+        '\u{2060}' => "U+2060 WORD JOINER",
+        '\u{ad}' => "U+00AD SOFT HYPHEN",
+        '\u{3000}' => "U+3000 IDEOGRAPHIC SPACE",
+        '\u{2000}'..='\u{200a}' | '\u{202f}' | '\u{205f}' => "a Unicode space (U+2000-U+205F)",
+        '\t' => "a tab",
+        '\r' => "a carriage return (a Windows line end)",
+        c if c.is_control() => "a control character",
+        _ => return None,
+    })
+}
+
+/// Show the invisible characters of `kw` in a message that quotes it, and name them.
+fn name_invisible(msg: &mut String, kw: &str) {
+    if let Some((shown, names)) = invisible(kw) {
+        *msg = msg.replacen(&format!("`{kw}`"), &format!("`{shown}`"), 1);
+        msg.push_str(&format!(
+            "; the word contains {names}, which keepalived does not treat as a space"
+        ));
+        if kw.starts_with('\u{feff}') {
+            msg.push_str(
+                " (a byte order mark at the start of the file: save it as UTF-8 without BOM)",
+            );
+        }
+    }
+}
+
+/// `kw` with its invisible characters shown as <U+XXXX>, and their names; None when it has
+/// none.
+fn invisible(kw: &str) -> Option<(String, String)> {
+    let mut names: Vec<&str> = Vec::new();
+    let mut shown = String::with_capacity(kw.len());
+    for c in kw.chars() {
+        match invisible_name(c) {
+            Some(name) => {
+                shown.push_str(&format!("<U+{:04X}>", c as u32));
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+            None => shown.push(c),
+        }
+    }
+    (!names.is_empty()).then(|| (shown, names.join(" and ")))
+}
+
+/// Keywords that older keepalived versions accepted, with their replacement (checked in
+/// acassen/keepalived's history: lvs_id is in global_parser.c up to v1.1.7, nat_mask was
+/// removed by a21be2e1 "Remove nat_mask configuration parameter", first in v1.2.20).
+fn removed_keyword(kw: &str) -> Option<(&'static str, Option<&'static str>)> {
     Some(match kw {
-        "lvs_id" => "`lvs_id` was replaced by `router_id` in keepalived 1.1.8",
-        "nat_mask" => "`nat_mask` was removed in keepalived 2.0 (it never did anything for LVS)",
-        "lb_flags" => "`lb_flags` was replaced by one keyword per flag (sh-port, sh-fallback, ...)",
-        "nb_get_retry" => "`nb_get_retry` is only accepted inside HTTP_GET/SSL_GET; use `retry`",
-        "dynamic" => "FILE_CHECK `dynamic` is documented but keepalived installs no handler for it",
+        "lvs_id" => (
+            "use `router_id`: `lvs_id` was replaced by `router_id` in keepalived 1.1.8",
+            Some("`router_id`"),
+        ),
+        "nat_mask" => (
+            "`nat_mask` was removed in keepalived 1.2.20 (it had no effect on LVS); delete the line",
+            None,
+        ),
+        "lb_flags" => (
+            "`lb_flags` was replaced by one keyword per flag (sh-port, sh-fallback, ...)",
+            None,
+        ),
+        "nb_get_retry" => (
+            "`nb_get_retry` is only accepted inside HTTP_GET/SSL_GET; use `retry`",
+            Some("`retry`"),
+        ),
+        "dynamic" => (
+            "FILE_CHECK `dynamic` is documented but keepalived installs no handler for it",
+            None,
+        ),
         _ => return None,
     })
 }
@@ -989,7 +1130,44 @@ mod tests {
             parse_str("virtual_server 10.0.0.1 80 {\n  lvs_shed rr\n  nat_mask 255.255.255.0\n}\n");
         assert_eq!(d.diags.len(), 2);
         assert!(d.diags[0].message.contains("did you mean `lvs_sched`"));
-        assert!(d.diags[1].message.contains("removed"));
+        assert!(d.diags[1].message.contains("removed in keepalived 1.2.20"));
+    }
+
+    #[test]
+    fn invisible_characters_are_named() {
+        let d = parse_str("global_defs {\n\u{a0}\u{a0}router_id a\n}\n");
+        assert_eq!(d.diags.len(), 1, "{:?}", d.diags);
+        let m = &d.diags[0].message;
+        assert!(m.contains("U+00A0 NO-BREAK SPACE"), "{m}");
+        assert!(m.contains("`<U+00A0><U+00A0>router_id`"), "{m}");
+        let d = parse_str("\u{feff}global_defs {\n}\n");
+        assert!(
+            d.diags[0].message.contains("byte order mark"),
+            "{:?}",
+            d.diags
+        );
+    }
+
+    #[test]
+    fn line_references_name_the_file_in_an_include_set() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("vs.conf"),
+            "virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n weight 1\n real_server 10.0.0.3 80 {\n }\n}\n",
+        )
+        .unwrap();
+        let top = dir.path().join("keepalived.conf");
+        std::fs::write(&top, "include vs.conf\n").unwrap();
+        let mut lx = Lexer::new(Limits::default(), None, None);
+        lx.open_top(&top).unwrap();
+        let d = parse(lx);
+        let lb004 = d.diags.iter().find(|d| d.id == "LB004").expect("LB004");
+        assert!(
+            lb004.message.contains("vs.conf:2 is probably missing"),
+            "{}",
+            lb004.message
+        );
+        assert!(!lb004.message.contains("line 2"), "{}", lb004.message);
     }
 
     #[test]

@@ -34,6 +34,9 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Command-specific JSON objects placed at the top level (for example "verdict", "vrrp").
     pub data: Map<String, Value>,
+    /// Command data already serialized (a large model), written as is after `data`: building
+    /// a Value tree of 100,000 real servers costs gigabytes.
+    pub raw: Vec<(String, Box<serde_json::value::RawValue>)>,
     pub sections: Vec<Section>,
 }
 
@@ -43,6 +46,7 @@ impl Report {
             command,
             findings: Vec::new(),
             data: Map::new(),
+            raw: Vec::new(),
             sections: Vec::new(),
         }
     }
@@ -135,6 +139,24 @@ mod tests {
         assert_eq!(f["location"]["line"], 19);
         // Absent location/fix are explicit nulls, so consumers can rely on the keys.
         assert!(v["findings"][1]["location"].is_null());
+    }
+
+    #[test]
+    fn streamed_json_and_sarif_equal_their_value_forms() {
+        let mut r = sample().with_data("verdict", serde_json::json!({"mode": "dsr"}));
+        r.raw.push((
+            "model".into(),
+            serde_json::value::RawValue::from_string(r#"[{"files":["a.conf"]}]"#.into()).unwrap(),
+        ));
+        let streamed: serde_json::Value = serde_json::from_str(&json::render(&r)).unwrap();
+        assert_eq!(streamed, json::to_value(&r));
+        assert_eq!(streamed["model"][0]["files"][0], "a.conf");
+        let streamed: serde_json::Value = serde_json::from_str(&sarif::render(&r)).unwrap();
+        assert_eq!(streamed, sarif::to_value(&r));
+        assert_eq!(
+            streamed["runs"][0]["results"][1]["locations"][0]["logicalLocations"][0]["name"],
+            "host"
+        );
     }
 
     #[test]

@@ -1,10 +1,14 @@
-//! LB017: a checker whose connect_timeout is not shorter than its delay_loop. A hung
-//! connection then takes as long as the whole check interval (or longer), so a dead real
-//! server is detected late and checks pile up. Values inherit checker > real_server >
-//! virtual_server, with keepalived's defaults of 5 s and 60 s.
+//! LB017 (info): a checker whose connect_timeout is not shorter than its delay_loop. A real
+//! server that stops answering SYNs is then taken out only after the timeout and its retries
+//! (keepalived's defaults: retry 1, delay_before_retry 1 s; check_api.c), each as long as
+//! the check interval. keepalived does not overlap checks of one checker (the next one is
+//! scheduled when the previous ends), so this is slow detection, not a fault: advice.
+//! Values inherit checker > real_server > virtual_server, with keepalived's defaults of 5 s
+//! and 60 s.
 
 use super::{at, Ctx};
 use crate::finding::Finding;
+use crate::keepalived::span_ref;
 
 const DEFAULT_CONNECT_TIMEOUT: f64 = 5.0;
 const DEFAULT_DELAY_LOOP: f64 = 60.0;
@@ -42,7 +46,7 @@ pub fn check(cx: &Ctx, out: &mut Vec<Finding>) {
                 let (loc, ct_where) = match ct {
                     Some(s) => (
                         at(&s.span, s.keyword.len()),
-                        format!("line {}", s.span.line),
+                        span_ref(&cx.loaded.doc, &s.span),
                     ),
                     None => (
                         at(&c.span, c.kind.len()),
@@ -50,15 +54,15 @@ pub fn check(cx: &Ctx, out: &mut Vec<Finding>) {
                     ),
                 };
                 let dl_where = dl.map_or("keepalived's default".to_string(), |s| {
-                    format!("line {}", s.span.line)
+                    span_ref(&cx.loaded.doc, &s.span)
                 });
                 out.push(
                     Finding::new(
                         "LB017",
                         format!("virtual_server {}", vs.key),
                         format!(
-                            "{} of real_server {}: connect_timeout {}s ({ct_where}) is not shorter than delay_loop {}s ({dl_where}); a hung connection lasts a whole check interval, so a dead server is noticed late",
-                            c.kind, rs.ip, fmt(ctv), fmt(dlv)
+                            "{} of real_server {}: connect_timeout {}s ({ct_where}) is not shorter than delay_loop {}s ({dl_where}); a real server that stops answering is taken out only after about {}s (the timeout twice plus 1s with keepalived's default retry 1 and delay_before_retry 1s), while clients are still sent to it",
+                            c.kind, rs.ip, fmt(ctv), fmt(dlv), fmt(2.0 * ctv + 1.0)
                         ),
                     )
                     .at(loc)

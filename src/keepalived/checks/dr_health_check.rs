@@ -15,8 +15,9 @@ const NETWORK_CHECKS: &[&str] = &[
     "PING_CHECK",
 ];
 
-/// Above this many virtual servers the advice is given once, listing them.
-const PER_VS_MAX: usize = 5;
+/// Above this many virtual servers the advice is given once, listing them: it is the same
+/// advice (audit the real servers) for every DR service of a file.
+const PER_VS_MAX: usize = 1;
 
 struct Blind<'a> {
     vs: &'a crate::keepalived::model::VirtualServer,
@@ -77,7 +78,7 @@ pub fn check(cx: &Ctx, out: &mut Vec<Finding>) {
             }
         }
         let mut msg = format!(
-            "in {} the health checks connect to each real server's own address, never through the VIP, so a real server missing the VIP setup (VIP on lo or an iptables REDIRECT, arp_ignore=1, arp_announce=2, rp_filter) passes them while it drops every balanced request",
+            "in {} the health checks connect to each real server's own address, never through the VIP, so a real server missing the VIP setup (VIP on lo or an iptables REDIRECT, arp_ignore=1, arp_announce=2, rp_filter) passes them while it drops every balanced request. Advice: nothing here is wrong in the config; it matters if a real server's VIP setup is broken, which only `lbdoctor audit` on the real servers can tell",
             b.method
         );
         if many {
@@ -85,12 +86,13 @@ pub fn check(cx: &Ctx, out: &mut Vec<Finding>) {
                 "; the same holds for {} more virtual servers in DR/TUN in this file",
                 found.len() - 1
             ));
-            evidence.extend(
-                found[1..]
-                    .iter()
-                    .take(10)
-                    .map(|o| format!("virtual_server {} at line {}", o.vs.key, o.vs.span.line)),
-            );
+            evidence.extend(found[1..].iter().take(10).map(|o| {
+                format!(
+                    "virtual_server {} at {}",
+                    o.vs.key,
+                    crate::keepalived::span_ref(&cx.loaded.doc, &o.vs.span)
+                )
+            }));
             if found.len() > 11 {
                 evidence.push(format!("... and {} more", found.len() - 11));
             }
@@ -165,8 +167,11 @@ mod tests {
         let vs = |i: u32| {
             format!("virtual_server 10.0.0.{i} 80 {{\n lvs_method DR\n protocol TCP\n real_server 10.1.0.{i} 80 {{\n TCP_CHECK {{\n }}\n }}\n}}\n")
         };
+        let one = vs(1);
+        assert_eq!(lint_str(&one, "LB015").len(), 1);
+        // the same advice for every DR service: once per file
         let few: String = (1..=3).map(vs).collect();
-        assert_eq!(lint_str(&few, "LB015").len(), 3);
+        assert_eq!(lint_str(&few, "LB015").len(), 1);
         let many: String = (1..=30).map(vs).collect();
         let f = lint_str(&many, "LB015");
         assert_eq!(f.len(), 1);

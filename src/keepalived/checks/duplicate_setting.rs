@@ -7,10 +7,18 @@ use crate::finding::Finding;
 use crate::keepalived::effective::{FIRST_WINS, SCHEDULERS};
 use crate::keepalived::keywords::{self, BlockId};
 use crate::keepalived::parser::{Document, NodeKind, FLAG_DISPLACED};
-use crate::keepalived::{finding_line, Loaded};
+use crate::keepalived::{finding_line, node_ref, Loaded};
 
-/// Keywords that accumulate rather than overwrite.
-const REPEATABLE: &[&str] = &["status_code", "interface", "regex", "digest"];
+/// Keywords that accumulate rather than overwrite, and the first-wins settings LB042
+/// follows across blocks.
+const REPEATABLE: &[&str] = &[
+    "status_code",
+    "interface",
+    "regex",
+    "digest",
+    "lvs_sync_daemon",
+    "lvs_sync_daemon_interface",
+];
 
 /// Keywords that write the same field without sharing a handler.
 fn field_of(canon: &str) -> &str {
@@ -144,17 +152,17 @@ fn report(
     };
     let msg = if first_wins {
         format!(
-            "{what}; keepalived keeps the first, {} (line {}), and ignores the others (\"script already specified - ignoring\")",
+            "{what}; keepalived keeps the first, {} ({}), and ignores the others (\"script already specified - ignoring\")",
             text(winner),
-            line(winner)
+            node_ref(doc, winner)
         )
     } else {
         format!(
-            "{what}; the later line wins, so keepalived uses {effective} from line {} and silently drops {}",
-            line(winner),
+            "{what}; the later line wins, so keepalived uses {effective} from {} and silently drops {}",
+            node_ref(doc, winner),
             losers
                 .iter()
-                .map(|&n| format!("`{}` (line {})", text(n), line(n)))
+                .map(|&n| format!("`{}` ({})", text(n), node_ref(doc, n)))
                 .collect::<Vec<_>>()
                 .join(", ")
         )

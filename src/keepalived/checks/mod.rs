@@ -4,22 +4,30 @@
 
 pub mod auth_pass;
 pub mod connect_timeout;
+pub mod deprecated;
 pub mod director_is_real_server;
 pub mod dr_health_check;
 pub mod dr_port;
 pub mod duplicate_real_server;
 pub mod duplicate_setting;
 pub mod duplicate_virtual_server;
+pub mod forced_state;
 pub mod misc_check_timeout;
 pub mod missing_method;
+pub mod missing_parameter;
 pub mod missing_protocol;
 pub mod no_checker;
 pub mod nopreempt_master;
 pub mod peers;
+pub mod repeats;
 pub mod sched_flags;
 pub mod scheduler_pinning;
 pub mod script_security;
+pub mod shell_syntax;
+pub mod sorry_server;
 pub mod state_after_master;
+pub mod template;
+pub mod track_scripts;
 pub mod vip_without_vrrp;
 pub mod vrrp_strict;
 pub mod vs_groups;
@@ -65,7 +73,23 @@ const CHECKS: &[CheckFn] = &[
     vrrp_strict::check,
     missing_method::check,
     missing_protocol::check,
+    missing_parameter::check,
+    shell_syntax::check,
+    forced_state::check,
+    repeats::check,
+    deprecated::check,
+    track_scripts::check,
+    sorry_server::check,
 ];
+
+/// Everything lint reports for one file: the parse-level findings, every check, then a
+/// template's cascade folded into its one LB039.
+pub fn lint(loaded: &Loaded, opts: &Options) -> Vec<Finding> {
+    let mut all = loaded.findings.clone();
+    all.extend(run(loaded, opts));
+    template::collapse(&loaded.doc, &mut all);
+    all
+}
 
 pub fn run(loaded: &Loaded, opts: &Options) -> Vec<Finding> {
     let cx = Ctx { loaded, opts };
@@ -130,9 +154,7 @@ pub(crate) mod tests {
         let opts = Options {
             director_addrs: director.to_vec(),
         };
-        let mut all = l.findings.clone();
-        all.extend(run(&l, &opts));
-        all.into_iter().filter(|f| f.id == id).collect()
+        lint(&l, &opts).into_iter().filter(|f| f.id == id).collect()
     }
 
     pub fn lint_str(text: &str, id: &str) -> Vec<Finding> {
@@ -158,7 +180,7 @@ pub(crate) mod tests {
 
 #[cfg(test)]
 mod table_tests {
-    use super::tests::lint_str;
+    use super::tests::{lint_str, load_str};
 
     /// One small config per check, with the line it must point at; and its fixed twin must
     /// not trigger the check.
@@ -199,6 +221,36 @@ mod table_tests {
              "vrrp_instance V {\n authentication {\n auth_pass \"ab#cd\" # fine\n }\n}\n"),
             ("LB002", "global_defs {\n lvs_id LVS_DEVEL\n}\n", 2,
              "global_defs {\n router_id LVS_DEVEL\n}\n"),
+            ("LB038", "vrrp_instance V {\n lvs_sync_daemon_interface\n}\n", 2,
+             "global_defs {\n lvs_sync_daemon eth1\n}\n"),
+            ("LB039", "vrrp_instance V {\n interface {{ iface }}\n}\n", 2,
+             "vrrp_instance V {\n interface eth0\n}\n"),
+            ("LB040", "vrrp_instance V {\n notify_master \"/x.sh && /y.sh\"\n}\n", 2,
+             "vrrp_instance V {\n notify_master \"/bin/sh -c '/x.sh && /y.sh'\"\n}\n"),
+            ("LB040", "vrrp_script s {\n script /x.sh > /dev/null 2>&1\n}\n", 2,
+             "vrrp_script s {\n script \"/x.sh --quiet\"\n}\n"),
+            ("LB041", "global_defs {\n vrrp_strict\n}\nvrrp_instance V {\n state MASTER\n priority 100\n}\n", 5,
+             "global_defs {\n vrrp_strict\n}\nvrrp_instance V {\n state BACKUP\n priority 100\n}\n"),
+            ("LB041", "vrrp_instance V {\n state MASTER\n priority 100\n authentication {\n auth_type AH\n auth_pass x\n }\n}\n", 2,
+             "vrrp_instance V {\n state MASTER\n priority 100\n authentication {\n auth_type PASS\n auth_pass x\n }\n}\n"),
+            ("LB042", "vrrp_instance A {\n lvs_sync_daemon_interface eth1\n}\nvrrp_instance B {\n lvs_sync_daemon_interface eth2\n}\n", 5,
+             "global_defs {\n lvs_sync_daemon eth1 A\n}\nvrrp_instance A {\n}\n"),
+            ("LB043", "virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n HTTP_GET {\n nb_get_retry 3\n }\n }\n}\n", 4,
+             "virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n HTTP_GET {\n retry 3\n }\n }\n}\n"),
+            ("LB043", "vrrp_instance V {\n virtual_routes {\n 10.1.0.0/16 gw 10.0.0.254\n }\n}\n", 3,
+             "vrrp_instance V {\n virtual_routes {\n 10.1.0.0/16 via 10.0.0.254\n }\n}\n"),
+            ("LB044", "vrrp_script chk {\n script /bin/true\n}\nvrrp_instance V {\n track_script {\n chk2\n }\n}\n", 6,
+             "vrrp_script chk {\n script /bin/true\n}\nvrrp_instance V {\n track_script {\n chk\n }\n}\n"),
+            ("LB044", "vrrp_script chk {\n weight 2\n}\nvrrp_instance V {\n track_script {\n chk\n }\n}\n", 1,
+             "vrrp_script chk {\n script /bin/true\n weight 2\n}\nvrrp_instance V {\n track_script {\n chk\n }\n}\n"),
+            ("LB045", "virtual_server 10.0.0.1 443 {\n sorry_server 127.0.0.1 80\n}\n", 2,
+             "virtual_server 10.0.0.1 443 {\n sorry_server 127.0.0.1 443\n}\n"),
+            ("LB010", "global_defs {\n vrrp_garp_interval 0\n}\n", 2,
+             "global_defs {\n vrrp_garp_interval 0.001\n}\n"),
+            ("LB010", "vrrp_instance V {\n virtual_ipaddress {\n 10.0.0.1\n ip/24\n }\n}\n", 4,
+             "vrrp_instance V {\n virtual_ipaddress {\n 10.0.0.1\n 10.0.0.2/24\n }\n}\n"),
+            ("LB010", "vrrp_instance V {\n unicast_src_ip [placeholder]\n unicast_peer {\n 10.0.0.3\n }\n}\n", 2,
+             "vrrp_instance V {\n unicast_src_ip 10.0.0.2\n unicast_peer {\n 10.0.0.3\n }\n}\n"),
         ];
         for (id, bad, line, good) in cases {
             let f = lint_str(bad, id);
@@ -210,6 +262,11 @@ mod table_tests {
                 f[0]
             );
             let g = lint_str(good, id);
+            // the forced state must reach the model the VRRP table shows
+            if *id == "LB041" {
+                let (_d, l) = load_str(bad);
+                assert_eq!(l.config.vrrp_instances[0].effective_state(), "BACKUP");
+            }
             assert!(
                 g.is_empty(),
                 "{id} fired on the fixed config:\n{good}\n{g:?}"

@@ -13,7 +13,7 @@ pub fn check(cx: &Ctx, out: &mut Vec<Finding>) {
             continue;
         }
         let state_line = v.state.as_ref().map_or("priority 255".to_string(), |s| {
-            format!("line {}", s.span.line)
+            crate::keepalived::span_ref(&cx.loaded.doc, &s.span)
         });
         out.push(
             Finding::new(

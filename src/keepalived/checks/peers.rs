@@ -1,7 +1,8 @@
 //! Cross-file VRRP checks, when the configs of several directors are linted together:
 //! LB028 mismatched settings (VRID, advert_int, authentication, VIPs), LB029 equal
 //! priorities, LB030 both MASTER, LB031 unicast peers that do not name each other. A node
-//! that ignores its peer's adverts becomes MASTER too: split brain.
+//! that ignores its peer's adverts becomes MASTER too: split brain. Instances are paired by
+//! what they share (a VIP, unicast addresses, interface and VRID), never by name alone.
 
 use super::at;
 use crate::finding::Finding;
@@ -22,13 +23,62 @@ fn setting_span<T>(
     }
 }
 
-pub fn check(files: &[&Loaded]) -> Vec<Finding> {
+/// Why two instances of different files are the same VRRP router on two directors, or
+/// None. Names prove nothing (every sample config has a VI_1): instances pair when one's
+/// unicast_src_ip is in the other's unicast_peer list; when they share a VIP and also the
+/// interface or the virtual_router_id (copies of keepalived's sample config share its VIPs
+/// and nothing else; a real peer with a wrong VRID still has the same interface); or when
+/// they have the same interface and VRID and one of them has no VIP to compare.
+fn related(a: &VrrpInstance, b: &VrrpInstance) -> Option<String> {
+    for (x, y) in [(a, b), (b, a)] {
+        if let Some(src) = x.unicast_src_ip.filter(|s| y.unicast_peers.contains(s)) {
+            return Some(format!("unicast peer {src}"));
+        }
+    }
+    let same = |f: fn(&VrrpInstance) -> Option<String>| f(a).is_some() && f(a) == f(b);
+    let iface = same(|v| v.interface.as_ref().map(|i| i.value.clone()));
+    let vrid = same(|v| v.virtual_router_id.as_ref().map(|i| i.value.to_string()));
+    let vips_b = b.vip_addrs();
+    if let Some(v) = a.vip_addrs().into_iter().find(|v| vips_b.contains(v)) {
+        if iface || vrid {
+            return Some(format!("VIP {v}"));
+        }
+    }
+    if iface && vrid && (a.vips.is_empty() || b.vips.is_empty()) {
+        return Some(format!(
+            "interface {} and virtual_router_id {}",
+            a.interface.as_ref().map_or("", |i| i.value.as_str()),
+            a.virtual_router_id.as_ref().map_or(0, |i| i.value)
+        ));
+    }
+    None
+}
+
+/// Two instances found to be peers, and why.
+pub struct Pairing {
+    pub file_a: usize,
+    pub file_b: usize,
+    pub instance_a: String,
+    pub instance_b: String,
+    pub why: String,
+}
+
+/// Every pair of peer instances across the files.
+pub fn pairings(files: &[&Loaded]) -> Vec<Pairing> {
     let mut out = Vec::new();
     for (i, a) in files.iter().enumerate() {
-        for b in &files[i + 1..] {
+        for (j, b) in files.iter().enumerate().skip(i + 1) {
             for va in &a.config.vrrp_instances {
-                for vb in b.config.vrrp_instances.iter().filter(|v| v.name == va.name) {
-                    pair(va, vb, &mut out);
+                for vb in &b.config.vrrp_instances {
+                    if let Some(why) = related(va, vb) {
+                        out.push(Pairing {
+                            file_a: i,
+                            file_b: j,
+                            instance_a: va.name.clone(),
+                            instance_b: vb.name.clone(),
+                            why,
+                        });
+                    }
                 }
             }
         }
@@ -36,8 +86,57 @@ pub fn check(files: &[&Loaded]) -> Vec<Finding> {
     out
 }
 
+/// The files grouped into clusters of directors that share VRRP instances (connected
+/// components of the pairings); files with no peer are left out.
+pub fn clusters(nfiles: usize, pairs: &[Pairing]) -> Vec<Vec<usize>> {
+    let mut comp: Vec<usize> = (0..nfiles).collect();
+    fn root(c: &mut [usize], mut i: usize) -> usize {
+        while c[i] != i {
+            c[i] = c[c[i]];
+            i = c[i];
+        }
+        i
+    }
+    for p in pairs {
+        let (ra, rb) = (root(&mut comp, p.file_a), root(&mut comp, p.file_b));
+        comp[ra.max(rb)] = ra.min(rb);
+    }
+    let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for i in 0..nfiles {
+        let r = root(&mut comp, i);
+        groups.entry(r).or_default().push(i);
+    }
+    groups.into_values().filter(|g| g.len() > 1).collect()
+}
+
+pub fn check(files: &[&Loaded]) -> Vec<Finding> {
+    check_pairs(files, &pairings(files))
+}
+
+pub fn check_pairs(files: &[&Loaded], pairs: &[Pairing]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for p in pairs {
+        let find = |f: usize, name: &str| {
+            files[f]
+                .config
+                .vrrp_instances
+                .iter()
+                .find(|v| v.name == name)
+        };
+        if let (Some(va), Some(vb)) = (find(p.file_a, &p.instance_a), find(p.file_b, &p.instance_b))
+        {
+            pair(va, vb, &mut out);
+        }
+    }
+    out
+}
+
 fn pair(a: &VrrpInstance, b: &VrrpInstance, out: &mut Vec<Finding>) {
-    let subject = format!("vrrp_instance {}", a.name);
+    let subject = if a.name == b.name {
+        format!("vrrp_instance {}", a.name)
+    } else {
+        format!("vrrp_instance {} / {}", a.name, b.name)
+    };
     let peer = |s: &Span| format!("{}:{}", fname(s), s.line);
     let mut mismatch = |what: &str,
                         va: String,

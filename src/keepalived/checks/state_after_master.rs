@@ -17,15 +17,15 @@ pub fn check(cx: &Ctx, out: &mut Vec<Finding>) {
             if doc.kw(c) != "state" {
                 continue;
             }
-            match (master_at, doc.arg(c, 0)) {
-                (None, Some("MASTER")) => master_at = Some(doc.nodes[c].line),
+            match (&master_at, doc.arg(c, 0)) {
+                (None, Some("MASTER")) => master_at = Some(crate::keepalived::node_ref(doc, c)),
                 (Some(m), Some(v)) => out.push(
                     finding_line(
                         doc,
                         "LB033",
                         c,
                         &format!("vrrp_instance {}", doc.arg(r, 0).unwrap_or("")),
-                        format!("`state {v}` is ignored: `state MASTER` on line {m} came first and keepalived keeps it (\"state previously set as MASTER - ignoring {v}\"), unlike other keywords where the later line wins"),
+                        format!("`state {v}` is ignored: `state MASTER` ({m}) came first and keepalived keeps it (\"state previously set as MASTER - ignoring {v}\"), unlike other keywords where the later line wins"),
                     )
                     .fix_text("keep one `state` line"),
                 ),
