@@ -349,6 +349,29 @@ if [ $IPVS = 1 ]; then
   if jtest '[.findings[] | select(.id == "ST004")] | length == 1'; then
     pass "SYN flood into real IPVS: state reports the SYN_RECV pile-up (ST004: $(j '[.findings[] | select(.id == "ST004") | .message] | first | .[0:100]'))"
   else fail "SYN flood: ST004" "$(brief)"; fi
+
+  section "real IPVS: lbdoctor check as keepalived's MISC_CHECK keeps the incident's clients at 100%"
+  if LBDOCTOR=$BIN lab scenario checked; then
+    gone=0
+    for _ in $(seq 120); do
+      if ! hx lb1 ipvsadm -Ln | grep -q -- '-> 192.168.21.72:80'; then gone=1; break; fi
+      sleep 1
+    done
+    requests "$N"
+    if [ $gone = 1 ] && [ "$P_OK" = "$N" ]; then
+      pass "MISC_CHECK 'lbdoctor check VIP:80 --rs IP': keepalived took app2 (.72) out of the pool by itself; $N/$N answered before any fix"
+    else fail "MISC_CHECK takes app2 out and keeps 100%" "removed=$gone $P_JSON"; fi
+    lbd --format json audit --host app2 --vip "$VIP:$PORT" --role real --fix --yes "${SSHOPTS[@]}"
+    back=0
+    for _ in $(seq 120); do
+      if hx lb1 ipvsadm -Ln | grep -q -- '-> 192.168.21.72:80'; then back=1; break; fi
+      sleep 1
+    done
+    requests "$N"
+    if [ $back = 1 ] && [ "$P_OK" = "$N" ] && jq -e '.backends.app2 > 0' <<<"$P_JSON" >/dev/null; then
+      pass "after audit --fix on app2, its VIP path answers the MISC_CHECK and keepalived puts it back ($P_JSON)"
+    else fail "after the fix, app2 comes back into the pool" "back=$back $P_JSON $(brief)"; fi
+  else fail "scenario checked comes up"; fi
 fi
 
 section "host key verification"

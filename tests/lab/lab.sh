@@ -28,6 +28,9 @@ REALS=(app1 app2)
 # The sysctls the reboot simulation resets to kernel defaults (all of them default to 0).
 RESET_KEYS=(arp_ignore arp_announce rp_filter arp_filter accept_local proxy_arp)
 PY=$(command -v /usr/bin/python3 || command -v python3)
+# Waits are multiplied by this: an emulated CPU (the lab VM under TCG) is several times slower.
+WAIT_SCALE=${LAB_WAIT_SCALE:-1}
+[ "${LBD_VM_ACCEL:-}" != tcg ] || WAIT_SCALE=${LAB_WAIT_SCALE:-5}
 
 # host -> "nic:ip:mac ..." (deterministic MACs make the recorded fixtures reproducible)
 declare -A NICS=(
@@ -268,7 +271,7 @@ start_http() {
 }
 
 wait_listen() { # host port
-  for _ in $(seq 100); do
+  for _ in $(seq $((100 * WAIT_SCALE))); do
     hx "$1" ss -Hltn "sport = :$2" | grep -q . && return 0
     sleep 0.1
   done
@@ -336,7 +339,8 @@ EOF
 # The virtual_server the scenario asks for (ipvs mode), kept in $LAB_DIR/state/vs as shell
 # assignments: VS_METHOD (DR|NAT|TUN), VS_REALS (ip list), VS_FWMARK (empty: VIP:PORT via the
 # group), VS_EXTRA (more lines for the block), VS_RS_EXTRA (more lines per real_server),
-# VS_DELAY (delay_loop), VS_NONE=1 (no virtual_server at all).
+# VS_DELAY (delay_loop), VS_NONE=1 (no virtual_server at all), VS_CHECK (empty: TCP_CHECK on
+# the real IP; else the lbdoctor binary, run as a MISC_CHECK that tests the VIP path).
 vs_reset() {
   cat >"$LAB_DIR/state/vs" <<EOF
 VS_METHOD=DR
@@ -346,6 +350,7 @@ VS_EXTRA=
 VS_RS_EXTRA=
 VS_DELAY=10
 VS_NONE=
+VS_CHECK=
 EOF
 }
 vs_set() { # KEY VALUE: one setting for the next keepalived restart
@@ -360,7 +365,7 @@ write_keepalived_conf() { # director vrid
   local h=$1 vrid=${2:-51} state prio notify rs
   if [ "$h" = lb1 ]; then state=MASTER; prio=100; else state=BACKUP; prio=90; fi
   [ -s "$LAB_DIR/state/vs" ] || vs_reset
-  local VS_METHOD VS_REALS VS_FWMARK VS_EXTRA VS_RS_EXTRA VS_DELAY VS_NONE
+  local VS_METHOD VS_REALS VS_FWMARK VS_EXTRA VS_RS_EXTRA VS_DELAY VS_NONE VS_CHECK
   # shellcheck disable=SC1091
   . "$LAB_DIR/state/vs"
   if [ "$(director_mode)" = ipvs ]; then
@@ -404,7 +409,13 @@ EOF
     for rs in $VS_REALS; do
       printf '\n  real_server %s %s {\n' "$rs" "$PORT"
       [ -z "$VS_RS_EXTRA" ] || printf '%b\n' "$VS_RS_EXTRA"
-      printf '    TCP_CHECK {\n      connect_timeout %s\n    }\n  }\n' "$([ "$VS_DELAY" -lt 10 ] && echo 1 || echo 10)"
+      if [ -n "$VS_CHECK" ]; then
+        # issue 16: the VIP path, as IPVS DR reaches the real server, instead of its own IP.
+        printf '    MISC_CHECK {\n      misc_path "%s check %s:%s --rs %s --timeout 1 -q"\n      misc_timeout 5\n    }\n  }\n' \
+          "$VS_CHECK" "$VIP" "$PORT" "$rs"
+      else
+        printf '    TCP_CHECK {\n      connect_timeout %s\n    }\n  }\n' "$([ "$VS_DELAY" -lt 10 ] && echo 1 || echo 10)"
+      fi
     done
     printf '}\n'
   ) >"$(hdir "$h")/keepalived.conf"
@@ -452,7 +463,7 @@ has_dsr() {
 masters() { local h; for h in "${DIRECTORS[@]}"; do if holds_vip "$h"; then echo "$h"; fi; done; }
 
 wait_master() { # expected-count timeout-seconds
-  local want=$1 t=${2:-10} n
+  local want=$1 t=$((${2:-10} * WAIT_SCALE)) n
   for _ in $(seq $((t * 10))); do
     n=$(masters | wc -l)
     if [ "$n" -eq "$want" ]; then
@@ -488,8 +499,8 @@ wait_ipvs() { # director timeout-seconds
   local vs_none
   vs_none=$(grep -c '^VS_NONE=1' "$LAB_DIR/state/vs" 2>/dev/null || true)
   [ "$vs_none" = 0 ] || return 0
-  for _ in $(seq $(($2 * 10))); do has_dsr "$1" && return 0; sleep 0.1; done
-  die "director $1: keepalived programmed no IPVS service within $2 s (see $(hdir "$1")/keepalived.log)"
+  for _ in $(seq $(($2 * 10 * WAIT_SCALE))); do has_dsr "$1" && return 0; sleep 0.1; done
+  die "director $1: keepalived programmed no IPVS service within $(($2 * WAIT_SCALE)) s (see $(hdir "$1")/keepalived.log)"
 }
 
 # ipvs mode: restarts keepalived when the scenario changed the virtual_server.
@@ -703,7 +714,7 @@ for _ in range(20):
     sys.exit(0)
 sys.exit("no real server answered")' "$VIP" "$PORT"
   echo "$BG_PID" >"$d/conn-holder.pid"
-  for _ in $(seq 100); do grep -q held "$d/conn-holder.log" 2>/dev/null && return 0; sleep 0.1; done
+  for _ in $(seq $((300 * WAIT_SCALE))); do grep -q held "$d/conn-holder.log" 2>/dev/null && return 0; sleep 0.1; done
   die "the long-lived client connection to $VIP:$PORT was not established (see $d/conn-holder.log)"
 }
 stop_conn_holder() {
@@ -792,7 +803,7 @@ inhibit_app2() {
   kill "$(cat "$d/http.pid")" 2>/dev/null || true
   rm -f "$d/http.pid"
   ip=$(nic_field app2 ens4 ip)
-  for _ in $(seq 150); do
+  for _ in $(seq $((150 * WAIT_SCALE))); do
     hx lb1 ipvsadm -Ln | grep -Eq -- "-> $ip:$PORT +Route +0 " && return 0
     sleep 0.1
   done
@@ -930,6 +941,17 @@ EOF
       hx_bg "$m" "$(hdir "$m")/proxy.log" socat "TCP-LISTEN:$PORT,bind=$VIP,fork,reuseaddr" "TCP:$(nic_field app1 ens3 ip):$PORT"
       echo "$BG_PID" >"$(hdir "$m")/proxy.pid"
       wait_listen "$m" "$PORT"
+      ;;
+    checked)
+      # The incident, with `lbdoctor check` as each real server's MISC_CHECK (issue 16):
+      # keepalived takes app2 out of the pool by itself. LBDOCTOR: the binary to run.
+      [ "$(director_mode)" = ipvs ] || die "scenario checked needs real IPVS (run the lab in the VM: tests/lab/vm.sh)"
+      [ -x "${LBDOCTOR:-}" ] || die "scenario checked: set LBDOCTOR to the lbdoctor binary keepalived should run"
+      scenario_base
+      dsr_runtime app1
+      vs_set VS_CHECK "$LBDOCTOR"
+      vs_set VS_DELAY 3
+      ipvs_sync
       ;;
     nat | tun | fwmark | persistence | inhibit)
       [ "$(director_mode)" = ipvs ] || die "scenario $name needs real IPVS (run the lab in the VM: tests/lab/vm.sh)"

@@ -9,6 +9,7 @@
 #   vm.sh run CMD...     runs CMD inside the VM (cwd: the repository); exits with CMD's status,
 #                        or 125 when the VM itself did not boot
 #   vm.sh kernel         prints the kernel image the VM boots
+#   vm.sh shell          an interactive root shell in the VM (on this terminal; exit leaves it)
 #
 # KVM is used where a short boot test shows it works (a nested KVM guest can hang or abort);
 # otherwise qemu's TCG emulates the CPU (about 20-30 s to boot, every instruction slower).
@@ -152,5 +153,11 @@ case ${1:-} in
   run) shift; run "$@" ;;
   kernel) pick_kernel ;;
   __boot) shift; boot "$@" ;;
-  *) echo "usage: vm.sh probe | run CMD... | kernel" >&2; exit 2 ;;
+  shell)
+    accel=$(probe) || { say "no VM: $accel"; exit 125; }
+    mkdir -p "$STATE"
+    printf 'mount -t tmpfs -o mode=1777 lbdoctor-tmp /tmp\nexport LBD_IN_VM=1 LBD_VM_ACCEL=%s\ncd %q\necho "lab VM: try tests/lab/lab.sh up"\nexec bash -i\n' "$accel" "$ROOT" >"$STATE/shell.sh"
+    boot "$accel" "$STATE/shell.sh"
+    ;;
+  *) echo "usage: vm.sh probe | run CMD... | shell | kernel" >&2; exit 2 ;;
 esac
