@@ -36,6 +36,7 @@ Register-ArgumentCompleter -Native -CommandName 'lbdoctor' -ScriptBlock {
             [CompletionResult]::new('lint', 'lint', [CompletionResultType]::ParameterValue, 'Lint keepalived.conf files: what keepalived really reads, and what `keepalived -t` misses')
             [CompletionResult]::new('state', 'state', [CompletionResultType]::ParameterValue, 'Read the IPVS table (ipvsadm -Ln view) and check it against keepalived.conf')
             [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Audit real servers and directors over SSH; --fix applies and persists the repair')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Test each real server''s VIP path the way an IPVS director in DR mode reaches it')
             [CompletionResult]::new('explain', 'explain', [CompletionResultType]::ParameterValue, 'Explain a check: what it finds, why it matters, how to fix it')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -133,6 +134,23 @@ Register-ArgumentCompleter -Native -CommandName 'lbdoctor' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'lbdoctor;check' {
+            [CompletionResult]::new('--rs', '--rs', [CompletionResultType]::ParameterName, 'A real server''s own IP address (repeatable)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Test every real server of the VIP''s virtual_server(s) in this keepalived.conf')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Send on this interface (default: the one the kernel routes each real server through)')
+            [CompletionResult]::new('--interface', '--interface', [CompletionResultType]::ParameterName, 'Send on this interface (default: the one the kernel routes each real server through)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for the answers (and as long again for ARP when a MAC is not known)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format (sarif: lint only)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to color human output; auto honors NO_COLOR and is off when stdout is not a terminal')
+            [CompletionResult]::new('--fail-on', '--fail-on', [CompletionResultType]::ParameterName, 'Lowest severity that makes the exit status 1')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print findings only: no summaries, no progress')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print findings only: no summaries, no progress')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'lbdoctor;explain' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format (sarif: lint only)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to color human output; auto honors NO_COLOR and is off when stdout is not a terminal')
@@ -150,6 +168,7 @@ Register-ArgumentCompleter -Native -CommandName 'lbdoctor' -ScriptBlock {
             [CompletionResult]::new('lint', 'lint', [CompletionResultType]::ParameterValue, 'Lint keepalived.conf files: what keepalived really reads, and what `keepalived -t` misses')
             [CompletionResult]::new('state', 'state', [CompletionResultType]::ParameterValue, 'Read the IPVS table (ipvsadm -Ln view) and check it against keepalived.conf')
             [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Audit real servers and directors over SSH; --fix applies and persists the repair')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Test each real server''s VIP path the way an IPVS director in DR mode reaches it')
             [CompletionResult]::new('explain', 'explain', [CompletionResultType]::ParameterValue, 'Explain a check: what it finds, why it matters, how to fix it')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -164,6 +183,9 @@ Register-ArgumentCompleter -Native -CommandName 'lbdoctor' -ScriptBlock {
             break
         }
         'lbdoctor;help;audit' {
+            break
+        }
+        'lbdoctor;help;check' {
             break
         }
         'lbdoctor;help;explain' {

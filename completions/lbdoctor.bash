@@ -19,6 +19,9 @@ _lbdoctor() {
             lbdoctor,audit)
                 cmd="lbdoctor__subcmd__audit"
                 ;;
+            lbdoctor,check)
+                cmd="lbdoctor__subcmd__check"
+                ;;
             lbdoctor,detect)
                 cmd="lbdoctor__subcmd__detect"
                 ;;
@@ -36,6 +39,9 @@ _lbdoctor() {
                 ;;
             lbdoctor__subcmd__help,audit)
                 cmd="lbdoctor__subcmd__help__subcmd__audit"
+                ;;
+            lbdoctor__subcmd__help,check)
+                cmd="lbdoctor__subcmd__help__subcmd__check"
                 ;;
             lbdoctor__subcmd__help,detect)
                 cmd="lbdoctor__subcmd__help__subcmd__detect"
@@ -59,7 +65,7 @@ _lbdoctor() {
 
     case "${cmd}" in
         lbdoctor)
-            opts="-q -v -h -V --format --color --fail-on --quiet --verbose --help --version detect lint state audit explain help"
+            opts="-q -v -h -V --format --color --fail-on --quiet --verbose --help --version detect lint state audit check explain help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -144,6 +150,52 @@ _lbdoctor() {
                     return 0
                     ;;
                 --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json sarif" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --fail-on)
+                    COMPREPLY=($(compgen -W "error warning info never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lbdoctor__subcmd__check)
+            opts="-i -q -v -h --rs --config --interface --timeout --format --color --fail-on --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --rs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interface)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -267,7 +319,7 @@ _lbdoctor() {
             return 0
             ;;
         lbdoctor__subcmd__help)
-            opts="detect lint state audit explain help"
+            opts="detect lint state audit check explain help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -281,6 +333,20 @@ _lbdoctor() {
             return 0
             ;;
         lbdoctor__subcmd__help__subcmd__audit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lbdoctor__subcmd__help__subcmd__check)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

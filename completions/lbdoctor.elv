@@ -33,6 +33,7 @@ set edit:completion:arg-completer[lbdoctor] = {|@words|
             cand lint 'Lint keepalived.conf files: what keepalived really reads, and what `keepalived -t` misses'
             cand state 'Read the IPVS table (ipvsadm -Ln view) and check it against keepalived.conf'
             cand audit 'Audit real servers and directors over SSH; --fix applies and persists the repair'
+            cand check 'Test each real server''s VIP path the way an IPVS director in DR mode reaches it'
             cand explain 'Explain a check: what it finds, why it matters, how to fix it'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -125,6 +126,22 @@ set edit:completion:arg-completer[lbdoctor] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'lbdoctor;check'= {
+            cand --rs 'A real server''s own IP address (repeatable)'
+            cand --config 'Test every real server of the VIP''s virtual_server(s) in this keepalived.conf'
+            cand -i 'Send on this interface (default: the one the kernel routes each real server through)'
+            cand --interface 'Send on this interface (default: the one the kernel routes each real server through)'
+            cand --timeout 'Seconds to wait for the answers (and as long again for ARP when a MAC is not known)'
+            cand --format 'Output format (sarif: lint only)'
+            cand --color 'When to color human output; auto honors NO_COLOR and is off when stdout is not a terminal'
+            cand --fail-on 'Lowest severity that makes the exit status 1'
+            cand -q 'Print findings only: no summaries, no progress'
+            cand --quiet 'Print findings only: no summaries, no progress'
+            cand -v 'More detail (repeat for more)'
+            cand --verbose 'More detail (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'lbdoctor;explain'= {
             cand --format 'Output format (sarif: lint only)'
             cand --color 'When to color human output; auto honors NO_COLOR and is off when stdout is not a terminal'
@@ -141,6 +158,7 @@ set edit:completion:arg-completer[lbdoctor] = {|@words|
             cand lint 'Lint keepalived.conf files: what keepalived really reads, and what `keepalived -t` misses'
             cand state 'Read the IPVS table (ipvsadm -Ln view) and check it against keepalived.conf'
             cand audit 'Audit real servers and directors over SSH; --fix applies and persists the repair'
+            cand check 'Test each real server''s VIP path the way an IPVS director in DR mode reaches it'
             cand explain 'Explain a check: what it finds, why it matters, how to fix it'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -151,6 +169,8 @@ set edit:completion:arg-completer[lbdoctor] = {|@words|
         &'lbdoctor;help;state'= {
         }
         &'lbdoctor;help;audit'= {
+        }
+        &'lbdoctor;help;check'= {
         }
         &'lbdoctor;help;explain'= {
         }

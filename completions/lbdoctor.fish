@@ -42,6 +42,7 @@ complete -c lbdoctor -n "__fish_lbdoctor_needs_command" -f -a "detect" -d 'Tell 
 complete -c lbdoctor -n "__fish_lbdoctor_needs_command" -f -a "lint" -d 'Lint keepalived.conf files: what keepalived really reads, and what `keepalived -t` misses'
 complete -c lbdoctor -n "__fish_lbdoctor_needs_command" -f -a "state" -d 'Read the IPVS table (ipvsadm -Ln view) and check it against keepalived.conf'
 complete -c lbdoctor -n "__fish_lbdoctor_needs_command" -f -a "audit" -d 'Audit real servers and directors over SSH; --fix applies and persists the repair'
+complete -c lbdoctor -n "__fish_lbdoctor_needs_command" -f -a "check" -d 'Test each real server\'s VIP path the way an IPVS director in DR mode reaches it'
 complete -c lbdoctor -n "__fish_lbdoctor_needs_command" -f -a "explain" -d 'Explain a check: what it finds, why it matters, how to fix it'
 complete -c lbdoctor -n "__fish_lbdoctor_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand detect" -s i -l interface -d 'Interface to capture on (default: the interface that routes to the VIP)' -r
@@ -138,6 +139,23 @@ complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l accept-new -
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -s q -l quiet -d 'Print findings only: no summaries, no progress'
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -s v -l verbose -d 'More detail (repeat for more)'
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -s h -l help -d 'Print help'
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand check" -l rs -d 'A real server\'s own IP address (repeatable)' -r
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand check" -l config -d 'Test every real server of the VIP\'s virtual_server(s) in this keepalived.conf' -r -F
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand check" -s i -l interface -d 'Send on this interface (default: the one the kernel routes each real server through)' -r
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand check" -l timeout -d 'Seconds to wait for the answers (and as long again for ARP when a MAC is not known)' -r
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand check" -l format -d 'Output format (sarif: lint only)' -r -f -a "human\t''
+json\t''
+sarif\t''"
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand check" -l color -d 'When to color human output; auto honors NO_COLOR and is off when stdout is not a terminal' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand check" -l fail-on -d 'Lowest severity that makes the exit status 1' -r -f -a "error\t''
+warning\t''
+info\t''
+never\t''"
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand check" -s q -l quiet -d 'Print findings only: no summaries, no progress'
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand check" -s v -l verbose -d 'More detail (repeat for more)'
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand check" -s h -l help -d 'Print help'
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand explain" -l format -d 'Output format (sarif: lint only)' -r -f -a "human\t''
 json\t''
 sarif\t''"
@@ -151,9 +169,10 @@ never\t''"
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand explain" -s q -l quiet -d 'Print findings only: no summaries, no progress'
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand explain" -s v -l verbose -d 'More detail (repeat for more)'
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand explain" -s h -l help -d 'Print help'
-complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand help; and not __fish_seen_subcommand_from detect lint state audit explain help" -f -a "detect" -d 'Tell DSR from NAT from a proxy by watching the wire (live or from a capture file)'
-complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand help; and not __fish_seen_subcommand_from detect lint state audit explain help" -f -a "lint" -d 'Lint keepalived.conf files: what keepalived really reads, and what `keepalived -t` misses'
-complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand help; and not __fish_seen_subcommand_from detect lint state audit explain help" -f -a "state" -d 'Read the IPVS table (ipvsadm -Ln view) and check it against keepalived.conf'
-complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand help; and not __fish_seen_subcommand_from detect lint state audit explain help" -f -a "audit" -d 'Audit real servers and directors over SSH; --fix applies and persists the repair'
-complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand help; and not __fish_seen_subcommand_from detect lint state audit explain help" -f -a "explain" -d 'Explain a check: what it finds, why it matters, how to fix it'
-complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand help; and not __fish_seen_subcommand_from detect lint state audit explain help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand help; and not __fish_seen_subcommand_from detect lint state audit check explain help" -f -a "detect" -d 'Tell DSR from NAT from a proxy by watching the wire (live or from a capture file)'
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand help; and not __fish_seen_subcommand_from detect lint state audit check explain help" -f -a "lint" -d 'Lint keepalived.conf files: what keepalived really reads, and what `keepalived -t` misses'
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand help; and not __fish_seen_subcommand_from detect lint state audit check explain help" -f -a "state" -d 'Read the IPVS table (ipvsadm -Ln view) and check it against keepalived.conf'
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand help; and not __fish_seen_subcommand_from detect lint state audit check explain help" -f -a "audit" -d 'Audit real servers and directors over SSH; --fix applies and persists the repair'
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand help; and not __fish_seen_subcommand_from detect lint state audit check explain help" -f -a "check" -d 'Test each real server\'s VIP path the way an IPVS director in DR mode reaches it'
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand help; and not __fish_seen_subcommand_from detect lint state audit check explain help" -f -a "explain" -d 'Explain a check: what it finds, why it matters, how to fix it'
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand help; and not __fish_seen_subcommand_from detect lint state audit check explain help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -11,6 +11,7 @@ PKGS=(
   hping3 jq tcpreplay                                                # lab SYN flood, e2e assertions, live bench
   python3 man-db time procps util-linux                              # scripts, man -l, benches
   qemu-system-x86 linux-image-amd64 busybox-static                   # the lab VM: a kernel with IPVS
+  libcap2-bin                                                        # setcap: check's CAP_NET_RAW as a non-root script_user
 )
 
 SUDO=""

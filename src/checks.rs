@@ -38,6 +38,7 @@ pub fn family(id: &str) -> &'static str {
         Some("ST") => "state",
         Some("RS") => "audit (real server)",
         Some("DR") => "audit (director)",
+        Some("CK") => "check",
         _ => "other",
     }
 }
@@ -106,6 +107,6 @@ pub fn readme_table() -> String {
 /// Does `s` look like a check id (two capital letters of a known family and three digits)?
 pub fn is_check_id(s: &str) -> bool {
     s.len() == 5
-        && matches!(&s[..2], "LB" | "DT" | "ST" | "RS" | "DR")
+        && matches!(&s[..2], "LB" | "DT" | "ST" | "RS" | "DR" | "CK")
         && s[2..].bytes().all(|b| b.is_ascii_digit())
 }

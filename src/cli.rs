@@ -72,6 +72,8 @@ pub enum Command {
     State(StateArgs),
     /// Audit real servers and directors over SSH; --fix applies and persists the repair
     Audit(AuditArgs),
+    /// Test each real server's VIP path the way an IPVS director in DR mode reaches it
+    Check(CheckArgs),
     /// Explain a check: what it finds, why it matters, how to fix it
     Explain(ExplainArgs),
 }
@@ -238,6 +240,37 @@ pub struct AuditArgs {
     pub jobs: usize,
     #[command(flatten)]
     pub ssh: SshArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(
+    long_about = "Sends each real server a TCP SYN addressed to VIP:PORT inside an Ethernet frame for \
+the real server's MAC, exactly what an IPVS director in DR mode forwards, captures the answer \
+(SYN-ACK, RST or nothing), resets the half-open connection, and compares with the real IP's own \
+answer. Needs CAP_NET_RAW. With -q it prints nothing, for keepalived's MISC_CHECK.",
+    after_help = "EXIT STATUS:\n  0  every real server answers through the VIP path\n  1  at least one does not (or answers RST)\n  2  the test could not run: no CAP_NET_RAW, unknown interface, no MAC for a real server, bad arguments"
+)]
+pub struct CheckArgs {
+    /// The VIP and port the real servers serve (default port 80): 192.168.21.20:80
+    #[arg(value_name = "VIP[:PORT]")]
+    pub target: String,
+    /// A real server's own IP address (repeatable)
+    #[arg(
+        long = "rs",
+        value_name = "IP",
+        required_unless_present = "config",
+        conflicts_with = "config"
+    )]
+    pub rs: Vec<String>,
+    /// Test every real server of the VIP's virtual_server(s) in this keepalived.conf
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Send on this interface (default: the one the kernel routes each real server through)
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub interface: Option<String>,
+    /// Seconds to wait for the answers (and as long again for ARP when a MAC is not known)
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+    pub timeout: f64,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod capture;
+pub mod check;
 pub mod checks;
 pub mod cli;
 pub mod commands;

@@ -190,7 +190,9 @@ fn mirror_port_on_a_vlan_names_where_unanswered_syns_were_forwarded() {
         .unwrap()
         .to_string();
     assert!(
-        msg.contains(&format!("forwarded to MAC(s): {APP2} (10 flows)")),
+        msg.contains(&format!(
+            "forwarded to MAC(s): {APP2} (192.168.21.12), 10 flows: this is the real server"
+        )),
         "{msg}"
     );
 }

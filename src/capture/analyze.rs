@@ -575,6 +575,18 @@ impl Analyzer {
                     f.state |= state::RESET;
                 } else if t.flags & TH_ACK != 0 && f.has(state::ANSWERED) {
                     f.state |= state::COMPLETED;
+                } else if t.flags & TH_ACK != 0
+                    && s == f.client_mac
+                    && f.forwarded_to != NO_MAC
+                    && t.seq == f.syn_seq.wrapping_add(1)
+                {
+                    // Where the director's forwarding is visible (on the director, or a
+                    // mirror of its port), the real server's SYN-ACK goes straight to the
+                    // client and never passes here; the client's ACK, the next segment of
+                    // the SYN it followed, is the proof that it was answered, by the MAC
+                    // the SYN was forwarded to.
+                    f.state |= state::ANSWERED | state::COMPLETED;
+                    f.answer_mac = f.forwarded_to;
                 }
                 return;
             }

@@ -27,6 +27,11 @@ fn permission_message(iface: &str) -> String {
     )
 }
 
+/// Whether this process may open raw sockets (true when /proc does not say).
+pub fn has_cap_net_raw() -> bool {
+    effective_caps().is_none_or(|caps| caps & (1 << CAP_NET_RAW) != 0)
+}
+
 /// Fail early, with one line, when live capture cannot work for lack of privilege.
 pub fn check_permission(iface: &str) -> anyhow::Result<()> {
     if let Some(caps) = effective_caps() {
@@ -49,6 +54,13 @@ pub fn route_interface(vip: IpAddr) -> anyhow::Result<String> {
             ))
         })?;
     let text = String::from_utf8_lossy(&out.stdout);
+    // On the director the VIP is a local address, routed through lo; the clients' requests
+    // and their forwarded copies pass the interface that holds it.
+    if text.starts_with("local ") {
+        if let Some(dev) = interface_holding(vip) {
+            return Ok(dev);
+        }
+    }
     parse_route_dev(&text).ok_or_else(|| {
         crate::error::Error::Usage(format!(
             "no route to {vip} ({}); give the capture interface with -i IFACE",
@@ -56,6 +68,22 @@ pub fn route_interface(vip: IpAddr) -> anyhow::Result<String> {
         ))
         .into()
     })
+}
+
+/// The interface other than lo that holds `addr` (`ip -o addr show to ADDR`).
+fn interface_holding(addr: IpAddr) -> Option<String> {
+    let out = std::process::Command::new("ip")
+        .args(["-o", "addr", "show", "to", &addr.to_string()])
+        .output()
+        .ok()?;
+    parse_addr_dev(&String::from_utf8_lossy(&out.stdout))
+}
+
+fn parse_addr_dev(text: &str) -> Option<String> {
+    text.lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .map(|d| d.split('@').next().unwrap_or(d).to_string())
+        .find(|d| d != "lo")
 }
 
 fn parse_route_dev(text: &str) -> Option<String> {
@@ -263,6 +291,17 @@ mod tests {
             Some("lo".into())
         );
         assert_eq!(parse_route_dev(""), None);
+    }
+
+    #[test]
+    fn a_local_vip_is_captured_on_the_interface_holding_it() {
+        let t = "1: lo    inet 10.0.0.20/32 scope host lo\\       valid_lft forever\n\
+3: eth0.21@eth0    inet 10.0.0.20/32 scope global eth0.21\\       valid_lft forever\n";
+        assert_eq!(parse_addr_dev(t).as_deref(), Some("eth0.21"));
+        assert_eq!(
+            parse_addr_dev("1: lo    inet 10.0.0.20/32 scope host lo\n"),
+            None
+        );
     }
 
     #[test]

@@ -302,6 +302,51 @@ pub fn decide(a: &Analysis, neighbours_host: &BTreeMap<IpAddr, Mac>) -> Verdict 
             ),
         };
     }
+    if repliers.is_empty() && !forwarded.is_empty() && lb_mac.is_some() {
+        // The director's own view (or a mirror of its port): requests come in to its MAC and
+        // leave again to other MACs with the IP destination still the VIP, which is IPVS DR
+        // (NAT would rewrite it to the real IP). The replies bypass this point.
+        let answered: u64 = forwarded
+            .keys()
+            .map(|d| a.mac_stats[*d as usize].flows_answered)
+            .sum();
+        let mut backends: Vec<Backend> = forwarded
+            .keys()
+            .map(|d| {
+                let mut b = backend(*d);
+                b.share = if answered > 0 {
+                    b.flows as f64 / answered as f64
+                } else {
+                    0.0
+                };
+                b
+            })
+            .collect();
+        backends.sort_by(|a, b| b.flows.cmp(&a.flows).then(a.mac.cmp(&b.mac)));
+        let names: Vec<String> = backends
+            .iter()
+            .map(|b| match b.ip {
+                Some(ip) => format!("{} ({ip})", fmt_mac(&b.mac)),
+                None => fmt_mac(&b.mac),
+            })
+            .collect();
+        let explanation = format!(
+            "Direct Server Return (LVS-DR), seen where the director forwards: requests to {vip}:{} arrive at the load balancer's MAC {} and leave it again still addressed to {vip}, re-sent at layer 2 to the real servers' MACs {}. That is what IPVS does in DR mode (NAT would rewrite the destination to the real server's IP). The real servers' replies go straight to the clients and do not pass this capture point, so a connection counts as answered when the client's ACK follows its SYN.{vrrp_note}",
+            a.port,
+            lb_mac.map(|m| fmt_mac(&m)).unwrap_or_default(),
+            names.join(", "),
+        );
+        return Verdict {
+            mode: Mode::Dsr,
+            confidence: if answered > 0 { 0.85 } else { 0.7 },
+            lb_mac,
+            lb_mac_source: lb_source,
+            bypass_mac: bypass,
+            backends,
+            evidence: ev,
+            explanation,
+        };
+    }
     if repliers.is_empty() {
         let why = if a.reply_packets > 0 || a.macs.is_empty() {
             "this link type records no MAC addresses, so who answers cannot be seen; capture on an Ethernet interface"

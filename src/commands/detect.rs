@@ -326,6 +326,27 @@ fn pct(n: u64, d: u64) -> String {
     }
 }
 
+/// A real server's IP from its MAC: the verdict's backends, else the ARP seen in the capture.
+fn ip_of(a: &Analysis, v: &Verdict, mac: &crate::capture::decode::Mac) -> Option<IpAddr> {
+    v.backends
+        .iter()
+        .find(|b| b.mac == *mac)
+        .and_then(|b| b.ip)
+        .or_else(|| {
+            a.neighbours
+                .iter()
+                .find(|(ip, m)| *m == mac && **ip != a.vip)
+                .map(|(ip, _)| *ip)
+        })
+}
+
+fn mac_and_ip(a: &Analysis, v: &Verdict, mac: &crate::capture::decode::Mac) -> String {
+    match ip_of(a, v, mac) {
+        Some(ip) => format!("{} ({ip})", fmt_mac(mac)),
+        None => fmt_mac(mac),
+    }
+}
+
 pub fn build_report(
     a: &Analysis,
     v: &Verdict,
@@ -384,6 +405,9 @@ pub fn build_report(
         let answered_by: Vec<String> = v
             .backends
             .iter()
+            // From the director's side every forwarded-to MAC is listed; only those that
+            // answered belong here.
+            .filter(|b| b.flows > 0 || b.replies > 0)
             .map(|b| match b.ip {
                 Some(ip) => format!("{} ({ip})", fmt_mac(&b.mac)),
                 None => fmt_mac(&b.mac),
@@ -392,7 +416,7 @@ pub fn build_report(
         let mut fwd: BTreeMap<String, u64> = BTreeMap::new();
         for (i, st) in a.mac_stats.iter().enumerate() {
             if st.unanswered_forwarded > 0 {
-                fwd.insert(fmt_mac(&a.macs[i]), st.unanswered_forwarded);
+                fwd.insert(mac_and_ip(a, v, &a.macs[i]), st.unanswered_forwarded);
             }
         }
         let some_answered = fc.answered > 0 || fc.refused > 0;
@@ -412,11 +436,14 @@ pub fn build_report(
                 msg.push_str(" The forwarded copies of the unanswered SYNs are not visible from this capture point (only the director sees where it sends them); the silent real server is the one in the pool that is missing from the answering list (see `ipvsadm -Ln` on the director, or capture there).");
             } else {
                 msg.push_str(&format!(
-                    " The unanswered SYNs were forwarded to MAC(s): {}.",
+                    " The unanswered SYNs were forwarded to MAC(s): {}: {} the real server{} that drop{} them.",
                     fwd.iter()
-                        .map(|(m, n)| format!("{m} ({n} flows)"))
+                        .map(|(m, n)| format!("{m}, {n} flows"))
                         .collect::<Vec<_>>()
-                        .join(", ")
+                        .join("; "),
+                    if fwd.len() == 1 { "this is" } else { "these are" },
+                    if fwd.len() == 1 { "" } else { "s" },
+                    if fwd.len() == 1 { "s" } else { "" },
                 ));
             }
         } else if some_answered {
@@ -445,11 +472,24 @@ pub fn build_report(
                     .map(|m| format!("; sent to MAC {}", fmt_mac(&m)))
                     .unwrap_or_default(),
                 e.forwarded_to
-                    .map(|m| format!("; forwarded to MAC {}", fmt_mac(&m)))
+                    .map(|m| format!("; forwarded to MAC {}", mac_and_ip(a, v, &m)))
                     .unwrap_or_default()
             ));
         }
-        if v.mode == Mode::Dsr && some_answered && real_unanswered > 0 {
+        let silent_ips: Vec<String> = a
+            .mac_stats
+            .iter()
+            .enumerate()
+            .filter(|(_, st)| st.unanswered_forwarded > 0)
+            .filter_map(|(i, _)| ip_of(a, v, &a.macs[i]))
+            .map(|ip| ip.to_string())
+            .collect();
+        if v.mode == Mode::Dsr && some_answered && !silent_ips.is_empty() {
+            f = f
+                .fix_text("audit the real server the unanswered SYNs were forwarded to: it lacks the VIP setup (lbdoctor audit --fix applies and persists it); lbdoctor check tests its VIP path directly")
+                .fix_command(format!("lbdoctor audit --host {}", silent_ips.join(" --host ")))
+                .fix_command(format!("lbdoctor check {target} --rs {}", silent_ips.join(" --rs ")));
+        } else if v.mode == Mode::Dsr && some_answered && real_unanswered > 0 {
             f = f
                 .fix_text("audit the real servers; the one that does not answer lacks the VIP setup (lbdoctor audit --fix applies and persists it)")
                 .fix_command("lbdoctor audit --host REAL_SERVER")
@@ -730,7 +770,11 @@ pub fn build_report(
                         b.flows.to_string(),
                         format!("{:.0}%", b.share * 100.0),
                         b.replies.to_string(),
-                        format!("#{}", b.first_reply_packet),
+                        if b.replies > 0 {
+                            format!("#{}", b.first_reply_packet)
+                        } else {
+                            "-".into()
+                        },
                         b.synack_delay_ms
                             .map(|d| format!("{d:.3} ms"))
                             .unwrap_or_else(|| "-".into()),

@@ -1,6 +1,7 @@
 //! Glue from the CLI to each domain: every command returns a Report; main renders it.
 
 pub mod audit;
+pub mod check;
 pub mod detect;
 pub mod explain;
 pub mod lint;
@@ -33,11 +34,17 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> anyhow::Result<Report> {
         Command::Lint(a) => lint::run(a, ctx),
         Command::State(a) => state::run(a, ctx),
         Command::Audit(a) => audit::run(a, ctx),
+        Command::Check(a) => check::run(a, ctx),
         Command::Explain(a) => explain::run(a, ctx),
     }
 }
 
 pub fn render(report: &Report, ctx: &Ctx) -> String {
+    // `check -q` is keepalived's MISC_CHECK: the exit status is the answer, and nothing is
+    // printed (keepalived would only log it). JSON was asked for explicitly, so it still prints.
+    if ctx.quiet && report.command == "check" && ctx.format == Format::Human {
+        return String::new();
+    }
     match ctx.format {
         Format::Human => report::human::render(report, ctx.style, ctx.quiet),
         Format::Json => report::json::render(report),

@@ -108,12 +108,57 @@ pub fn check(cx: &Ctx, out: &mut Vec<Finding>) {
                 .fix_text("audit the real servers' VIP setup, which the health check cannot see")
                 .fix_command(format!("lbdoctor audit --host {}", hosts.join(" --host "))),
         );
+        if let Some(f) = out.last_mut() {
+            add_misc_check(f, vs);
+        }
     }
+}
+
+/// In DR, `lbdoctor check` tests the path the health checks miss: add it to the fix, as a
+/// command to run now and as the MISC_CHECK block to paste into each real_server. (TUN
+/// reaches real servers through IPIP, which check does not send.)
+fn add_misc_check(f: &mut Finding, vs: &crate::keepalived::model::VirtualServer) {
+    let (Some((std::net::IpAddr::V4(vip), port)), Some(rs)) =
+        (vs.addresses.first(), vs.real_servers.first())
+    else {
+        return;
+    };
+    if vs.effective_method() != "DR" {
+        return;
+    }
+    let Some(fix) = f.fix.as_mut() else { return };
+    fix.text.push_str(&format!(
+        "; and make the VIP path each real server's health check, `lbdoctor check` as a MISC_CHECK in every real_server (its own address after --rs; leave misc_dynamic off, or exit status 2 would set weight 0 instead of marking the server down):\n    MISC_CHECK {{\n        misc_path \"/usr/local/bin/lbdoctor check {vip}:{port} --rs {} --timeout 0.5 -q\"\n        misc_timeout 2\n    }}",
+        rs.ip
+    ));
+    let all: Vec<String> = vs
+        .real_servers
+        .iter()
+        .take(10)
+        .map(|r| r.ip.to_string())
+        .collect();
+    fix.commands.push(format!(
+        "lbdoctor check {vip}:{port} --rs {}   # the VIP path, as the director forwards",
+        all.join(" --rs ")
+    ));
 }
 
 #[cfg(test)]
 mod tests {
     use crate::keepalived::checks::tests::lint_str;
+
+    #[test]
+    fn dr_fix_shows_the_misc_check_block_and_tun_does_not() {
+        let conf = |m: &str| {
+            format!("virtual_server 10.0.0.20 80 {{\n lvs_method {m}\n protocol TCP\n real_server 10.0.0.11 80 {{\n  TCP_CHECK {{\n  }}\n }}\n real_server 10.0.0.12 80 {{\n  TCP_CHECK {{\n  }}\n }}\n}}\n")
+        };
+        let f = lint_str(&conf("DR"), "LB015");
+        let fix = f[0].fix.as_ref().unwrap();
+        assert!(fix.text.contains("MISC_CHECK {\n        misc_path \"/usr/local/bin/lbdoctor check 10.0.0.20:80 --rs 10.0.0.11 --timeout 0.5 -q\"\n        misc_timeout 2\n    }"), "{}", fix.text);
+        assert!(fix.commands.iter().any(|c| c.starts_with("lbdoctor check 10.0.0.20:80 --rs 10.0.0.11 --rs 10.0.0.12")), "{:?}", fix.commands);
+        let f = lint_str(&conf("TUN"), "LB015");
+        assert!(!f[0].fix.as_ref().unwrap().text.contains("MISC_CHECK"));
+    }
 
     #[test]
     fn one_finding_per_vs_then_one_for_many() {
