@@ -191,7 +191,7 @@ start_holder() {
     bash -c "$setup && touch '$d/ready' && exec -a ${PREFIX}holder-$h sleep infinity" \
     </dev/null >"$d/holder.log" 2>&1 &
   echo $! >"$d/holder.pid"
-  for _ in $(seq 50); do [ -e "$d/ready" ] && return 0; sleep 0.1; done
+  for _ in $(seq $((50 * WAIT_SCALE))); do [ -e "$d/ready" ] && return 0; sleep 0.1; done
   cat "$d/holder.log" >&2
   die "host $h: could not set up its mount namespace"
 }
@@ -275,7 +275,8 @@ start_http() {
 }
 
 wait_listen() { # host port
-  for _ in $(seq $((100 * WAIT_SCALE))); do
+  local end=$((SECONDS + 10 * WAIT_SCALE))
+  while [ $SECONDS -le $end ]; do
     hx "$1" ss -Hltn "sport = :$2" | grep -q . && return 0
     sleep 0.1
   done
@@ -445,7 +446,7 @@ stop_keepalived() {
   [ -s "$d/keepalived.pid.lab" ] || return 0
   pid=$(cat "$d/keepalived.pid.lab")
   kill "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq $((50 * WAIT_SCALE))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -9 "$pid" 2>/dev/null || true
   rm -f "$d/keepalived.pid.lab"
   hx "$h" nft delete table netdev lbd_dsr 2>/dev/null || true
@@ -467,8 +468,8 @@ has_dsr() {
 masters() { local h; for h in "${DIRECTORS[@]}"; do if holds_vip "$h"; then echo "$h"; fi; done; }
 
 wait_master() { # expected-count timeout-seconds
-  local want=$1 t=$((${2:-10} * WAIT_SCALE)) n
-  for _ in $(seq $((t * 10))); do
+  local want=$1 end=$((SECONDS + ${2:-10} * WAIT_SCALE)) n
+  while [ $SECONDS -le $end ]; do
     n=$(masters | wc -l)
     if [ "$n" -eq "$want" ]; then
       local m ok=1
@@ -503,7 +504,9 @@ wait_ipvs() { # director timeout-seconds
   local vs_none
   vs_none=$(grep -c '^VS_NONE=1' "$LAB_DIR/state/vs" 2>/dev/null || true)
   [ "$vs_none" = 0 ] || return 0
-  for _ in $(seq $(($2 * 10 * WAIT_SCALE))); do has_dsr "$1" && return 0; sleep 0.1; done
+  local end=$((SECONDS + $2 * WAIT_SCALE))
+  while [ $SECONDS -le $end ]; do has_dsr "$1" && return 0; sleep 0.2; done
+  tail -5 "$(hdir "$1")/keepalived.log" >&2
   die "director $1: keepalived programmed no IPVS service within $(($2 * WAIT_SCALE)) s (see $(hdir "$1")/keepalived.log)"
 }
 
@@ -600,8 +603,10 @@ up() {
   done
   for h in "${REALS[@]}"; do start_http "$h"; done
   for h in "${DIRECTORS[@]}"; do write_dsr_rule "$h"; done
-  restart_vrrp 51 51
+  # keepalived's first TCP_CHECK must find the servers listening, or it takes them out of
+  # the pool until the next check (python starts slowly on an emulated CPU).
   for h in "${REALS[@]}"; do wait_listen "$h" "$PORT"; done
+  restart_vrrp 51 51
   for h in "${SSH_HOSTS[@]}"; do wait_listen "$h" 22; done
   wait_master 1 10
   echo base >"$LAB_DIR/state/scenario"
@@ -718,7 +723,8 @@ for _ in range(20):
     sys.exit(0)
 sys.exit("no real server answered")' "$VIP" "$PORT"
   echo "$BG_PID" >"$d/conn-holder.pid"
-  for _ in $(seq $((300 * WAIT_SCALE))); do grep -q held "$d/conn-holder.log" 2>/dev/null && return 0; sleep 0.1; done
+  local end=$((SECONDS + 30 * WAIT_SCALE))
+  while [ $SECONDS -le $end ]; do grep -q held "$d/conn-holder.log" 2>/dev/null && return 0; sleep 0.1; done
   die "the long-lived client connection to $VIP:$PORT was not established (see $d/conn-holder.log)"
 }
 stop_conn_holder() {
@@ -807,7 +813,8 @@ inhibit_app2() {
   kill "$(cat "$d/http.pid")" 2>/dev/null || true
   rm -f "$d/http.pid"
   ip=$(nic_field app2 ens4 ip)
-  for _ in $(seq $((150 * WAIT_SCALE))); do
+  local end=$((SECONDS + 15 * WAIT_SCALE))
+  while [ $SECONDS -le $end ]; do
     hx lb1 ipvsadm -Ln | grep -Eq -- "-> $ip:$PORT +Route +0 " && return 0
     sleep 0.1
   done
