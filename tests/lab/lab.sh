@@ -756,8 +756,11 @@ scenario_nat() {
   done
   for h in "${REALS[@]}"; do
     # Only ens4 answers ARP for the real IP, and the route to the client goes back by ens4
-    # through the director holding the VIP (strict rp_filter holds).
-    hx "$h" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
+    # through the director holding the VIP.
+    # rp_filter 0 as in DR: requests (and keepalived's TCP_CHECK) arrive on ens4 while the
+    # routes back to the segment leave by ens3; strict mode would drop them.
+    hx "$h" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
+      net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.ens3.rp_filter=0 net.ipv4.conf.ens4.rp_filter=0
     hx "$h" ip route add "$(nic_field client eth0 ip)/32" via "$VIP" dev ens4
   done
 }
