@@ -105,11 +105,14 @@ Register-ArgumentCompleter -Native -CommandName 'lbdoctor' -ScriptBlock {
         }
         'lbdoctor;audit' {
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Host to audit over SSH (repeatable); `localhost` audits this machine without SSH')
+            [CompletionResult]::new('--inventory', '--inventory', [CompletionResultType]::ParameterName, 'Audit the hosts of this Ansible inventory (INI or YAML); directors are the hosts in groups named like director/lb/keepalived/lvs (see docs/audit.md)')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'With --inventory: only these groups or hosts (comma-separated), as ansible --limit')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Audit every real server (and, with --role director, the director) named in this keepalived.conf')
             [CompletionResult]::new('--vip', '--vip', [CompletionResultType]::ParameterName, 'The VIP (and port, default 80) the hosts serve')
+            [CompletionResult]::new('--lvs-method', '--lvs-method', [CompletionResultType]::ParameterName, 'The forwarding method when there is no --config: DR (default) or TUN (IPIP real servers)')
             [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'What the hosts are')
             [CompletionResult]::new('--deny-direct', '--deny-direct', [CompletionResultType]::ParameterName, 'Close the service port on the real IPs to this CIDR (SSH stays open)')
-            [CompletionResult]::new('--rollback-timeout', '--rollback-timeout', [CompletionResultType]::ParameterName, 'Seconds a firewall change waits for a fresh SSH session before it rolls back')
+            [CompletionResult]::new('--rollback-timeout', '--rollback-timeout', [CompletionResultType]::ParameterName, 'Seconds a firewall or sysctl change waits for a fresh SSH session before it rolls back')
             [CompletionResult]::new('--save-facts', '--save-facts', [CompletionResultType]::ParameterName, 'Save each host''s gathered facts to this file (JSON) for offline audits')
             [CompletionResult]::new('--facts', '--facts', [CompletionResultType]::ParameterName, 'Audit saved facts instead of live hosts (repeatable)')
             [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Hosts audited at once')
@@ -125,6 +128,7 @@ Register-ArgumentCompleter -Native -CommandName 'lbdoctor' -ScriptBlock {
             [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'Apply and persist the repair after showing the plan')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'With --fix: print the plan (commands and diffs) and change nothing')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'With --fix: do not ask for confirmation')
+            [CompletionResult]::new('--install-packages', '--install-packages', [CompletionResultType]::ParameterName, 'With --fix: where no service restores firewall rules at boot, install the distribution''s (iptables-persistent) instead of lbdoctor''s own unit; the plan shows apt''s simulation, and nothing is done if apt would remove a package')
             [CompletionResult]::new('--accept-new', '--accept-new', [CompletionResultType]::ParameterName, 'Accept and record the host key of a host not yet in known_hosts (like StrictHostKeyChecking=accept-new)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print findings only: no summaries, no progress')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print findings only: no summaries, no progress')

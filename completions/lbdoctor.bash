@@ -91,7 +91,7 @@ _lbdoctor() {
             return 0
             ;;
         lbdoctor__subcmd__audit)
-            opts="-q -v -h --host --local --config --vip --role --deny-direct --fix --dry-run --yes --rollback-timeout --save-facts --facts --jobs --accept-new --known-hosts --ssh-config --identity --user --connect-timeout --format --color --fail-on --quiet --verbose --help"
+            opts="-q -v -h --host --local --inventory --limit --config --vip --lvs-method --role --deny-direct --fix --dry-run --yes --install-packages --rollback-timeout --save-facts --facts --jobs --accept-new --known-hosts --ssh-config --identity --user --connect-timeout --format --color --fail-on --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -101,12 +101,24 @@ _lbdoctor() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --inventory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --vip)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lvs-method)
+                    COMPREPLY=($(compgen -W "DR TUN dr tun" -- "${cur}"))
                     return 0
                     ;;
                 --role)

@@ -98,11 +98,14 @@ set edit:completion:arg-completer[lbdoctor] = {|@words|
         }
         &'lbdoctor;audit'= {
             cand --host 'Host to audit over SSH (repeatable); `localhost` audits this machine without SSH'
+            cand --inventory 'Audit the hosts of this Ansible inventory (INI or YAML); directors are the hosts in groups named like director/lb/keepalived/lvs (see docs/audit.md)'
+            cand --limit 'With --inventory: only these groups or hosts (comma-separated), as ansible --limit'
             cand --config 'Audit every real server (and, with --role director, the director) named in this keepalived.conf'
             cand --vip 'The VIP (and port, default 80) the hosts serve'
+            cand --lvs-method 'The forwarding method when there is no --config: DR (default) or TUN (IPIP real servers)'
             cand --role 'What the hosts are'
             cand --deny-direct 'Close the service port on the real IPs to this CIDR (SSH stays open)'
-            cand --rollback-timeout 'Seconds a firewall change waits for a fresh SSH session before it rolls back'
+            cand --rollback-timeout 'Seconds a firewall or sysctl change waits for a fresh SSH session before it rolls back'
             cand --save-facts 'Save each host''s gathered facts to this file (JSON) for offline audits'
             cand --facts 'Audit saved facts instead of live hosts (repeatable)'
             cand --jobs 'Hosts audited at once'
@@ -118,6 +121,7 @@ set edit:completion:arg-completer[lbdoctor] = {|@words|
             cand --fix 'Apply and persist the repair after showing the plan'
             cand --dry-run 'With --fix: print the plan (commands and diffs) and change nothing'
             cand --yes 'With --fix: do not ask for confirmation'
+            cand --install-packages 'With --fix: where no service restores firewall rules at boot, install the distribution''s (iptables-persistent) instead of lbdoctor''s own unit; the plan shows apt''s simulation, and nothing is done if apt would remove a package'
             cand --accept-new 'Accept and record the host key of a host not yet in known_hosts (like StrictHostKeyChecking=accept-new)'
             cand -q 'Print findings only: no summaries, no progress'
             cand --quiet 'Print findings only: no summaries, no progress'

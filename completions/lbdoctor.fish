@@ -106,13 +106,19 @@ complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand state" -s q -l quiet -
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand state" -s v -l verbose -d 'More detail (repeat for more)'
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand state" -s h -l help -d 'Print help'
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l host -d 'Host to audit over SSH (repeatable); `localhost` audits this machine without SSH' -r
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l inventory -d 'Audit the hosts of this Ansible inventory (INI or YAML); directors are the hosts in groups named like director/lb/keepalived/lvs (see docs/audit.md)' -r -F
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l limit -d 'With --inventory: only these groups or hosts (comma-separated), as ansible --limit' -r
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l config -d 'Audit every real server (and, with --role director, the director) named in this keepalived.conf' -r -F
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l vip -d 'The VIP (and port, default 80) the hosts serve' -r
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l lvs-method -d 'The forwarding method when there is no --config: DR (default) or TUN (IPIP real servers)' -r -f -a "DR\t''
+TUN\t''
+dr\t''
+tun\t''"
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l role -d 'What the hosts are' -r -f -a "real\t''
 director\t''
 auto\t''"
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l deny-direct -d 'Close the service port on the real IPs to this CIDR (SSH stays open)' -r
-complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l rollback-timeout -d 'Seconds a firewall change waits for a fresh SSH session before it rolls back' -r
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l rollback-timeout -d 'Seconds a firewall or sysctl change waits for a fresh SSH session before it rolls back' -r
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l save-facts -d 'Save each host\'s gathered facts to this file (JSON) for offline audits' -r -F
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l facts -d 'Audit saved facts instead of live hosts (repeatable)' -r -F
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l jobs -d 'Hosts audited at once' -r
@@ -135,6 +141,7 @@ complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l local -d 'Au
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l fix -d 'Apply and persist the repair after showing the plan'
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l dry-run -d 'With --fix: print the plan (commands and diffs) and change nothing'
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l yes -d 'With --fix: do not ask for confirmation'
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l install-packages -d 'With --fix: where no service restores firewall rules at boot, install the distribution\'s (iptables-persistent) instead of lbdoctor\'s own unit; the plan shows apt\'s simulation, and nothing is done if apt would remove a package'
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l accept-new -d 'Accept and record the host key of a host not yet in known_hosts (like StrictHostKeyChecking=accept-new)'
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -s q -l quiet -d 'Print findings only: no summaries, no progress'
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -s v -l verbose -d 'More detail (repeat for more)'

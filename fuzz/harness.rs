@@ -108,6 +108,7 @@ pub fn host_facts(data: &[u8]) {
     let vip = audit::infer_vip(&f).or(Some("192.168.21.20".parse().unwrap()));
     let t = audit::Target {
         vip,
+        vip6: None,
         port: 80,
         deny_direct: Some("10.0.0.0/8".parse().unwrap()),
         method: Some("DR".into()),
@@ -116,6 +117,19 @@ pub fn host_facts(data: &[u8]) {
     };
     let _ = audit::audit(&f, &t, role);
     let _ = audit::audit(&f, &t, audit::Role::Real);
+    // The LVS-TUN and IPv6 real-server checks read other facts (tunnel modules, MTUs,
+    // ip6tables, proxy NDP, address flags).
+    let tun = audit::Target {
+        method: Some("TUN".into()),
+        ..t.clone()
+    };
+    let _ = audit::audit(&f, &tun, audit::Role::Real);
+    let v6 = audit::Target {
+        vip: None,
+        vip6: Some("2001:db8:21::20".parse().unwrap()),
+        ..t
+    };
+    let _ = audit::audit(&f, &v6, audit::Role::Real);
     let _ = serde_json::to_string(&f);
 }
 
@@ -162,4 +176,64 @@ pub fn host_parsers(data: &[u8]) {
             let _ = parse::ipvs::parse(&text);
         }
     }
+}
+
+/// Secret redaction by file syntax (src/audit/redact.rs): the first byte picks the file's
+/// path (and so its syntax). Never panics, keeps every line, and stays line-for-line when
+/// applied again (what arrives from the host was redacted there already).
+pub fn redact(data: &[u8]) {
+    const PATHS: [&str; 8] = [
+        "/etc/keepalived/keepalived.conf",
+        "/etc/netplan/50-cloud-init.yaml",
+        "/etc/NetworkManager/system-connections/vpn.nmconnection",
+        "/etc/systemd/network/wg0.netdev",
+        "/etc/network/interfaces",
+        "/etc/sysconfig/network-scripts/ifcfg-lo:0",
+        "/etc/sysctl.conf",
+        "/etc/nftables.conf",
+    ];
+    let Some((&sel, rest)) = data.split_first() else {
+        return;
+    };
+    let path = PATHS[sel as usize % PATHS.len()];
+    let text = String::from_utf8_lossy(rest);
+    let once = audit::redact::redact(path, &text);
+    assert_eq!(
+        once.matches('\n').count(),
+        text.matches('\n').count(),
+        "a line was added or lost"
+    );
+    let twice = audit::redact::redact(path, &once);
+    assert_eq!(twice.matches('\n').count(), once.matches('\n').count());
+}
+
+/// The terminal sanitizer (src/report/sanitize.rs): whatever the bytes, nothing that acts on
+/// a terminal is left, newlines stay only where `text` keeps them, and the human renderer
+/// prints a finding built from the same bytes without a raw control.
+pub fn sanitize(data: &[u8]) {
+    use lbdoctor::report::sanitize;
+    let s = String::from_utf8_lossy(data);
+    let active = |c: char, nl: bool| {
+        (c.is_control() && c != '\t' && (nl || c != '\n'))
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    let l = sanitize::line(&s);
+    assert!(!l.chars().any(|c| active(c, true)), "{l:?}");
+    let t = sanitize::text(&s);
+    assert!(!t.chars().any(|c| active(c, false)), "{t:?}");
+    assert_eq!(t.matches('\n').count(), s.matches('\n').count());
+    let mut r = lbdoctor::report::Report::new("audit");
+    let loc = lbdoctor::finding::Location::new(s.to_string(), 1, 3).with_snippet(s.to_string(), 4);
+    r.findings.push(
+        lbdoctor::Finding::new("RS001", s.to_string(), s.to_string())
+            .at(loc)
+            .evidence(s.to_string())
+            .fix_text(s.to_string()),
+    );
+    r.sections.push(lbdoctor::report::Section::Text {
+        title: s.to_string(),
+        body: s.to_string(),
+    });
+    let out = lbdoctor::report::human::render(&r, lbdoctor::report::style::Style::plain(), false);
+    assert!(!out.chars().any(|c| active(c, false)), "{out:?}");
 }

@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 SECS=${FUZZ_SECONDS:-300}
 SHARED=${SHARED_CORPUS:-$ROOT/../shared/corpus}
-ALL=(keepalived decode capture ipvs host_facts host_parsers)
+ALL=(keepalived decode capture ipvs host_facts host_parsers redact sanitize)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL[@]}")
 export RUSTC_BOOTSTRAP=1

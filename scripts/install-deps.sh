@@ -12,6 +12,7 @@ PKGS=(
   python3 man-db time procps util-linux                              # scripts, man -l, benches
   qemu-system-x86 linux-image-amd64 busybox-static                   # the lab VM: a kernel with IPVS
   libcap2-bin                                                        # setcap: check's CAP_NET_RAW as a non-root script_user
+  dbus python3-dbus python3-gi gir1.2-glib-2.0                       # the unpacked firewalld's runtime (test only)
 )
 
 SUDO=""
@@ -43,6 +44,34 @@ if ! python3 -c "import virtme_ng.version as v, sys; sys.exit(v.VERSION != '$VNG
   echo "install-deps: installing virtme-ng==$VNG_VERSION (pip)"
   python3 -m pip install -q --disable-pip-version-check "virtme-ng==$VNG_VERSION" 2>/dev/null ||
     python3 -m pip install -q --disable-pip-version-check --break-system-packages "virtme-ng==$VNG_VERSION"
+fi
+
+# ufw, for tests/audit_fix_ufw.rs: its .deb is unpacked under /opt/lbdoctor-test/ufw, never
+# installed. Installed, it would replace this machine's firewall (its postinst can enable it)
+# and apt would remove iptables-persistent (ufw Breaks it). The test runs the unpacked ufw
+# inside a network namespace, over a private mount of /usr, /etc and /run.
+UFW_ROOT=/opt/lbdoctor-test/ufw
+if [ ! -x "$UFW_ROOT/usr/sbin/ufw" ]; then
+  echo "install-deps: unpacking ufw (not installing it) into $UFW_ROOT"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -q ufw >/dev/null)
+  $SUDO mkdir -p "$UFW_ROOT"
+  $SUDO dpkg-deb -x "$tmp"/ufw_*.deb "$UFW_ROOT"
+  rm -rf "$tmp"
+fi
+
+# firewalld, for tests/audit_fix_firewalld.rs: unpacked with python3-firewall and
+# python3-nftables under /opt/lbdoctor-test/firewalld, never installed (its postinst enables
+# and starts it, which would take over this machine's firewall). The test runs it in a
+# network namespace over a private /usr, /etc and /run, on a private system bus.
+FWD_ROOT=/opt/lbdoctor-test/firewalld
+if [ ! -x "$FWD_ROOT/usr/sbin/firewalld" ]; then
+  echo "install-deps: unpacking firewalld (not installing it) into $FWD_ROOT"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -q firewalld python3-firewall python3-nftables >/dev/null)
+  $SUDO mkdir -p "$FWD_ROOT"
+  for d in "$tmp"/*.deb; do $SUDO dpkg-deb -x "$d" "$FWD_ROOT"; done
+  rm -rf "$tmp"
 fi
 
 # keepalived and sshd are started by the lab inside namespaces, never as host services.

@@ -201,12 +201,21 @@ pub struct AuditArgs {
     /// Audit this machine without SSH
     #[arg(long)]
     pub local: bool,
+    /// Audit the hosts of this Ansible inventory (INI or YAML); directors are the hosts in groups named like director/lb/keepalived/lvs (see docs/audit.md)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["hosts", "local"])]
+    pub inventory: Option<PathBuf>,
+    /// With --inventory: only these groups or hosts (comma-separated), as ansible --limit
+    #[arg(long, value_name = "GROUP", requires = "inventory")]
+    pub limit: Option<String>,
     /// Audit every real server (and, with --role director, the director) named in this keepalived.conf
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// The VIP (and port, default 80) the hosts serve
     #[arg(long, value_name = "VIP[:PORT]")]
     pub vip: Option<String>,
+    /// The forwarding method when there is no --config: DR (default) or TUN (IPIP real servers)
+    #[arg(long = "lvs-method", value_name = "METHOD", value_parser = ["DR", "TUN", "dr", "tun"])]
+    pub lvs_method: Option<String>,
     /// What the hosts are
     #[arg(long, value_enum, default_value_t = Role::Auto)]
     pub role: Role,
@@ -222,7 +231,12 @@ pub struct AuditArgs {
     /// With --fix: do not ask for confirmation
     #[arg(long, requires = "fix")]
     pub yes: bool,
-    /// Seconds a firewall change waits for a fresh SSH session before it rolls back
+    /// With --fix: where no service restores firewall rules at boot, install the
+    /// distribution's (iptables-persistent) instead of lbdoctor's own unit; the plan shows
+    /// apt's simulation, and nothing is done if apt would remove a package
+    #[arg(long = "install-packages", requires = "fix")]
+    pub install_packages: bool,
+    /// Seconds a firewall or sysctl change waits for a fresh SSH session before it rolls back
     #[arg(
         long = "rollback-timeout",
         value_name = "SECONDS",
@@ -233,7 +247,7 @@ pub struct AuditArgs {
     #[arg(long = "save-facts", value_name = "FILE")]
     pub save_facts: Option<PathBuf>,
     /// Audit saved facts instead of live hosts (repeatable)
-    #[arg(long = "facts", value_name = "FILE", conflicts_with_all = ["hosts", "local"])]
+    #[arg(long = "facts", value_name = "FILE", conflicts_with_all = ["hosts", "local", "inventory"])]
     pub facts: Vec<PathBuf>,
     /// Hosts audited at once
     #[arg(long, value_name = "N", default_value_t = 16)]

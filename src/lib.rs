@@ -14,6 +14,7 @@ pub mod fix;
 pub mod gendocs;
 pub mod ipvs;
 pub mod keepalived;
+pub mod remedy;
 pub mod remote;
 pub mod report;
 

@@ -30,7 +30,11 @@ fn main() -> ExitCode {
             ExitCode::from(commands::exit_code(&report, cli.global.fail_on) as u8)
         }
         Err(e) => {
-            eprintln!("lbdoctor: error: {e:#}");
+            // Errors quote hosts' output (ssh's stderr, file names): no raw controls.
+            eprintln!(
+                "lbdoctor: error: {}",
+                lbdoctor::report::sanitize::text(&format!("{e:#}"))
+            );
             ExitCode::from(2)
         }
     }

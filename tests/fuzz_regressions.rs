@@ -32,7 +32,9 @@ fn every_stored_fuzz_input_replays_cleanly() {
         + replay("capture", harness::capture)
         + replay("ipvs", harness::ipvs)
         + replay("host_facts", harness::host_facts)
-        + replay("host_parsers", harness::host_parsers);
+        + replay("host_parsers", harness::host_parsers)
+        + replay("redact", harness::redact)
+        + replay("sanitize", harness::sanitize);
     assert!(n >= 1, "fixtures/fuzz holds the regression inputs");
 }
 

@@ -5,7 +5,10 @@
 
 pub mod checks;
 pub mod facts;
+pub mod netstack;
 pub mod parse;
+pub mod redact;
+pub mod write_target;
 
 use facts::HostFacts;
 use ipnet::Ipv4Net;
@@ -33,6 +36,8 @@ impl Role {
 #[derive(Debug, Clone, Default)]
 pub struct Target {
     pub vip: Option<Ipv4Addr>,
+    /// An IPv6 VIP (then `vip` is None and only the IPv6 checks run).
+    pub vip6: Option<std::net::Ipv6Addr>,
     pub port: u16,
     pub deny_direct: Option<Ipv4Net>,
     /// lvs_method from the config: "DR", "NAT", "TUN".
@@ -77,6 +82,9 @@ pub fn boot_rules_file(f: &HostFacts) -> Option<&'static str> {
     if p.iptables_services {
         return Some("/etc/sysconfig/iptables");
     }
+    if p.lbdoctor_iptables_enabled {
+        return Some(crate::remedy::iptables_boot::RULES);
+    }
     None
 }
 
@@ -87,14 +95,45 @@ pub fn first_host(n: &Ipv4Net) -> Ipv4Addr {
 impl<'a> Analysis<'a> {
     pub fn new(f: &'a HostFacts, t: &'a Target, role: Role) -> Analysis<'a> {
         let ipt = f.iptables();
-        let boot_ipt = boot_rules_file(f).map(|path| {
-            let text = f.files.get(path).cloned().unwrap_or_default();
-            (path.to_string(), parse::iptables::parse(&text))
-        });
+        // An enabled ufw loads its own files at boot (ufw.service, before network-pre.target).
+        let boot_ipt =
+            if f.packages.firewalld_running && !f.ufw_enabled() && f.iptables_save.is_some() {
+                // firewalld applies its permanent direct rules at start.
+                let xml = f
+                    .files
+                    .get(crate::remedy::firewalld::DIRECT_XML)
+                    .map(String::as_str)
+                    .unwrap_or("");
+                Some((
+                    crate::remedy::firewalld::DIRECT_XML.to_string(),
+                    parse::iptables::parse(&crate::remedy::firewalld::boot_rules(
+                        xml,
+                        crate::remedy::firewalld::nftables_backend(
+                            f.files
+                                .get(crate::remedy::firewalld::CONF)
+                                .map(String::as_str),
+                        ),
+                    )),
+                ))
+            } else if f.ufw_enabled() && f.iptables_save.is_some() {
+                Some((
+                    facts::UFW_BEFORE.to_string(),
+                    parse::iptables::parse(&f.ufw_boot_rules()),
+                ))
+            } else {
+                boot_rules_file(f).map(|path| {
+                    let text = f.files.get(path).cloned().unwrap_or_default();
+                    (path.to_string(), parse::iptables::parse(&text))
+                })
+            };
         // What nftables.service loads at boot: /etc/nftables.conf, or on the RHEL family
         // /etc/sysconfig/nftables.conf (its includes are not followed).
         let boot_nft = (f.packages.nftables_enabled)
-            .then(|| f.files.get(crate::fix::nft::boot_conf(f)).cloned())
+            .then(|| {
+                f.files
+                    .get(crate::remedy::nft::boot_conf(f.is_rhel_like()))
+                    .cloned()
+            })
             .flatten();
         let mut names: Vec<String> = f.interfaces.iter().map(|i| i.name.clone()).collect();
         names.extend(["all".to_string(), "default".to_string()]);
@@ -184,6 +223,69 @@ impl<'a> Analysis<'a> {
             }
         }
         out
+    }
+
+    /// An LVS-TUN real server: keepalived.conf or `--lvs-method` says TUN, or the VIP sits
+    /// on an IPIP device.
+    pub fn is_tun(&self) -> bool {
+        self.role == Role::Real
+            && (self
+                .t
+                .method
+                .as_deref()
+                .is_some_and(|m| m.eq_ignore_ascii_case("TUN"))
+                || self.acceptance.iter().any(|x| {
+                    matches!(x, Acceptance::Address { iface, .. }
+                        if self.f.interfaces.iter().any(|i| &i.name == iface && i.kind == "ipip"))
+                }))
+    }
+
+    /// How this host accepts packets for the IPv6 VIP: an ip6tables nat PREROUTING
+    /// REDIRECT/DNAT rule for it, an nft `ip6 daddr VIP` redirect/dnat, or the address itself.
+    pub fn acceptance6(&self) -> Vec<Acceptance> {
+        let Some(vip) = self.t.vip6 else {
+            return Vec::new();
+        };
+        let v = vip.to_string();
+        let mut out = Vec::new();
+        let rs = parse::iptables::parse(self.f.ip6tables_save.as_deref().unwrap_or(""));
+        if let Some(ch) = rs.chain("nat", "PREROUTING") {
+            for r in &ch.rules {
+                let a = &r.args;
+                let dst = a
+                    .windows(2)
+                    .any(|w| w[0] == "-d" && w[1].trim_end_matches("/128") == v);
+                let nat = a
+                    .windows(2)
+                    .any(|w| w[0] == "-j" && (w[1] == "REDIRECT" || w[1] == "DNAT"));
+                if dst && nat {
+                    out.push(Acceptance::Nat(format!("-A PREROUTING {}", a.join(" "))));
+                }
+            }
+        }
+        if let Some(l) = self.f.nft_ruleset.as_deref().and_then(|r| {
+            r.lines().map(str::trim).find(|l| {
+                l.split_whitespace()
+                    .collect::<Vec<_>>()
+                    .windows(3)
+                    .any(|w| w[0] == "ip6" && w[1] == "daddr" && w[2].trim_end_matches("/128") == v)
+                    && (l.contains("redirect") || l.contains("dnat"))
+            })
+        }) {
+            out.push(Acceptance::Nft(l.to_string()));
+        }
+        if let Some((i, a)) = self.f.has_address(&v) {
+            out.push(Acceptance::Address {
+                iface: i.name.clone(),
+                prefix: a.prefix,
+            });
+        }
+        out
+    }
+
+    /// The IPIP fallback device, when it exists.
+    pub fn tunl0(&self) -> Option<&'a facts::Interface> {
+        self.f.interfaces.iter().find(|i| i.name == "tunl0")
     }
 
     pub fn vip_is_local(&self) -> bool {
@@ -314,7 +416,7 @@ impl<'a> Analysis<'a> {
         rs.walk(
             "filter",
             "INPUT",
-            &Packet::new_tcp(src, dst, orig_dst, dport, Some(iface)),
+            &Packet::new_tcp(src, dst, orig_dst, dport, Some(iface)).on_input(),
         )
     }
 }
@@ -335,6 +437,18 @@ pub fn nat_rule_for(rs: &Ruleset, vip: Ipv4Addr, port: u16) -> Option<String> {
         &Packet::new_tcp(DOC_CLIENT, vip, vip, port, None),
     );
     matches!(w.verdict, Verdict::Nat(_)).then_some(w.decided_by)
+}
+
+/// Is a DROP for `ip saddr NET ... tcp dport PORT` in the ruleset? (RS011 on hosts without
+/// iptables: a text match, as nft_nat_for is.)
+pub fn nft_drop_for(ruleset: &str, net: &ipnet::Ipv4Net, port: u16) -> Option<String> {
+    let saddr = format!("ip saddr {net}");
+    let dport = format!("tcp dport {port}");
+    ruleset
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with(&saddr) && l.contains(&dport) && l.ends_with(" drop"))
+        .map(String::from)
 }
 
 /// An nft `redirect`/`dnat` statement for the VIP (text match on `ip daddr VIP`).
@@ -397,7 +511,8 @@ pub fn infer_vip(f: &HostFacts) -> Option<Ipv4Addr> {
         }
     }
     for i in &f.interfaces {
-        if i.kind == "loopback" || i.kind == "dummy" {
+        // lo and dummy (DR), or the IPIP device (TUN).
+        if i.kind == "loopback" || i.kind == "dummy" || i.kind == "ipip" {
             for a in &i.addrs {
                 if a.prefix == 32 {
                     if let Ok(ip) = a.ip.parse::<Ipv4Addr>() {

@@ -20,7 +20,10 @@ fn q(s: &str) -> String {
 }
 
 /// Replace `path` atomically: backup, temp file in the same directory, optional test,
-/// fsync, rename, fsync the directory. Refuses when the file changed since it was read.
+/// fsync, rename, fsync the directory. Refuses when the file changed since it was read, or
+/// when it was planned as new and has appeared since. The new file keeps the old one's mode,
+/// owner and group, and its SELinux label where `ls -Z` shows one (a rename would otherwise
+/// leave root's and the temp file's); a new file gets `restorecon` where that exists.
 pub fn write_file_script(
     path: &str,
     content: &str,
@@ -44,7 +47,9 @@ pub fn write_file_script_mode(
             "if [ -e \"$P\" ]; then cur=$(sha256sum < \"$P\" | cut -d' ' -f1); [ \"$cur\" = {h} ] || {{ echo \"lbdoctor: $P changed since the facts were gathered; not overwriting it (run again)\" >&2; exit 3; }}; fi\n",
             h = q(&hex(&sha2::Sha256::digest(o.as_bytes())))
         ),
-        None => String::new(),
+        // Planned as a new file: one that appeared since is someone else's, not ours to
+        // replace (a backup would not make that right).
+        None => "if [ -e \"$P\" ] || [ -L \"$P\" ]; then echo \"lbdoctor: $P appeared since the facts were gathered; not overwriting it (run again)\" >&2; exit 3; fi\n".to_string(),
     };
     let test = match test {
         Some(t) => format!("{t} < \"$T\" || {{ rm -f \"$T\"; echo \"lbdoctor: the new $P does not pass {t}; nothing written\" >&2; exit 4; }}\n"),
@@ -54,8 +59,11 @@ pub fn write_file_script_mode(
         "set -e\nP={p}\nD=$(dirname \"$P\")\nmkdir -p \"$D\"\n{check}T=\"$D/.lbdoctor.$$.tmp\"\n\
 trap 'rm -f \"$T\"' EXIT; trap 'exit 1' HUP INT TERM PIPE\n\
 printf '%s' {b} | base64 -d > \"$T\"\n\
-if [ -e \"$P\" ]; then chmod --reference=\"$P\" \"$T\" 2>/dev/null || true; B=\"$P.lbdoctor-$(date +%Y%m%dT%H%M%S).bak\"; cp -p \"$P\" \"$B\"; echo \"backup $B\"; else chmod {new_mode} \"$T\"; fi\n\
-{test}sync \"$T\" 2>/dev/null || sync\nmv -f \"$T\" \"$P\"\nsync \"$D\" 2>/dev/null || sync\necho \"wrote $P\"\n",
+if [ -e \"$P\" ]; then chmod --reference=\"$P\" \"$T\"; chown --reference=\"$P\" \"$T\"; \
+if command -v chcon >/dev/null 2>&1 && ls -Zd \"$P\" 2>/dev/null | cut -d' ' -f1 | grep -q ':'; then chcon --reference=\"$P\" \"$T\" 2>/dev/null || true; fi; \
+B=\"$P.lbdoctor-$(date +%Y%m%dT%H%M%S).bak\"; cp -p \"$P\" \"$B\"; echo \"backup $B\"; N=; else chmod {new_mode} \"$T\"; N=1; fi\n\
+{test}sync \"$T\" 2>/dev/null || sync\nmv -f \"$T\" \"$P\"\nsync \"$D\" 2>/dev/null || sync\n\
+if [ -n \"$N\" ] && command -v restorecon >/dev/null 2>&1; then restorecon \"$P\" 2>/dev/null || true; fi\necho \"wrote $P\"\n",
         p = q(path),
         b = q(&b64),
     )
@@ -71,39 +79,78 @@ pub const GUARD_DIR: &str = "/var/lib/lbdoctor";
 /// Save the rules, arm a detached timer that restores them after `secs` unless the cookie is
 /// removed first, then run the commands (restoring at once if one fails).
 pub fn guarded_firewall_script(id: &str, secs: u64, commands: &[String]) -> String {
-    let d = GUARD_DIR;
     // iptables-save omits tables that do not exist yet, and iptables-restore leaves tables
-    // absent from its input alone: empty the tables we touch first, then restore.
+    // absent from its input alone: the saved rules get an empty section for each table we
+    // touch that had none, so one iptables-restore puts every table back. That restore
+    // replaces each table as a whole or not at all; it is tested first, and if it would fail
+    // the current rules stay (never flushed first, which left a host with no rules at all).
     let mut tables: Vec<&str> = vec!["filter"];
     for c in commands {
         let f: Vec<&str> = c.split_whitespace().collect();
-        if let Some(i) = f.iter().position(|x| *x == "-t") {
-            if let Some(t) = f.get(i + 1) {
-                if !tables.contains(t) {
-                    tables.push(t);
-                }
+        // `iptables -t T ...`, or firewalld's `--direct --add-rule ipv4 T ...`.
+        let at = f
+            .iter()
+            .position(|x| *x == "-t")
+            .map(|i| i + 1)
+            .or_else(|| {
+                f.windows(2)
+                    .position(|w| w == ["--add-rule", "ipv4"])
+                    .map(|i| i + 2)
+            });
+        if let Some(t) = at.and_then(|i| f.get(i)) {
+            if !tables.contains(t) {
+                tables.push(t);
             }
         }
     }
-    // The restore step lives in a file on the host, so the detached timer needs no nested
-    // quoting.
+    let save = format!(
+        "iptables-save > \"$R\"\n\
+for t in {tables}; do grep -qx \"\\*$t\" \"$R\" && continue; echo \"*$t\"; case $t in nat) c='PREROUTING INPUT OUTPUT POSTROUTING';; mangle) c='PREROUTING INPUT FORWARD OUTPUT POSTROUTING';; raw) c='PREROUTING OUTPUT';; *) c='INPUT FORWARD OUTPUT';; esac; for x in $c; do echo \":$x ACCEPT [0:0]\"; done; echo COMMIT; done >> \"$R\"\n",
+        tables = tables.join(" ")
+    );
+    // iptables-restore commits a table (iptables-nft: the whole input) at once or not at
+    // all, so a failed load leaves the rules in place; --test catches most failures first.
+    let restore = "if ! iptables-restore --test < \"$1\" || ! iptables-restore < \"$1\"; then echo \"lbdoctor: the saved rules $1 do not load; the rules now in place are kept\" >&2; exit 1; fi\n";
+    guard_script(id, secs, &save, restore, commands)
+}
+
+/// The same guard for `sysctl -w` commands: a changed arp_ignore or arp_announce on `all`
+/// applies to every interface, and can cut a path that depends on ARP elsewhere (the SSH
+/// session's own, or a management network's). The current value of every key set is saved,
+/// and written back unless a fresh session confirms.
+pub fn guarded_sysctl_script(id: &str, secs: u64, commands: &[String]) -> String {
+    let keys: Vec<&str> = commands
+        .iter()
+        .filter_map(|c| c.strip_prefix("sysctl -w "))
+        .filter_map(|kv| kv.split_once('=').map(|(k, _)| k.trim()))
+        .collect();
+    let save = format!(
+        ": > \"$R\"\nfor k in {}; do v=$(sysctl -n \"$k\"); printf '%s=%s\\n' \"$k\" \"$v\" >> \"$R\"; done\n",
+        keys.iter().map(|k| q(k)).collect::<Vec<_>>().join(" ")
+    );
+    let restore =
+        "rc=0; while IFS= read -r kv; do sysctl -qw \"$kv\" || rc=1; done < \"$1\"; exit $rc\n";
+    guard_script(id, secs, &save, restore, commands)
+}
+
+/// Arm a rollback guard: `save` writes the state to "$R", `restore` (a script run with that
+/// file as $1) puts it back. A detached timer runs `restore` after `secs` unless the cookie
+/// is removed first (confirm_script, from a fresh session); a failing command restores at
+/// once. The restore step lives in a file on the host, so the timer needs no nested quoting.
+fn guard_script(id: &str, secs: u64, save: &str, restore: &str, commands: &[String]) -> String {
+    let d = GUARD_DIR;
     let mut s = format!(
         "set -e\nD={d}\nmkdir -p \"$D\"; chmod 700 \"$D\"\nR=\"$D/rollback-{id}.rules\"; C=\"$D/rollback-{id}.pending\"; X=\"$D/rollback-{id}.sh\"\n\
-iptables-save > \"$R\"\n: > \"$C\"\nreadlink /proc/self/ns/net > \"$D/rollback-{id}.ns\" 2>/dev/null || true\n\
-cat > \"$X\" <<'LBDOCTOR_EOF'\n\
-for t in {tables}; do iptables -t $t -F; iptables -t $t -X; done\n\
-iptables -P INPUT ACCEPT; iptables -P FORWARD ACCEPT; iptables -P OUTPUT ACCEPT\n\
-iptables-restore < \"$1\"\n\
-LBDOCTOR_EOF\n\
+{save}: > \"$C\"\nreadlink /proc/self/ns/net > \"$D/rollback-{id}.ns\" 2>/dev/null || true\n\
+cat > \"$X\" <<'LBDOCTOR_EOF'\n{restore}LBDOCTOR_EOF\n\
 TIMER=\"sleep {secs}; if mv '$C' '$C.fired' 2>/dev/null; then sh '$X' '$R' && echo rolled-back > '$D/rollback-{id}.done'; fi\"\n\
 if command -v setsid >/dev/null 2>&1; then setsid sh -c \"$TIMER\" </dev/null >/dev/null 2>&1 & else nohup sh -c \"$TIMER\" </dev/null >/dev/null 2>&1 & fi\n\
-set +e\nfail=\n",
-        tables = tables.join(" ")
+set +e\nfail=\n"
     );
     for c in commands {
         s.push_str(&format!("[ -n \"$fail\" ] || {c} || fail={}\n", q(c)));
     }
-    s.push_str("if [ -n \"$fail\" ]; then mv \"$C\" \"$C.failed\" 2>/dev/null; sh \"$X\" \"$R\"; echo \"lbdoctor: '$fail' failed; the previous rules are restored\" >&2; exit 5; fi\necho armed\n");
+    s.push_str("if [ -n \"$fail\" ]; then mv \"$C\" \"$C.failed\" 2>/dev/null; if sh \"$X\" \"$R\"; then echo \"lbdoctor: '$fail' failed; the previous state is restored\" >&2; else echo \"lbdoctor: '$fail' failed, and restoring the previous state failed too: check the host\" >&2; fi; exit 5; fi\necho armed\n");
     s
 }
 
@@ -171,6 +218,24 @@ fn file_change(
     Ok(())
 }
 
+/// Confirm guard `id` from a fresh session (the proof that a new login still gets through).
+fn confirm(
+    fresh: &mut dyn FnMut() -> anyhow::Result<Box<dyn Transport>>,
+    id: &str,
+) -> Result<(), String> {
+    match fresh() {
+        Ok(mut t2) => match t2.run(&confirm_script(id)) {
+            Ok(o) if o.stdout_lossy().trim() == "confirmed" => Ok(()),
+            Ok(o) => Err(format!(
+                "the guard had already expired ({})",
+                o.stdout_lossy().trim()
+            )),
+            Err(e) => Err(format!("{e:#}")),
+        },
+        Err(e) => Err(format!("{e:#}")),
+    }
+}
+
 /// Apply `plan` through `t`. `fresh` opens a new session for the rollback guard's
 /// confirmation; if it fails, the firewall rules come back by themselves after
 /// `rollback_secs` and nothing about the firewall is persisted.
@@ -184,6 +249,17 @@ pub fn apply(
         host: plan.host.clone(),
         ..Default::default()
     };
+    // LVS-TUN first: without ipip nothing else helps, and the tunl0 sysctls need the device.
+    for c in plan
+        .changes
+        .iter()
+        .filter(|c| c.kind == super::tun::RUNTIME || c.kind == super::tun::PERSIST)
+    {
+        super::tun::apply_change(t, c, &mut out)?;
+    }
+    for c in plan.changes.iter().filter(|c| c.kind == super::ipv6::KIND) {
+        super::ipv6::apply_change(t, c, &mut out)?;
+    }
     for c in plan.changes.iter().filter(|c| c.kind == "package") {
         run_ok(
             t,
@@ -193,12 +269,24 @@ pub fn apply(
         out.applied.push(c.description.clone());
     }
     for c in plan.changes.iter().filter(|c| c.kind == "sysctl-runtime") {
+        let id = format!("{}-{}", std::process::id(), rand::random::<u32>());
         run_ok(
             t,
-            &format!("set -e\n{}\n", c.commands.join("\n")),
+            &guarded_sysctl_script(&id, rollback_secs, &c.commands),
             "setting sysctls",
         )?;
-        out.applied.push(c.description.clone());
+        match confirm(fresh, &id) {
+            Ok(()) => out
+                .applied
+                .push(format!("{} (confirmed by a fresh session)", c.description)),
+            Err(why) => {
+                // This session may be the only path left: change nothing more.
+                out.rolled_back = Some(format!(
+                    "could not open a fresh session to confirm the sysctl change ({why}); the previous values are restored on the host within {rollback_secs} s and nothing else was applied"
+                ));
+                return Ok(out);
+            }
+        }
     }
     for c in plan.changes.iter().filter(|c| c.kind == "sysctl-persist") {
         file_change(t, c, &mut out, None)?;
@@ -231,18 +319,7 @@ pub fn apply(
             guarded_firewall_script(&id, rollback_secs, &c.commands)
         };
         run_ok(t, &script, "applying firewall rules")?;
-        let confirmed = match fresh() {
-            Ok(mut t2) => match t2.run(&confirm_script(&id)) {
-                Ok(o) if o.stdout_lossy().trim() == "confirmed" => Ok(()),
-                Ok(o) => Err(format!(
-                    "the guard had already expired ({})",
-                    o.stdout_lossy().trim()
-                )),
-                Err(e) => Err(format!("{e:#}")),
-            },
-            Err(e) => Err(format!("{e:#}")),
-        };
-        match confirmed {
+        match confirm(fresh, &id) {
             Ok(()) => out
                 .applied
                 .push(format!("{} (confirmed by a fresh session)", c.description)),
@@ -257,6 +334,31 @@ pub fn apply(
     if firewall_ok {
         for c in plan.changes.iter().filter(|c| c.kind == "firewall-persist") {
             file_change(t, c, &mut out, Some("iptables-restore --test"))?;
+            out.applied.push(c.description.clone());
+        }
+        for c in plan
+            .changes
+            .iter()
+            .filter(|c| c.kind == "firewall-boot-unit")
+        {
+            let test = c.file.as_deref().is_some_and(|f| !f.ends_with(".service"));
+            file_change(t, c, &mut out, test.then_some("sh -n"))?;
+            out.applied.push(c.description.clone());
+        }
+        for c in plan.changes.iter().filter(|c| c.kind == "ufw-persist") {
+            file_change(t, c, &mut out, Some("iptables-restore --noflush --test"))?;
+            out.applied.push(c.description.clone());
+        }
+        for c in plan
+            .changes
+            .iter()
+            .filter(|c| c.kind == "ufw-rule" || c.kind == "firewalld-permanent")
+        {
+            run_ok(
+                t,
+                &format!("set -e\n{}\n", c.commands.join("\n")),
+                &c.description,
+            )?;
             out.applied.push(c.description.clone());
         }
         for c in plan.changes.iter().filter(|c| c.kind == "nft-persist") {
@@ -316,7 +418,12 @@ mod tests {
         assert_eq!(std::fs::read_to_string(backup).unwrap(), "old\n");
         // A failing test command leaves the file alone and no temp file behind.
         let o = t
-            .run(&write_file_script(ps, "bad\n", None, Some("false")))
+            .run(&write_file_script(
+                ps,
+                "bad\n",
+                Some("new 'quoted' $HOME\n"),
+                Some("false"),
+            ))
             .unwrap();
         assert_eq!(o.status, 4);
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "new 'quoted' $HOME\n");
@@ -325,5 +432,53 @@ mod tests {
             .file_name()
             .to_string_lossy()
             .contains(".tmp")));
+    }
+
+    #[test]
+    fn a_file_planned_as_absent_that_appeared_is_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("new.conf");
+        std::fs::write(&p, "someone else's\n").unwrap();
+        let mut t = LocalTransport::new("localhost");
+        let o = t
+            .run(&write_file_script(
+                p.to_str().unwrap(),
+                "ours\n",
+                None,
+                None,
+            ))
+            .unwrap();
+        assert_eq!(o.status, 3, "{}", o.stderr_lossy());
+        assert!(o
+            .stderr_lossy()
+            .contains("appeared since the facts were gathered"));
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "someone else's\n");
+    }
+
+    #[test]
+    fn a_replaced_file_keeps_its_owner_group_and_mode() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("SKIP: chown needs root");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("owned.conf");
+        std::fs::write(&p, "old\n").unwrap();
+        std::os::unix::fs::chown(&p, Some(1234), Some(2345)).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let mut t = LocalTransport::new("localhost");
+        let o = t
+            .run(&write_file_script(
+                p.to_str().unwrap(),
+                "new\n",
+                Some("old\n"),
+                None,
+            ))
+            .unwrap();
+        assert_eq!(o.status, 0, "{}", o.stderr_lossy());
+        let m = std::fs::metadata(&p).unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "new\n");
+        assert_eq!((m.uid(), m.gid(), m.mode() & 0o777), (1234, 2345, 0o640));
     }
 }

@@ -8,8 +8,8 @@ use super::{sysctl_file_change_at, Change, HostPlan};
 use crate::audit::checks::director_requirements;
 use crate::audit::Analysis;
 
-pub const SYSCTL_FILE: &str = "/etc/sysctl.d/90-lbdoctor-lvs-director.conf";
-const SYSCTL_FILE_LATE: &str = "/etc/sysctl.d/zz-lbdoctor-lvs-director.conf";
+pub use crate::remedy::DIRECTOR_SYSCTL_FILE as SYSCTL_FILE;
+use crate::remedy::DIRECTOR_SYSCTL_FILE_LATE as SYSCTL_FILE_LATE;
 
 /// Director findings the fix does not touch, and why.
 const NOT_REPAIRED: [(&str, &str); 6] = [
@@ -45,7 +45,7 @@ pub fn plan(a: &Analysis, p: &mut HostPlan) {
     if !cmds.is_empty() {
         p.changes.push(Change {
             kind: "sysctl-runtime".into(),
-            description: "set the director's sysctls now".into(),
+            description: "set the director's sysctls now, under a rollback guard (the old values come back unless a fresh SSH session confirms)".into(),
             commands: cmds,
             file: None,
             diff: None,

@@ -4,18 +4,20 @@
 
 pub mod apply;
 pub mod director;
+pub mod firewalld;
+pub mod iptables_boot;
+pub mod ipv6;
 pub mod nft;
+pub mod tun;
+pub mod ufw;
 pub mod vip_boot;
 
-use crate::audit::checks::{knob_ok, sysctl_requirements, SysctlReq};
+use crate::audit::checks::{knob_ok, sysctl_requirements};
 use crate::audit::{Acceptance, Analysis};
 use serde::Serialize;
-use std::net::Ipv4Addr;
 
-/// Our sysctl.d file. "90-" sorts after distribution defaults (50-*, 60-*); it is renamed to
-/// sort later still when a later file would override a value we set.
-pub const SYSCTL_FILE: &str = "/etc/sysctl.d/90-lbdoctor-lvs-dr.conf";
-const SYSCTL_FILE_LATE: &str = "/etc/sysctl.d/zz-lbdoctor-lvs-dr.conf";
+pub use crate::remedy::{redirect_commands, redirect_spec, SYSCTL_FILE};
+use crate::remedy::{sysctl_key as key, SYSCTL_FILE_LATE};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Change {
@@ -48,32 +50,6 @@ impl HostPlan {
             .iter()
             .any(|c| c.kind == "firewall-runtime" || c.kind == "nft-runtime")
     }
-}
-
-/// sysctl name for an interface: dots inside an interface name are written as '/'.
-fn key(scope: &str, knob: &str) -> String {
-    format!("net.ipv4.conf.{}.{knob}", scope.replace('.', "/"))
-}
-
-/// The runtime commands for one requirement. arp_ignore/arp_announce: `all` is enough, since
-/// the kernel uses max(all, iface). rp_filter must be low on both `all` and the interface.
-pub fn sysctl_commands(r: &SysctlReq) -> Vec<String> {
-    let mut v = vec![format!("sysctl -w {}={}", key("all", r.knob), r.want)];
-    if r.knob == "rp_filter" {
-        v.push(format!("sysctl -w {}={}", key(&r.iface, r.knob), r.want));
-    }
-    v
-}
-
-pub fn redirect_spec(vip: Ipv4Addr) -> String {
-    format!("-d {vip}/32 -j REDIRECT")
-}
-
-pub fn redirect_commands(vip: Ipv4Addr) -> Vec<String> {
-    vec![format!(
-        "iptables -t nat -A PREROUTING {}",
-        redirect_spec(vip)
-    )]
 }
 
 pub fn unified_diff(path: &str, old: &str, new: &str) -> String {
@@ -231,11 +207,11 @@ fn sysctl_file_change_at(
 /// One iptables rule we want: table, chain, spec (as iptables-save prints it), and whether it
 /// goes at the top of the chain (firewall accepts must precede any DROP).
 #[derive(Debug, Clone)]
-struct WantRule {
-    table: &'static str,
-    chain: &'static str,
-    spec: String,
-    top: bool,
+pub(crate) struct WantRule {
+    pub(crate) table: &'static str,
+    pub(crate) chain: &'static str,
+    pub(crate) spec: String,
+    pub(crate) top: bool,
 }
 
 fn wanted_rules(a: &Analysis) -> (Vec<WantRule>, Vec<String>) {
@@ -284,10 +260,15 @@ fn wanted_rules(a: &Analysis) -> (Vec<WantRule>, Vec<String>) {
     };
     // The live rules, or the ones a reboot restores (RHEL's default rejects all but SSH),
     // drop VIP traffic: accept it for every client, first in INPUT.
+    // Our accept for every client, once in place, keeps being wanted: it is what unblocks.
+    let ours = vip_accept(None);
     let blocked = a.vip_input_blocked(&a.ipt).is_some()
         || a.boot_ipt
             .as_ref()
-            .is_some_and(|(_, rs)| a.vip_input_blocked(rs).is_some());
+            .is_some_and(|(_, rs)| a.vip_input_blocked(rs).is_some())
+        || ["INPUT", "ufw-before-input"]
+            .iter()
+            .any(|c| a.ipt.has_rule("filter", c, &ours));
     if blocked {
         v.push(WantRule {
             table: "filter",
@@ -328,6 +309,14 @@ fn wanted_rules(a: &Analysis) -> (Vec<WantRule>, Vec<String>) {
         if a.f.iptables_save.is_none() && a.f.nft_ruleset.is_none() {
             notes.push("neither iptables nor nft is installed; --deny-direct needs one".into());
         }
+    }
+    if let Some((table, chain, spec)) = tun::mss_rule(a) {
+        v.push(WantRule {
+            table,
+            chain,
+            spec,
+            top: false,
+        });
     }
     (v, notes)
 }
@@ -395,7 +384,51 @@ pub fn merge_rules_text(text: &str, rules: &[(String, String, String, bool)]) ->
     s
 }
 
-fn firewall_changes(a: &Analysis, plan: &mut HostPlan) {
+/// What the operator allows beyond the default repair.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Install the distribution's firewall persistence package (iptables-persistent) when it
+    /// is missing, instead of lbdoctor's own unit. The plan shows apt's simulation of it, and
+    /// nothing is applied if apt would remove any package.
+    pub install_packages: bool,
+}
+
+/// The package step of --install-packages. Debconf is answered first so that the package's
+/// postinst does not save the whole live ruleset (fail2ban's, docker's) into rules.v4;
+/// `--no-remove` makes apt abort rather than remove anything (ufw declares
+/// `Breaks: iptables-persistent`, so apt would otherwise remove it).
+pub fn package_change() -> Change {
+    Change {
+        kind: "package".into(),
+        description: "install iptables-persistent so /etc/iptables/rules.v4 is restored at boot (--install-packages)".into(),
+        commands: vec![
+            "printf '%s\\n' 'iptables-persistent iptables-persistent/autosave_v4 boolean false' 'iptables-persistent iptables-persistent/autosave_v6 boolean false' | debconf-set-selections".into(),
+            format!("DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-remove {PACKAGE}"),
+        ],
+        file: None,
+        diff: None,
+        content: None,
+        old: None,
+    }
+}
+
+pub const PACKAGE: &str = "iptables-persistent";
+
+/// apt's dry run of the package step, run on the host before anything is applied; its
+/// output goes into the plan.
+pub fn package_simulation_script() -> String {
+    format!("LC_ALL=C apt-get -s -q install --no-remove {PACKAGE} 2>&1\n")
+}
+
+/// What apt's simulation says it would remove (`Remv NAME ...` lines).
+pub fn simulated_removals(sim: &str) -> Vec<String> {
+    sim.lines()
+        .filter_map(|l| l.strip_prefix("Remv "))
+        .map(|r| r.split_whitespace().next().unwrap_or("").to_string())
+        .collect()
+}
+
+fn firewall_changes(a: &Analysis, opts: &Options, plan: &mut HostPlan) {
     // nftables-only hosts: our own nft table instead of iptables rules.
     if a.f.iptables_save.is_none() && a.f.nft_ruleset.is_some() {
         nft::changes(a, plan);
@@ -408,6 +441,18 @@ fn firewall_changes(a: &Analysis, plan: &mut HostPlan) {
     }
     if want.is_empty() || a.f.iptables_save.is_none() {
         return;
+    }
+    // An enabled ufw owns INPUT: the rules go to its chains now, and to its files for boot.
+    let ufw = a.f.ufw_enabled();
+    // A running firewalld owns the firewall: the change goes in as its direct rules.
+    let firewalld = !ufw && a.f.packages.firewalld_running;
+    if firewalld {
+        firewalld::changes(a, &firewalld::wanted(want), plan);
+        return;
+    }
+    let want = if ufw { ufw::wanted(want) } else { want };
+    if a.f.packages.firewalld && !ufw {
+        plan.notes.push("firewalld is installed but not running: the rules are persisted without it; if it is started later, add them as its direct rules (lbdoctor audit --fix does when firewalld runs). lbdoctor never removes firewalld".into());
     }
     if a.f.packages.nftables_enabled {
         plan.notes.push(format!("nftables.service is enabled: if {} starts with `flush ruleset`, it can remove the rules netfilter-persistent or iptables-services restores at boot; check the order of the two services", nft::boot_conf(a.f)));
@@ -427,11 +472,13 @@ fn firewall_changes(a: &Analysis, plan: &mut HostPlan) {
         }
         let tops: Vec<&&WantRule> = missing.iter().filter(|w| w.top).collect();
         for (i, w) in tops.iter().enumerate() {
+            // Position among this chain's top rules (ufw's rules go to two chains).
+            let n = tops[..i].iter().filter(|x| x.chain == w.chain).count();
             cmds.push(format!(
                 "iptables -t {} -I {} {} {}",
                 w.table,
                 w.chain,
-                i + 1,
+                n + 1,
                 w.spec
             ));
         }
@@ -448,31 +495,33 @@ fn firewall_changes(a: &Analysis, plan: &mut HostPlan) {
             old: None,
         });
     }
-    // Boot: the rules file the distribution restores.
+    if ufw {
+        ufw::persist(a, &want, plan);
+        return;
+    }
+    // Boot: the rules file the distribution restores; without its service, our own unit
+    // (nothing installed), or with --install-packages on Debian, iptables-persistent.
+    let mut own_unit = false;
     let path = match crate::audit::boot_rules_file(a.f) {
-        Some(p) => p.to_string(),
-        None if a.f.is_rhel_like() => {
-            plan.notes.push("iptables-services is not installed: nothing restores /etc/sysconfig/iptables at boot (dnf install iptables-services; systemctl enable iptables)".into());
-            "/etc/sysconfig/iptables".into()
-        }
-        None => {
-            plan.changes.push(Change {
-                kind: "package".into(),
-                description:
-                    "install iptables-persistent so /etc/iptables/rules.v4 is restored at boot"
-                        .into(),
-                commands: vec![
-                    "DEBIAN_FRONTEND=noninteractive apt-get install -y -q iptables-persistent"
-                        .into(),
-                ],
-                file: None,
-                diff: None,
-                content: None,
-                old: None,
-            });
+        Some(p) if p != crate::remedy::iptables_boot::RULES => p.to_string(),
+        None if opts.install_packages && !a.f.is_rhel_like() => {
+            // First, as apply() runs it first.
+            plan.changes.insert(0, package_change());
             "/etc/iptables/rules.v4".into()
         }
+        _ => {
+            if opts.install_packages {
+                plan.notes.push("--install-packages: lbdoctor installs iptables-persistent on the Debian family only; here the rules are persisted by lbdoctor-iptables.service (or install iptables-services and enable iptables.service yourself)".into());
+            }
+            own_unit = true;
+            crate::remedy::iptables_boot::RULES.into()
+        }
     };
+    if own_unit {
+        // Before the early return below: the rules may be in our file already while the
+        // unit is missing or not enabled.
+        iptables_boot::unit_changes(a, plan);
+    }
     let boot_rs = a
         .boot_ipt
         .as_ref()
@@ -502,12 +551,10 @@ fn firewall_changes(a: &Analysis, plan: &mut HostPlan) {
     if to_persist.is_empty() {
         return;
     }
-    // No boot file yet: start from the current rules, as `netfilter-persistent save` would,
-    // so rules already active here are kept too.
-    let base = match &old {
-        Some(t) => t.clone(),
-        None => strip_counters(a.f.iptables_save.as_deref().unwrap_or("")),
-    };
+    // No boot file yet: our rules only. Saving the whole live ruleset, as `netfilter-persistent
+    // save` does, would also freeze fail2ban's bans and docker's chains, which those services
+    // rebuild themselves and which would then come back stale, before them, at every boot.
+    let base = old.clone().unwrap_or_default();
     let base_rs = crate::audit::parse::iptables::parse(&base);
     let to_persist: Vec<_> = to_persist
         .into_iter()
@@ -524,18 +571,31 @@ fn firewall_changes(a: &Analysis, plan: &mut HostPlan) {
     } else {
         merge_rules_text(&base, &to_persist)
     };
-    plan.changes.push(Change {
-        kind: "firewall-persist".into(),
-        description: format!("save the rules in {path}, which the distribution restores at boot"),
-        commands: vec![
-            format!("iptables-restore --test < {path}"),
-            format!("write {path}"),
-        ],
-        diff: Some(unified_diff(&path, old.as_deref().unwrap_or(""), &new)),
-        file: Some(path),
-        content: Some(new),
-        old,
-    });
+    let by = if own_unit {
+        format!("{} restores", crate::remedy::iptables_boot::UNIT_NAME)
+    } else {
+        "the distribution restores".to_string()
+    };
+    let at = plan
+        .changes
+        .iter()
+        .position(|c| c.kind == "firewall-boot-unit" || c.kind == "service-enable")
+        .unwrap_or(plan.changes.len());
+    plan.changes.insert(
+        at,
+        Change {
+            kind: "firewall-persist".into(),
+            description: format!("save the rules in {path}, which {by} at boot"),
+            commands: vec![
+                format!("iptables-restore --test < {path}"),
+                format!("write {path}"),
+            ],
+            diff: Some(unified_diff(&path, old.as_deref().unwrap_or(""), &new)),
+            file: Some(path),
+            content: Some(new),
+            old,
+        },
+    );
 }
 
 /// iptables-save output without the `# Generated` comments and packet counters, so saved
@@ -560,6 +620,30 @@ pub fn strip_counters(text: &str) -> String {
 
 /// The repair for one real server. Empty when nothing is needed (idempotence).
 pub fn plan(a: &Analysis) -> HostPlan {
+    plan_with(a, &Options::default())
+}
+
+/// `plan` with the operator's options.
+pub fn plan_with(a: &Analysis, opts: &Options) -> HostPlan {
+    let mut p = plan_unchecked(a, opts);
+    // A change whose file fails the check is dropped; RS023 reports the file name.
+    p.changes.retain(|c| match c.file.as_deref() {
+        Some(f) => match crate::audit::write_target::problem(f) {
+            Some(why) => {
+                p.notes.push(format!(
+                    "not writing {}: {why}; see RS023",
+                    crate::report::sanitize::line(&format!("{f:?}"))
+                ));
+                false
+            }
+            None => true,
+        },
+        None => true,
+    });
+    p
+}
+
+fn plan_unchecked(a: &Analysis, opts: &Options) -> HostPlan {
     let mut p = HostPlan {
         host: a.f.host.clone(),
         ..Default::default()
@@ -568,14 +652,16 @@ pub fn plan(a: &Analysis) -> HostPlan {
         director::plan(a, &mut p);
         return p;
     }
+    ipv6::plan(a, &mut p);
     if a.t.vip.is_none() {
         return p;
     }
+    tun::plan(a, &mut p);
     let (_, cmds, boot_keys) = sysctl_targets(a);
     if !cmds.is_empty() {
         p.changes.push(Change {
             kind: "sysctl-runtime".into(),
-            description: "set the LVS-DR sysctls now".into(),
+            description: "set the LVS-DR sysctls now, under a rollback guard (the old values come back unless a fresh SSH session confirms)".into(),
             commands: cmds,
             file: None,
             diff: None,
@@ -587,7 +673,7 @@ pub fn plan(a: &Analysis) -> HostPlan {
         p.changes.push(c);
     }
     vip_boot::plan(a, &mut p);
-    firewall_changes(a, &mut p);
+    firewall_changes(a, opts, &mut p);
     p
 }
 

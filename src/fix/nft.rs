@@ -7,18 +7,11 @@
 
 use super::{unified_diff, Change, HostPlan};
 use crate::audit::Analysis;
-
-pub const FAMILY: &str = "ip";
-pub const NAME: &str = "lbdoctor";
-pub const NFT_CONF: &str = "/etc/nftables.conf";
-/// RHEL/Rocky/Alma/Fedora's nftables.service runs `nft -f /etc/sysconfig/nftables.conf`; the
-/// package ships it with commented-out includes and the advice to append commands to it.
-pub const RHEL_NFT_CONF: &str = "/etc/sysconfig/nftables.conf";
+pub use crate::remedy::nft::{redirect_commands, FAMILY, NAME, NFT_CONF, RHEL_NFT_CONF};
+use crate::remedy::nft::{INPUT_HEAD, PREROUTING_HEAD};
 pub const BEGIN: &str =
     "# BEGIN lbdoctor (written by lbdoctor audit --fix; replaced as a whole on each run)";
 pub const END: &str = "# END lbdoctor";
-const PREROUTING_HEAD: &str = "type nat hook prerouting priority dstnat; policy accept;";
-const INPUT_HEAD: &str = "type filter hook input priority filter; policy accept;";
 
 /// Our table's rules, in nft's own print form (so a listing compares equal).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -35,11 +28,7 @@ impl Table {
 
 /// The file this host's nftables.service loads at boot.
 pub fn boot_conf(f: &crate::audit::facts::HostFacts) -> &'static str {
-    if f.is_rhel_like() {
-        RHEL_NFT_CONF
-    } else {
-        NFT_CONF
-    }
+    crate::remedy::nft::boot_conf(f.is_rhel_like())
 }
 
 fn head() -> String {
@@ -222,15 +211,6 @@ pub fn load_text(t: &Table) -> String {
     )
 }
 
-/// The incident's `iptables -t nat -A PREROUTING -d VIP -j REDIRECT`, in our nft table.
-pub fn redirect_commands(vip: std::net::Ipv4Addr) -> Vec<String> {
-    vec![
-        format!("nft add table {FAMILY} {NAME}"),
-        format!("nft 'add chain {FAMILY} {NAME} prerouting {{ {PREROUTING_HEAD} }}'"),
-        format!("nft add rule {FAMILY} {NAME} prerouting ip daddr {vip} redirect"),
-    ]
-}
-
 /// The --deny-direct filter, rule for rule what wanted_rules() adds to iptables' INPUT:
 /// established, SSH, the VIP's own traffic from CIDR, then DROP of the service port from CIDR.
 fn deny_rules(a: &Analysis) -> Vec<String> {
@@ -269,7 +249,7 @@ fn wanted(a: &Analysis, existing: Option<&Table>, outside: &str) -> Table {
             .is_some();
     let admin_drop =
         a.t.deny_direct
-            .and_then(|n| nft_drop_for(outside, &n, a.t.port))
+            .and_then(|n| crate::audit::nft_drop_for(outside, &n, a.t.port))
             .is_some();
     let mut t = existing.cloned().unwrap_or_default();
     let Some(vip) = a.t.vip else { return t };
@@ -281,18 +261,6 @@ fn wanted(a: &Analysis, existing: Option<&Table>, outside: &str) -> Table {
         t.input = deny_rules(a);
     }
     t
-}
-
-/// Is a DROP for `ip saddr NET ... tcp dport PORT` in the ruleset? (RS011 on hosts without
-/// iptables: a text match, as nft_nat_for is.)
-pub fn nft_drop_for(ruleset: &str, net: &ipnet::Ipv4Net, port: u16) -> Option<String> {
-    let saddr = format!("ip saddr {net}");
-    let dport = format!("tcp dport {port}");
-    ruleset
-        .lines()
-        .map(str::trim)
-        .find(|l| l.starts_with(&saddr) && l.contains(&dport) && l.ends_with(" drop"))
-        .map(String::from)
 }
 
 /// Plan the nft changes for a host with nft and without iptables.
@@ -785,8 +753,8 @@ mod tests {
     fn drop_detection_matches_our_rule_only() {
         let net: ipnet::Ipv4Net = "192.168.21.0/26".parse().unwrap();
         let s = render(&incident());
-        assert!(nft_drop_for(&s, &net, 80).is_some());
-        assert!(nft_drop_for(&s, &net, 443).is_none());
-        assert!(nft_drop_for(&s, &"10.0.0.0/8".parse().unwrap(), 80).is_none());
+        assert!(crate::audit::nft_drop_for(&s, &net, 80).is_some());
+        assert!(crate::audit::nft_drop_for(&s, &net, 443).is_none());
+        assert!(crate::audit::nft_drop_for(&s, &"10.0.0.0/8".parse().unwrap(), 80).is_none());
     }
 }

@@ -6,64 +6,18 @@
 
 use super::{unified_diff, Change, HostPlan};
 use crate::audit::checks::rs014;
+use crate::audit::netstack::{any_under, detect, Stack};
 use crate::audit::{Acceptance, Analysis};
 use crate::remote::Transport;
 use std::net::Ipv4Addr;
 
 /// The change kind; applied by `apply_change`.
 pub const KIND: &str = "address-persist";
-pub const INTERFACES: &str = "/etc/network/interfaces";
-pub const IFUPDOWN_DIR: &str = "/etc/network/interfaces.d";
-pub const NETPLAN_FILE: &str = "/etc/netplan/60-lbdoctor-vip.yaml";
-pub const NETWORKD_FILE: &str = "/etc/systemd/network/60-lbdoctor-vip.network";
+pub use crate::remedy::vip_boot::{
+    ifupdown_file, IFUPDOWN_DIR, INTERFACES, NETPLAN_FILE, NETWORKD_FILE,
+};
 /// First line of every file we write: a file of that name without it is the admin's.
 const HEADER: &str = "# Written by lbdoctor audit --fix: the LVS-DR VIP on lo, restored at boot.";
-
-/// Which network stack restores addresses at boot, as far as the gathered files tell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stack {
-    Netplan,
-    Ifupdown,
-    Networkd,
-    NetworkManager,
-    Ifcfg,
-    Unknown,
-}
-
-fn any_under(a: &Analysis, dir: &str, ext: &[&str]) -> bool {
-    a.f.files
-        .keys()
-        .any(|p| p.starts_with(dir) && (ext.is_empty() || ext.iter().any(|e| p.ends_with(e))))
-}
-
-/// Does /etc/network/interfaces configure anything (not just comments)?
-fn interfaces_in_use(a: &Analysis) -> bool {
-    a.f.files.get(INTERFACES).is_some_and(|t| {
-        t.lines().any(|l| {
-            let w = l.split_whitespace().next().unwrap_or("");
-            w == "iface" || w == "auto" || w.starts_with("allow-") || w.starts_with("source")
-        })
-    })
-}
-
-pub fn detect(a: &Analysis) -> Stack {
-    // netplan renders the other stacks' files from its YAML: when present, it is the source.
-    if any_under(a, "/etc/netplan/", &[".yaml", ".yml"]) {
-        Stack::Netplan
-    } else if interfaces_in_use(a) {
-        Stack::Ifupdown
-    } else if any_under(a, "/etc/systemd/network/", &[".network"]) {
-        Stack::Networkd
-    } else if a.f.files.contains_key(INTERFACES) {
-        Stack::Ifupdown
-    } else if any_under(a, "/etc/NetworkManager/system-connections/", &[]) {
-        Stack::NetworkManager
-    } else if any_under(a, "/etc/sysconfig/network-scripts/", &[]) || a.f.is_rhel_like() {
-        Stack::Ifcfg
-    } else {
-        Stack::Unknown
-    }
-}
 
 /// Plan the boot-time address for a VIP that is on lo now but in no network configuration.
 pub fn plan(a: &Analysis, p: &mut HostPlan) {
@@ -123,17 +77,6 @@ fn change(path: &str, old: Option<&String>, new: String, how: &str) -> Change {
         content: Some(new),
         old: old.cloned(),
     }
-}
-
-/// One file per VIP, e.g. /etc/network/interfaces.d/lbdoctor-vip-192-168-21-20: a second VIP
-/// gets a file of its own instead of an edit of ours, whose backup would land in the sourced
-/// directory (`source interfaces.d/*` reads `*.bak` too, and would bring the old stanza up
-/// twice). The name meets run-parts' rules for `source-directory`: letters, digits, '-'.
-pub fn ifupdown_file(vip: Ipv4Addr) -> String {
-    format!(
-        "{IFUPDOWN_DIR}/lbdoctor-vip-{}",
-        vip.to_string().replace('.', "-")
-    )
 }
 
 fn ours(text: &str) -> bool {
@@ -374,7 +317,7 @@ pub fn apply_change(
         // Planned as a new file: one that appeared since is someone else's (and a backup of
         // it in interfaces.d would be sourced at boot).
         s = format!(
-            "if [ -e {p} ]; then echo \"lbdoctor: {path} appeared since the facts were gathered; not overwriting it (run again)\" >&2; exit 3; fi\n{s}",
+            "if [ -e {p} ]; then echo \"lbdoctor: \"{p}\" appeared since the facts were gathered; not overwriting it (run again)\" >&2; exit 3; fi\n{s}",
             p = shell_quote(path)
         );
     }

@@ -272,6 +272,10 @@ pub struct Lexer {
     include_root: Option<PathBuf>,
     /// Absolute include prefixes to read from elsewhere (/etc/keepalived -> a copy).
     pub include_map: Vec<(PathBuf, PathBuf)>,
+    /// The config came from another host: includes resolve only inside `include_root` (a
+    /// copy of the files gathered from that host), and `..` cannot climb out of it, so a
+    /// hostile `include /home/*/.ssh/id_*` never reads the operator's own files.
+    pub confined: bool,
     stack: Vec<Frame>,
     residue: Option<Pending>,
     pool: Vec<Work>,
@@ -307,6 +311,7 @@ impl Lexer {
             config_id,
             include_root,
             include_map: Vec::new(),
+            confined: false,
             stack: Vec::new(),
             residue: None,
             pool: Vec::new(),
@@ -350,12 +355,23 @@ impl Lexer {
             )
             .into());
         }
+        if !meta.is_file() {
+            // keepalived reads only regular files (lib/parser.c fstat()s each config and
+            // skips anything else); a FIFO or device would also hang or never end here.
+            return Err(crate::error::Error::file(
+                path,
+                "is not a regular file (a pipe, socket or device); keepalived skips such files. Save the config to a file and lint that",
+            )
+            .into());
+        }
         let f = File::open(path).map_err(|e| {
             crate::error::Error::file(
                 path,
                 format!("cannot read: {e} (run with sudo or fix the file's permissions)"),
             )
         })?;
+        // Read no more than was measured: a file that grows while read stays bounded.
+        let f = f.take(meta.len());
         let idx = self.files.len() as u32;
         self.files.push(SourceFile {
             path: path.to_path_buf(),
@@ -1253,23 +1269,68 @@ impl Lexer {
         let mut matched = Vec::new();
         let mut had_wildcard = false;
         let mut missing = Vec::new();
+        // A glob such as /usr/**/* must not walk a whole tree: stop one past the file limit.
+        let room = self.limits.max_files.saturating_sub(self.files.len()) + 1;
+        let mut too_many = false;
         for pat in expand_braces(pattern) {
             let resolved = self.resolve(&frame_dir, &pat);
             let rs = resolved.to_string_lossy().into_owned();
             if rs.contains(['*', '?', '[']) {
                 had_wildcard = true;
                 let mut hits: Vec<PathBuf> = glob::glob(&rs)
-                    .map(|it| it.filter_map(Result::ok).collect())
+                    .map(|it| {
+                        it.filter_map(Result::ok)
+                            .take(room.saturating_sub(matched.len()))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 hits.sort();
                 matched.extend(hits);
+                if matched.len() >= room {
+                    too_many = true;
+                    break;
+                }
             } else if resolved.exists() {
                 matched.push(resolved);
             } else {
                 missing.push(pat);
             }
         }
-        if !missing.is_empty() {
+        if too_many {
+            matched.truncate(room - 1);
+            self.diag(
+                "LB007",
+                file,
+                line,
+                col,
+                pattern.len() as u32,
+                format!(
+                    "`{pattern}` matches more files than lbdoctor's limit of {} files for one config; only the first {} are read",
+                    self.limits.max_files,
+                    matched.len()
+                ),
+            );
+        }
+        if self.confined && matched.is_empty() && had_wildcard {
+            missing.push(pattern.to_string());
+        }
+        if !missing.is_empty() && self.confined {
+            self.diags.push(Diag {
+                id: "LB007",
+                file,
+                line,
+                col,
+                len: pattern.len() as u32,
+                message: format!(
+                    "include {} not followed: it is not among the files gathered from this host, and a host's includes are never read from this machine; the settings it holds are not linted",
+                    missing.join(", ")
+                ),
+                evidence: vec![
+                    "only the files lbdoctor gathers (/etc/keepalived/keepalived.conf and the boot-time network files) travel with the facts".into(),
+                ],
+                fix: Some("lint the whole configuration on the director itself: lbdoctor lint /etc/keepalived/keepalived.conf".into()),
+            });
+        } else if !missing.is_empty() {
             self.diags.push(Diag {
                 id: "LB007",
                 file,
@@ -1310,6 +1371,25 @@ impl Lexer {
                 continue;
             };
             if meta.is_dir() {
+                continue;
+            }
+            if !meta.is_file() {
+                // keepalived (lib/parser.c, 2.x) fopen()s each match, then fstat()s it and
+                // skips anything that is not S_ISREG ("is not a regular non-executable
+                // file - skipping"). Opening a FIFO or /dev/stdin here would hang.
+                self.diags.push(Diag {
+                    id: "LB007",
+                    file,
+                    line,
+                    col,
+                    len: pattern.len() as u32,
+                    message: format!(
+                        "{} is not a regular file (a pipe, socket or device); keepalived skips it (\"is not a regular non-executable file\"), and lbdoctor does not read it",
+                        path.display()
+                    ),
+                    evidence: Vec::new(),
+                    fix: Some("include only regular files".into()),
+                });
                 continue;
             }
             #[cfg(unix)]
@@ -1427,8 +1507,18 @@ impl Lexer {
                 continue;
             }
             self.total_bytes += pi.size;
-            match File::open(&path) {
+            // Checked again on the open file: the path may have been swapped since the glob.
+            let opened = File::open(&path).and_then(|f| {
+                if f.metadata()?.is_file() {
+                    Ok(f)
+                } else {
+                    Err(std::io::Error::other("no longer a regular file"))
+                }
+            });
+            match opened {
                 Ok(f) => {
+                    // Never more than was counted against the limits, even if it grows.
+                    let f = f.take(pi.size);
                     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
                     if self.push_frame(idx, f, canon, dir) {
                         if let Some(top) = self.stack.last_mut() {
@@ -1451,6 +1541,9 @@ impl Lexer {
 
     fn resolve(&self, dir: &Path, pat: &str) -> PathBuf {
         let p = Path::new(pat);
+        if let (true, Some(root)) = (self.confined, &self.include_root) {
+            return confine(root, dir, p);
+        }
         for (from, to) in &self.include_map {
             if let Ok(rest) = p.strip_prefix(from) {
                 return to.join(rest);
@@ -1648,6 +1741,31 @@ impl Lexer {
             self.toks.truncate(l.tok_start as usize);
         }
     }
+}
+
+/// `pat` as the host would resolve it from its directory `dir` (a path under `root`),
+/// mapped under `root`: `..` stops at the host's `/`, so nothing outside `root` is reached.
+fn confine(root: &Path, dir: &Path, pat: &Path) -> PathBuf {
+    use std::path::Component;
+    let host_dir = dir.strip_prefix(root).unwrap_or(Path::new(""));
+    let mut parts: Vec<std::ffi::OsString> = Vec::new();
+    let full = if pat.is_absolute() {
+        pat.to_path_buf()
+    } else {
+        Path::new("/").join(host_dir).join(pat)
+    };
+    for c in full.components() {
+        match c {
+            Component::Normal(x) => parts.push(x.to_os_string()),
+            Component::ParentDir => {
+                parts.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    let mut out = root.to_path_buf();
+    out.extend(parts);
+    out
 }
 
 /// keepalived's is_include(): `include`, `includer|m|w|b|a` followed by whitespace.

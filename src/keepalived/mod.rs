@@ -26,6 +26,9 @@ pub struct LoadOptions {
     /// Absolute include prefixes to read from another directory, e.g. /etc/keepalived to
     /// the directory holding a copy of a director's config.
     pub include_map: Vec<(PathBuf, PathBuf)>,
+    /// A config from another host: includes resolve only under `include_root` (see
+    /// `lexer::Lexer::confined`).
+    pub confined: bool,
     /// Input limits; None = defaults.
     pub limits: Option<lexer::Limits>,
 }
@@ -47,6 +50,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
         opts.include_root.clone(),
     );
     lx.include_map = opts.include_map.clone();
+    lx.confined = opts.confined && opts.include_root.is_some();
     lx.open_top(path)?;
     let doc = parser::parse(lx);
     let mut findings: Vec<Finding> = doc.diags.iter().map(|d| diag_finding(&doc, d)).collect();

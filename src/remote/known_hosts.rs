@@ -188,6 +188,22 @@ pub fn load(path: &Path) -> anyhow::Result<Vec<Entry>> {
     }
 }
 
+/// The system-wide file OpenSSH also reads (GlobalKnownHostsFile's first default).
+pub const GLOBAL: &str = "/etc/ssh/ssh_known_hosts";
+
+/// The user's file, then the global one. A global file that exists but cannot be read is an
+/// error: skipping it would silently drop its @revoked lines.
+pub fn load_with_global(user: &Path, global: &Path) -> anyhow::Result<Vec<Entry>> {
+    let mut entries = load(user)?;
+    let g = load(global).map_err(|e| {
+        anyhow::anyhow!(
+            "{e:#}. Its @revoked and host key lines must apply; fix its permissions (it is normally 0644 root:root)"
+        )
+    })?;
+    entries.extend(g);
+    Ok(entries)
+}
+
 /// Append `name key_type key` (creating the file 0600 and its directory 0700 if needed).
 pub fn append(path: &Path, name: &str, key_type: &str, key: &[u8]) -> anyhow::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -300,6 +316,24 @@ mod tests {
             Verdict::Revoked { .. }
         ));
         assert_eq!(known_types(&e, "hostC"), vec!["ssh-rsa".to_string()]);
+    }
+
+    #[test]
+    fn unreadable_global_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let user = dir.path().join("known_hosts");
+        // Missing files are fine (nothing recorded)...
+        assert!(load_with_global(&user, &dir.path().join("absent"))
+            .unwrap()
+            .is_empty());
+        // ...one that exists but cannot be read (a directory here; EACCES for a user) is not.
+        let global = dir.path().join("ssh_known_hosts");
+        std::fs::create_dir(&global).unwrap();
+        let e = format!("{:#}", load_with_global(&user, &global).unwrap_err());
+        assert!(
+            e.contains("ssh_known_hosts") && e.contains("@revoked"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! at once with a clear error instead of waiting for a password. Output size and run time are
 //! bounded per command.
 
+pub mod inventory;
 pub mod known_hosts;
 pub mod local;
 pub mod openssh;
@@ -64,14 +65,47 @@ pub trait Transport: Send {
 
 /// `localhost` (or `local`) runs locally; anything else is an SSH destination or alias.
 pub fn connect(host: &str, ssh: &crate::cli::SshArgs) -> anyhow::Result<Box<dyn Transport>> {
-    if is_local(host) {
-        return Ok(Box::new(local::LocalTransport::new(host)));
+    connect_dest(&Dest::named(host), ssh)
+}
+
+/// A host as an inventory names it: the name shown in findings, and what to reach instead of
+/// resolving that name (Ansible's `ansible_host`, `ansible_port`, `ansible_user`,
+/// `ansible_ssh_private_key_file`, `ansible_connection=local`). Unset fields fall back to
+/// ssh_config and the command line, as for `--host`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dest {
+    pub name: String,
+    pub address: Option<String>,
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    pub identity: Option<std::path::PathBuf>,
+    pub local: bool,
+}
+
+impl Dest {
+    pub fn named(name: &str) -> Dest {
+        Dest {
+            name: name.to_string(),
+            ..Default::default()
+        }
     }
-    let hc = resolve(host, ssh)?;
+}
+
+pub fn connect_dest(d: &Dest, ssh: &crate::cli::SshArgs) -> anyhow::Result<Box<dyn Transport>> {
+    if d.local || (is_local(&d.name) && d.address.is_none()) {
+        return Ok(Box::new(local::LocalTransport::new(&d.name)));
+    }
+    let hc = resolve_dest(d, ssh)?;
+    let mut ssh = ssh.clone();
+    if d.identity.is_some() {
+        ssh.identity = d.identity.clone();
+    }
     if hc.proxy_jump.is_some() {
-        return Ok(Box::new(openssh::OpenSshTransport::connect(host, hc, ssh)?));
+        return Ok(Box::new(openssh::OpenSshTransport::connect(
+            &d.name, hc, &ssh,
+        )?));
     }
-    Ok(Box::new(ssh::SshTransport::connect(host, hc, ssh)?))
+    Ok(Box::new(ssh::SshTransport::connect(&d.name, hc, &ssh)?))
 }
 
 pub fn is_local(host: &str) -> bool {
@@ -80,16 +114,25 @@ pub fn is_local(host: &str) -> bool {
 
 /// ssh_config resolution plus `user@host:port` in the destination itself.
 pub fn resolve(host: &str, ssh: &crate::cli::SshArgs) -> anyhow::Result<ssh_config::HostConfig> {
-    let (user, name, port) = ssh_config::split_destination(host);
+    resolve_dest(&Dest::named(host), ssh)
+}
+
+/// As `resolve`, for the address the inventory gives (else the name). The inventory's port,
+/// user and key win over ssh_config and the command line, as Ansible's connection variables
+/// win over `ssh_config` and `-u`/`--private-key`. `alias` is what OpenSSH is given as the
+/// destination, so ssh_config applies to it as it does when Ansible runs ssh.
+pub fn resolve_dest(d: &Dest, ssh: &crate::cli::SshArgs) -> anyhow::Result<ssh_config::HostConfig> {
+    let lookup = d.address.as_deref().unwrap_or(&d.name);
+    let (user, name, port) = ssh_config::split_destination(lookup);
     let mut hc = ssh_config::resolve(&name, ssh.ssh_config.as_deref())?;
-    hc.alias = host.to_string();
-    if let Some(p) = port {
+    hc.alias = lookup.to_string();
+    if let Some(p) = d.port.or(port) {
         hc.port = p;
     }
-    if let Some(u) = user.or_else(|| ssh.user.clone()) {
+    if let Some(u) = d.user.clone().or(user).or_else(|| ssh.user.clone()) {
         hc.user = Some(u);
     }
-    if let Some(id) = &ssh.identity {
+    if let Some(id) = d.identity.as_ref().or(ssh.identity.as_ref()) {
         hc.identity_files.insert(0, id.clone());
     }
     Ok(hc)

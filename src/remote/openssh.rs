@@ -1,6 +1,7 @@
 //! Hosts behind a bastion (ssh_config ProxyJump): the OpenSSH client does the jump, with the
 //! same host-key policy as the libssh2 path: StrictHostKeyChecking=yes (accept-new only with
-//! --accept-new) against the same known_hosts file, BatchMode so it never prompts.
+//! --accept-new) against the same known_hosts file, BatchMode so it never prompts. Every hop
+//! gets these options through a ProxyCommand we build (see `proxy_command`).
 
 use super::local::run_command;
 use super::ssh_config::HostConfig;
@@ -34,26 +35,64 @@ impl OpenSshTransport {
         Ok(t)
     }
 
-    fn command(&self) -> Command {
+    /// The `-o` options every hop gets: our host-key policy against our known_hosts file,
+    /// never a prompt.
+    fn verify_opts(&self) -> Vec<String> {
         let kh = super::ssh::known_hosts_path(&self.hc, &self.args);
-        let mut c = Command::new("ssh");
-        if let Some(cfg) = &self.args.ssh_config {
-            c.arg("-F").arg(cfg);
-        }
         let strict = if self.args.accept_new {
             "accept-new"
         } else {
             "yes"
         };
-        c.args(["-o", "BatchMode=yes", "-o"])
-            .arg(format!("StrictHostKeyChecking={strict}"))
-            .arg("-o")
-            .arg(format!("UserKnownHostsFile={}", kh.display()))
-            .arg("-o")
-            .arg(format!(
+        vec![
+            "-o".into(),
+            "BatchMode=yes".into(),
+            "-o".into(),
+            format!("StrictHostKeyChecking={strict}"),
+            "-o".into(),
+            format!("UserKnownHostsFile={}", kh.display()),
+            "-o".into(),
+            format!(
                 "ConnectTimeout={}",
                 self.hc.connect_timeout.unwrap_or(self.args.connect_timeout)
-            ));
+            ),
+        ]
+    }
+
+    /// The ProxyCommand for the last of `hops`: an ssh to it with the same verification
+    /// options, through the earlier hops the same way. OpenSSH's own `-J` would start the
+    /// jump ssh with none of our `-o` options (only -F, -l, -p, -v), so the bastion's key
+    /// would be checked against whatever the user's config says, or prompted for.
+    fn proxy_command(&self, hops: &[&str]) -> Option<String> {
+        let (last, before) = hops.split_last()?;
+        let mut w: Vec<String> = vec!["ssh".into()];
+        if let Some(cfg) = &self.args.ssh_config {
+            w.extend(["-F".into(), cfg.display().to_string()]);
+        }
+        w.extend(self.verify_opts());
+        if let Some(id) = &self.args.identity {
+            w.extend(["-i".into(), id.display().to_string()]);
+        }
+        // The chain is the target's ProxyJump list; a hop's own ProxyJump in ssh_config would
+        // start an ssh without our options again.
+        match self.proxy_command(before) {
+            // Its %h/%p belong to the hop that runs it; escaped below for this one.
+            Some(inner) => w.extend(["-o".into(), format!("ProxyCommand={inner}")]),
+            None => w.extend(["-o".into(), "ProxyJump=none".into()]),
+        }
+        // ssh expands %-tokens in a ProxyCommand: only -W's are meant as tokens.
+        let mut words: Vec<String> = w.iter().map(|x| sh_quote(&x.replace('%', "%%"))).collect();
+        words.extend(["-W", "'[%h]:%p'", "--"].map(String::from));
+        words.push(sh_quote(&hop_destination(last).replace('%', "%%")));
+        Some(words.join(" "))
+    }
+
+    fn command(&self) -> Command {
+        let mut c = Command::new("ssh");
+        if let Some(cfg) = &self.args.ssh_config {
+            c.arg("-F").arg(cfg);
+        }
+        c.args(self.verify_opts());
         if let Some(id) = &self.args.identity {
             c.arg("-i").arg(id);
         }
@@ -62,13 +101,45 @@ impl OpenSshTransport {
         }
         c.arg("-p").arg(self.hc.port.to_string());
         if let Some(j) = &self.hc.proxy_jump {
-            c.arg("-J").arg(j);
+            let hops: Vec<&str> = j
+                .split(',')
+                .map(str::trim)
+                .filter(|h| !h.is_empty())
+                .collect();
+            if let Some(pc) = self.proxy_command(&hops) {
+                c.arg("-o").arg(format!("ProxyCommand={pc}"));
+            }
         }
-        // The alias (not HostName) so ssh applies the rest of the user's config to it.
-        let (_, dest, _) = super::ssh_config::split_destination(&self.name);
+        // The alias (not HostName) so ssh applies the rest of the user's config to it; for an
+        // inventory host, its `ansible_host` (what Ansible hands to ssh).
+        let (_, dest, _) = super::ssh_config::split_destination(&self.hc.alias);
         c.arg("--").arg(dest);
         c.arg(format!("exec /bin/sh -c '{ROOT_WRAPPER}'"));
         c
+    }
+}
+
+/// One shell word (ssh runs a ProxyCommand with the user's shell).
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// A ProxyJump hop (`[user@]host[:port]`) as an ssh destination: `ssh://` when it names a
+/// port, since ssh takes a port only that way or with -p.
+fn hop_destination(hop: &str) -> String {
+    if hop.starts_with("ssh://") {
+        return hop.to_string();
+    }
+    let host_part = hop.rsplit_once('@').map(|(_, h)| h).unwrap_or(hop);
+    let has_port = if let Some(rest) = host_part.strip_prefix('[') {
+        rest.contains("]:")
+    } else {
+        host_part.matches(':').count() == 1
+    };
+    if has_port {
+        format!("ssh://{hop}")
+    } else {
+        hop.to_string()
     }
 }
 
@@ -81,7 +152,7 @@ fn classify(host: &str, stderr: &str, kh: &str) -> anyhow::Error {
         || s.contains("you have requested strict checking")
         || s.contains("Host key verification failed")
     {
-        format!("unknown host key (not in {kh}); check the fingerprint on the host, then run again with --accept-new to record it. ssh said: {s}")
+        format!("unknown host key for this host or its ProxyJump bastion (not in {kh}, which is checked for every hop); check the fingerprint on the host, then run again with --accept-new to record it. ssh said: {s}")
     } else if s.contains("Permission denied") {
         format!("authentication failed: {s}. Install your public key (ssh-copy-id) or pass --identity / --user")
     } else {

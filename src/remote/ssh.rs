@@ -95,13 +95,11 @@ impl SshTransport {
         session.set_timeout(timeout.as_millis() as u32);
 
         let kh_path = known_hosts_path(&hc, args);
-        let mut entries = known_hosts::load(&kh_path)?;
-        let global = known_hosts::load(Path::new("/etc/ssh/ssh_known_hosts")).unwrap_or_default();
+        let entries = known_hosts::load_with_global(&kh_path, Path::new(known_hosts::GLOBAL))?;
         let lookup = hc
             .host_key_alias
             .clone()
             .unwrap_or_else(|| known_hosts::lookup_name(&hc.hostname, hc.port));
-        entries.extend(global);
         // Ask for a key type we already trust first, as OpenSSH does.
         let known = known_hosts::known_types(&entries, &lookup);
         if !known.is_empty() {
@@ -147,7 +145,22 @@ impl SshTransport {
                     kh_path.display()
                 )))
             }
-            Verdict::Unknown { other_types } => {
+            Verdict::Unknown { other_types } if !other_types.is_empty() => {
+                // The host is on file, but not with the type it offers now: treat it as a
+                // changed key, even with --accept-new (which is only for hosts never seen).
+                return Err(host_err(name, format!(
+                    "@@@ WARNING: THE HOST KEY HAS CHANGED @@@ {lookup} now presents only {ktype} {fp}, \
+                     but {} records it with {} key(s) and no {ktype} key. Someone could be \
+                     intercepting this connection (man-in-the-middle), or the host's keys were \
+                     replaced. lbdoctor refused to connect. Check the fingerprint on the host \
+                     (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub); if it is right, remove the old \
+                     entry with `ssh-keygen -R '{lookup}' -f {}` and record the new key by hand",
+                    kh_path.display(),
+                    other_types.join(", "),
+                    kh_path.display()
+                )));
+            }
+            Verdict::Unknown { .. } => {
                 if args.accept_new {
                     known_hosts::append(&kh_path, &lookup, &ktype, &blob)?;
                     eprintln!(
@@ -155,13 +168,8 @@ impl SshTransport {
                         kh_path.display()
                     );
                 } else {
-                    let also = if other_types.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (known_hosts has only {} keys for it)", other_types.join(", "))
-                    };
                     return Err(host_err(name, format!(
-                        "unknown host key for {lookup}{also}: {ktype} {fp} is not in {}. Check this \
+                        "unknown host key for {lookup}: {ktype} {fp} is not in {}. Check this \
                          fingerprint on the host (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then run \
                          again with --accept-new to record it",
                         kh_path.display()

@@ -1,6 +1,7 @@
 //! The human renderer: summary tables first, then findings grouped by subject, file findings
 //! with the offending line and a caret (rustc style), then a one-line tally.
 
+use super::sanitize::{line as l1, text as tx};
 use super::style::Style;
 use super::{Report, Section};
 use crate::finding::{Finding, Severity};
@@ -12,10 +13,10 @@ pub fn table(header: &[String], rows: &[Vec<String>]) -> Table {
     t.load_preset(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic);
     if !header.is_empty() {
-        t.set_header(header);
+        t.set_header(header.iter().map(|h| tx(h)));
     }
     for r in rows {
-        t.add_row(r);
+        t.add_row(r.iter().map(|c| tx(c)));
     }
     t
 }
@@ -27,7 +28,7 @@ fn render_section(out: &mut String, s: &Section, style: Style) {
             header,
             rows,
         } => {
-            let _ = writeln!(out, "{}", style.bold(title));
+            let _ = writeln!(out, "{}", style.bold(&l1(title)));
             let _ = writeln!(out, "{}\n", table(header, rows));
         }
         Section::Pairs { title, pairs } => {
@@ -35,49 +36,61 @@ fn render_section(out: &mut String, s: &Section, style: Style) {
                 .iter()
                 .map(|(k, v)| vec![k.clone(), v.clone()])
                 .collect();
-            let _ = writeln!(out, "{}", style.bold(title));
+            let _ = writeln!(out, "{}", style.bold(&l1(title)));
             let _ = writeln!(out, "{}\n", table(&[], &rows));
         }
         Section::Text { title, body } => {
             if !title.is_empty() {
-                let _ = writeln!(out, "{}", style.bold(title));
+                let _ = writeln!(out, "{}", style.bold(&l1(title)));
             }
-            let _ = writeln!(out, "{}\n", body.trim_end());
+            let _ = writeln!(out, "{}\n", tx(body.trim_end()));
         }
     }
 }
 
 fn render_finding(out: &mut String, f: &Finding, style: Style) {
-    let sev = style.severity(f.severity, &format!("{}[{}]", f.severity, f.id));
-    let _ = writeln!(out, "{sev}: {}", style.bold(&f.title));
+    let sev = style.severity(f.severity, &format!("{}[{}]", f.severity, l1(&f.id)));
+    let _ = writeln!(out, "{sev}: {}", style.bold(&l1(&f.title)));
     match &f.location {
         Some(loc) => {
             let _ = writeln!(
                 out,
                 "  {} {}:{}:{}",
                 style.dim("-->"),
-                loc.file,
+                l1(&loc.file),
                 loc.line,
                 loc.column
             );
             if let Some(snippet) = &loc.snippet {
                 let num = loc.line.to_string();
                 let pad = " ".repeat(num.len());
-                let caret_pad: String = snippet
+                // Columns count the source's characters; an escaped control is wider on
+                // screen, so the caret is measured on the escaped text.
+                let col = loc.column.saturating_sub(1) as usize;
+                let before: String = snippet.chars().take(col).collect();
+                let caret_pad: String = l1(&before)
                     .chars()
-                    .take(loc.column.saturating_sub(1) as usize)
                     .map(|c| if c == '\t' { '\t' } else { ' ' })
                     .collect();
-                let len = if loc.length > 0 {
-                    loc.length as usize
+                let span: String = if loc.length > 0 {
+                    snippet
+                        .chars()
+                        .skip(col)
+                        .take(loc.length as usize)
+                        .collect()
                 } else {
                     snippet
                         .chars()
-                        .skip(loc.column.saturating_sub(1) as usize)
+                        .skip(col)
                         .take_while(|c| !c.is_whitespace())
-                        .count()
-                        .max(1)
+                        .collect()
                 };
+                let len = if loc.length > 0 {
+                    (loc.length as usize).max(l1(&span).chars().count())
+                } else {
+                    l1(&span).chars().count().max(1)
+                };
+                let snippet = l1(snippet);
                 let bar = style.dim("|");
                 let _ = writeln!(out, "  {pad} {bar}");
                 let _ = writeln!(out, "  {} {bar} {}", style.dim(&num), snippet);
@@ -89,21 +102,21 @@ fn render_finding(out: &mut String, f: &Finding, style: Style) {
             }
         }
         None => {
-            let _ = writeln!(out, "  {} {}", style.dim("-->"), f.subject);
+            let _ = writeln!(out, "  {} {}", style.dim("-->"), l1(&f.subject));
         }
     }
     for line in f.message.lines() {
-        let _ = writeln!(out, "  {line}");
+        let _ = writeln!(out, "  {}", l1(line));
     }
     for e in &f.evidence {
-        let _ = writeln!(out, "  {} evidence: {e}", style.dim("="));
+        let _ = writeln!(out, "  {} evidence: {}", style.dim("="), l1(e));
     }
     if let Some(fix) = &f.fix {
         if !fix.text.is_empty() {
-            let _ = writeln!(out, "  {} fix: {}", style.dim("="), fix.text);
+            let _ = writeln!(out, "  {} fix: {}", style.dim("="), tx(&fix.text));
         }
         for c in &fix.commands {
-            let _ = writeln!(out, "  {}     $ {c}", style.dim("="));
+            let _ = writeln!(out, "  {}     $ {}", style.dim("="), tx(c));
         }
     }
     let _ = writeln!(out);
@@ -132,7 +145,7 @@ pub fn render(report: &Report, style: Style, quiet: bool) -> String {
     let many = groups.len() > 1;
     for (key, fs) in &groups {
         if many && !quiet {
-            let _ = writeln!(out, "{}", style.bold(&format!("== {key}")));
+            let _ = writeln!(out, "{}", style.bold(&format!("== {}", l1(key))));
         }
         for f in fs {
             render_finding(&mut out, f, style);

@@ -2,6 +2,7 @@
 
 pub mod human;
 pub mod json;
+pub mod sanitize;
 pub mod sarif;
 pub mod style;
 

@@ -198,7 +198,13 @@ pub fn sh(cmd: &str) -> std::process::Output {
 
 impl NetNs {
     pub fn app(tag: &str, last_octet: u8) -> NetNs {
-        let name = format!("lbdaud-{tag}");
+        NetNs::app_with_prefix("lbdaud", tag, last_octet)
+    }
+
+    /// `app` with a namespace name prefix of the test file's own (`PREFIX-TAG`); `tag` also
+    /// names the host-side veths, so it must be unique across test files.
+    pub fn app_with_prefix(prefix: &str, tag: &str, last_octet: u8) -> NetNs {
+        let name = format!("{prefix}-{tag}");
         let _ = Command::new("ip").args(["netns", "del", &name]).output();
         let _ = sh(&format!(
             "ip link del {tag}e3 2>/dev/null; ip link del {tag}e4 2>/dev/null"
@@ -246,7 +252,14 @@ impl NetNs {
             .spawn()
             .unwrap();
         ns.http = Some(http);
-        std::thread::sleep(Duration::from_millis(400));
+        // Wait until the server listens: python's start-up alone can take over a second on
+        // a loaded machine, and a fixed sleep made the first request of a test flaky.
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(15)
+            && !ns.exec("ss -ltnH 'sport = :80'").contains(":80")
+        {
+            std::thread::sleep(Duration::from_millis(100));
+        }
         ns
     }
 

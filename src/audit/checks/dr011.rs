@@ -33,7 +33,7 @@ pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
         out.push(
             f.fix_text(format!(
                 "persist it in /etc/sysctl.d (lbdoctor audit --role director --fix writes {})",
-                crate::fix::director::SYSCTL_FILE
+                crate::remedy::DIRECTOR_SYSCTL_FILE
             ))
             .fix_command(format!(
                 "printf '%s\\n' {} >> {}",
@@ -42,7 +42,7 @@ pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
                     .map(|k| format!("'{k} = {}'", r.want))
                     .collect::<Vec<_>>()
                     .join(" "),
-                crate::fix::director::SYSCTL_FILE
+                crate::remedy::DIRECTOR_SYSCTL_FILE
             )),
         );
     }

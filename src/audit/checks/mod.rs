@@ -15,6 +15,8 @@ mod dr008;
 mod dr009;
 mod dr010;
 mod dr011;
+mod dr012;
+mod dr013;
 mod rs001;
 mod rs002;
 mod rs003;
@@ -29,6 +31,20 @@ mod rs011;
 mod rs012;
 mod rs013;
 pub(crate) mod rs014;
+mod rs015;
+mod rs016;
+pub(crate) mod rs017;
+pub(crate) mod rs018;
+mod rs019;
+mod rs020;
+mod rs021;
+mod rs022;
+mod rs023;
+
+/// Is `ip` in a gathered network configuration file (RS014's test, for the IPv6 fix too)?
+pub fn rs014_persisted(a: &Analysis, ip: &str) -> bool {
+    rs014::persisted(a, ip)
+}
 
 pub fn run_real(a: &Analysis, out: &mut Vec<Finding>) {
     for c in [
@@ -46,6 +62,15 @@ pub fn run_real(a: &Analysis, out: &mut Vec<Finding>) {
         rs012::run,
         rs013::run,
         rs014::run,
+        rs015::run,
+        rs016::run,
+        rs017::run,
+        rs018::run,
+        rs019::run,
+        rs020::run,
+        rs021::run,
+        rs022::run,
+        rs023::run,
     ] {
         c(a, out);
     }
@@ -64,6 +89,8 @@ pub fn run_director(a: &Analysis, out: &mut Vec<Finding>) {
         dr009::run,
         dr010::run,
         dr011::run,
+        dr012::run,
+        dr013::run,
     ] {
         c(a, out);
     }
@@ -220,6 +247,17 @@ pub fn sysctl_requirements(a: &Analysis) -> Vec<SysctlReq> {
             why: why.clone(),
         });
     }
+    // LVS-TUN: the decapsulated packet comes in on tunl0 from the client's address, whose
+    // route leads out of a segment NIC: strict reverse-path filtering on tunl0 drops it.
+    if a.is_tun() {
+        v.push(SysctlReq {
+            iface: "tunl0".into(),
+            knob: "rp_filter",
+            want: 0,
+            check: "RS016",
+            why: "decapsulated IPIP packets arrive on tunl0 from the client's address, whose route back leaves through a segment NIC; strict reverse-path filtering drops every one".into(),
+        });
+    }
     if seg.len() >= 2 {
         for i in &seg {
             v.push(SysctlReq {
@@ -235,6 +273,22 @@ pub fn sysctl_requirements(a: &Analysis) -> Vec<SysctlReq> {
 }
 
 pub fn runtime_effective(a: &Analysis, r: &SysctlReq) -> u32 {
+    // An interface that does not exist yet (tunl0 before ipip loads) is created with
+    // `default`'s value, and the kernel then uses max(all, it).
+    if !a
+        .f
+        .sysctl
+        .contains_key(&crate::remedy::sysctl_key(&r.iface, r.knob))
+    {
+        if let Some(d) =
+            a.f.sysctl_u32(&crate::remedy::sysctl_key("default", r.knob))
+        {
+            let all =
+                a.f.sysctl_u32(&crate::remedy::sysctl_key("all", r.knob))
+                    .unwrap_or(0);
+            return all.max(d);
+        }
+    }
     a.f.effective(&r.iface, r.knob).unwrap_or(0)
 }
 
@@ -317,7 +371,7 @@ pub fn sysctl_check(a: &Analysis, out: &mut Vec<Finding>, check: &str) {
     let mut cmds: Vec<String> = Vec::new();
     for (r, _) in &bad {
         f = f.evidence_lines(runtime_evidence(a, &r.iface, r.knob));
-        for c in crate::fix::sysctl_commands(r) {
+        for c in crate::remedy::sysctl_commands(r.knob, &r.iface, r.want) {
             if !cmds.contains(&c) {
                 cmds.push(c);
             }

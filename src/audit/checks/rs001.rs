@@ -21,9 +21,9 @@ pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
     .evidence(format!("no interface holds {vip}"))
     .fix_text("add a REDIRECT for the VIP (or put the VIP on lo as /32 with arp_ignore/arp_announce)");
     let cmds = if nft_only {
-        crate::fix::nft::redirect_commands(vip)
+        crate::remedy::nft::redirect_commands(vip)
     } else {
-        crate::fix::redirect_commands(vip)
+        crate::remedy::redirect_commands(vip)
     };
     for c in cmds {
         f = f.fix_command(c);

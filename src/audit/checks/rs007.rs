@@ -35,7 +35,7 @@ pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
         .evidence_lines(evidence)
         .fix_text(format!(
             "persist them in {} (lbdoctor audit --fix writes it, named to sort after any file that sets them otherwise)",
-            crate::fix::SYSCTL_FILE
+            crate::remedy::SYSCTL_FILE
         )),
     );
 }

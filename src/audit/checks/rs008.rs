@@ -13,7 +13,7 @@ pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
         return;
     }
     let Some(vip) = a.t.vip else { return };
-    let nft_conf = crate::fix::nft::boot_conf(a.f);
+    let nft_conf = crate::remedy::nft::boot_conf(a.f.is_rhel_like());
     let mut f = Finding::new(
         "RS008",
         &a.f.host,
@@ -21,7 +21,7 @@ pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
             Some((p, _)) => format!("{p} (restored at boot) does not contain it"),
             None if a.f.packages.nftables_enabled => format!("{nft_conf} (loaded at boot by nftables.service) does not contain it"),
             None if a.f.iptables_save.is_none() && a.f.files.get(nft_conf).and_then(|c| crate::audit::nft_nat_for(c, vip)).is_some() => format!("{nft_conf} contains it, but nftables.service is not enabled, so nothing loads that file at boot"),
-            None => "no firewall persistence is set up (netfilter-persistent, iptables-services or an enabled nftables.service)".into(),
+            None => "no firewall persistence is set up (netfilter-persistent, iptables-services, lbdoctor-iptables.service or an enabled nftables.service)".into(),
         }),
     )
     .evidence(format!("runtime: {rule}"));
@@ -36,6 +36,6 @@ pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
         ));
     }
     out.push(
-        f.fix_text("save the rule where the distribution restores it (lbdoctor audit --fix does)"),
+        f.fix_text("save the rule where the distribution restores it; lbdoctor audit --fix does, and where no restore service is installed it enables its own lbdoctor-iptables.service instead of installing one"),
     );
 }

@@ -14,7 +14,7 @@ pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
     // and the port, such as --fix puts in table ip lbdoctor, answers the question.
     if a.f.iptables_save.is_none() && a.nft.is_none() {
         if let Some(rs) = a.f.nft_ruleset.as_deref() {
-            if crate::fix::nft::nft_drop_for(rs, &net, a.t.port).is_some() {
+            if crate::audit::nft_drop_for(rs, &net, a.t.port).is_some() {
                 return;
             }
             if let Some((_, ip)) = a.real_ips().first() {

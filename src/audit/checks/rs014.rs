@@ -67,9 +67,10 @@ pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
                     .join(", ")
             ))
         };
-        use crate::fix::vip_boot::{self, Stack};
+        use crate::audit::netstack::{detect, Stack};
+        use crate::remedy::vip_boot;
         // The same choice of network stack as the repair's, so the advice and the plan agree.
-        let fix = match vip_boot::detect(a) {
+        let fix = match detect(a) {
             _ if iface != "lo" => format!("add {vip_s}/32 to {iface}'s boot-time configuration, or move the VIP to lo as /32"),
             Stack::Netplan => format!("`lbdoctor audit --fix` writes `ethernets: lo: addresses: [{vip_s}/32]` to {} (no `netplan apply`)", vip_boot::NETPLAN_FILE),
             Stack::Ifupdown => format!("`lbdoctor audit --fix` writes an `auto lo:N` / `iface lo:N inet static` / `address {vip_s}/32` stanza to {} (or appends it to {} when that does not source interfaces.d)", vip_boot::ifupdown_file(vip), vip_boot::INTERFACES),

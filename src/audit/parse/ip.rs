@@ -47,6 +47,48 @@ pub fn parse_addr_json(text: &str) -> Result<Vec<Interface>, String> {
     Ok(out)
 }
 
+/// Interface MTUs from the same `ip -j addr` JSON.
+pub fn parse_mtus(text: &str) -> std::collections::BTreeMap<String, u32> {
+    let v: Value = serde_json::from_str(text.trim()).unwrap_or(Value::Null);
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|i| {
+                    Some((i["ifname"].as_str()?.to_string(), i["mtu"].as_u64()? as u32))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// IPv6 address flags that matter to a VIP (`tentative`, `dadfailed`, `nodad`), keyed
+/// "IFACE IP", from the same JSON (iproute2 prints each set flag as `"flag": true`).
+pub fn parse_addr6_flags(text: &str) -> std::collections::BTreeMap<String, Vec<String>> {
+    let v: Value = serde_json::from_str(text.trim()).unwrap_or(Value::Null);
+    let mut out = std::collections::BTreeMap::new();
+    for i in v.as_array().map(|a| a.as_slice()).unwrap_or(&[]) {
+        let name = i["ifname"].as_str().unwrap_or("");
+        for a in i["addr_info"]
+            .as_array()
+            .map(|a| a.as_slice())
+            .unwrap_or(&[])
+        {
+            if a["family"].as_str() != Some("inet6") {
+                continue;
+            }
+            let flags: Vec<String> = ["tentative", "dadfailed", "nodad"]
+                .iter()
+                .filter(|f| a[**f].as_bool() == Some(true))
+                .map(|f| f.to_string())
+                .collect();
+            if let (Some(ip), false) = (a["local"].as_str(), flags.is_empty()) {
+                out.insert(format!("{name} {ip}"), flags);
+            }
+        }
+    }
+    out
+}
+
 /// `ip -o addr show`: `2: ens3    inet 192.168.21.12/24 brd ... scope global ens3\ ...`
 pub fn parse_addr_text(text: &str) -> Vec<Interface> {
     let mut out: Vec<Interface> = Vec::new();

@@ -156,6 +156,9 @@ pub struct Packet {
     pub state: String,
     /// Destination before NAT (conntrack --ctorigdst); the same as dst when not NATed.
     pub orig_dst: Ipv4Addr,
+    /// The destination is an address of this host (`-m addrtype --dst-type LOCAL`): true on
+    /// the INPUT hook, which sees only locally delivered packets; unknown elsewhere.
+    pub local_dst: Option<bool>,
 }
 
 impl Packet {
@@ -177,8 +180,32 @@ impl Packet {
             in_iface: in_iface.map(String::from),
             state: "NEW".into(),
             orig_dst,
+            local_dst: None,
         }
     }
+
+    /// The packet as the INPUT hook sees it: its destination is local.
+    pub fn on_input(mut self) -> Packet {
+        self.local_dst = Some(true);
+        self
+    }
+}
+
+/// `-m addrtype --dst-type/--src-type TYPES` for one address: None when it cannot be told
+/// (LOCAL without knowing which hook, or a type this evaluator does not model).
+fn addrtype(types: &str, ip: Ipv4Addr, local: Option<bool>) -> Option<bool> {
+    let mut any = false;
+    for t in types.split(',') {
+        let m = match t {
+            "LOCAL" => local?,
+            "MULTICAST" => ip.is_multicast(),
+            "BROADCAST" => ip.is_broadcast(),
+            "UNICAST" => !ip.is_multicast() && !ip.is_broadcast(),
+            _ => return None,
+        };
+        any |= m;
+    }
+    Some(any)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,7 +258,6 @@ fn iface_match(spec: &str, name: Option<&str>) -> bool {
 fn rule_matches(args: &[String], p: &Packet) -> Result<bool, ()> {
     let mut i = 0;
     let mut neg = false;
-    let mut ok = true;
     while i < args.len() {
         let a = args[i].as_str();
         let val = args.get(i + 1).map(|s| s.as_str()).unwrap_or("");
@@ -255,6 +281,11 @@ fn rule_matches(args: &[String], p: &Packet) -> Result<bool, ()> {
             "-o" | "--out-interface" => Some(false),
             "--ctstate" | "--state" => Some(val.split(',').any(|s| s == p.state)),
             "--ctorigdst" => net_contains(val, p.orig_dst),
+            "--dst-type" => Some(addrtype(val, p.dst, p.local_dst).ok_or(())?),
+            // The source is a client here: never one of this host's addresses.
+            "--src-type" => Some(addrtype(val, p.src, Some(false)).ok_or(())?),
+            // One packet is within any rate limit's burst.
+            "--limit" | "--limit-burst" => Some(true),
             "--syn" => {
                 step = 1;
                 Some(p.state == "NEW")
@@ -266,7 +297,14 @@ fn rule_matches(args: &[String], p: &Packet) -> Result<bool, ()> {
             "-m" | "--match" => {
                 if !matches!(
                     val,
-                    "tcp" | "udp" | "conntrack" | "state" | "multiport" | "comment"
+                    "tcp"
+                        | "udp"
+                        | "conntrack"
+                        | "state"
+                        | "multiport"
+                        | "comment"
+                        | "addrtype"
+                        | "limit"
                 ) {
                     return Err(());
                 }
@@ -275,13 +313,15 @@ fn rule_matches(args: &[String], p: &Packet) -> Result<bool, ()> {
             "--comment" => None,
             "-j" | "--jump" | "-g" | "--goto" => {
                 // Target options follow; they are not matches.
-                return Ok(ok);
+                return Ok(true);
             }
             _ => return Err(()),
         };
         if let Some(r) = res {
             if r == neg {
-                ok = false;
+                // A known match fails: the rule cannot match, whatever follows (ufw's
+                // `-p icmp --icmp-type ...` rules for a TCP packet).
+                return Ok(false);
             }
         } else if neg {
             return Err(());
@@ -289,7 +329,7 @@ fn rule_matches(args: &[String], p: &Packet) -> Result<bool, ()> {
         neg = false;
         i += step;
     }
-    Ok(ok)
+    Ok(true)
 }
 
 fn target(args: &[String]) -> Option<(&str, bool)> {
@@ -450,6 +490,30 @@ mod tests {
         );
         assert_eq!(outside.verdict, Verdict::Accept);
         assert_eq!(outside.decided_by, "policy ACCEPT of INPUT");
+    }
+
+    /// ufw 0.36's before.rules: local destinations RETURN from ufw-not-local (the INPUT hook
+    /// sees only those), ICMP rules do not match TCP, and the SSH user rule accepts.
+    #[test]
+    fn ufw_not_local_addrtype_and_limit_on_input() {
+        let rs = parse("*filter\n:INPUT DROP [0:0]\n:ufw-before-input - [0:0]\n:ufw-not-local - [0:0]\n:ufw-user-input - [0:0]\n-A INPUT -j ufw-before-input\n-A ufw-before-input -p icmp --icmp-type echo-request -j ACCEPT\n-A ufw-before-input -j ufw-not-local\n-A ufw-not-local -m addrtype --dst-type LOCAL -j RETURN\n-A ufw-not-local -m addrtype --dst-type MULTICAST -j RETURN\n-A ufw-not-local -m limit --limit 3/min --limit-burst 10 -j ufw-logging-deny\n-A ufw-not-local -j DROP\n-A ufw-before-input -j ufw-user-input\n-A ufw-user-input -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n");
+        let w = rs.walk(
+            "filter",
+            "INPUT",
+            &pkt("192.168.21.1", "192.168.21.12", 22, "192.168.21.12").on_input(),
+        );
+        assert_eq!(w.verdict, Verdict::Accept, "{w:?}");
+        assert!(w.unknown.is_empty(), "{:?}", w.unknown);
+        // Off the INPUT hook, LOCAL cannot be told: the rule is reported, not guessed.
+        let w = rs.walk(
+            "filter",
+            "INPUT",
+            &pkt("192.168.21.1", "192.168.21.12", 22, "192.168.21.12"),
+        );
+        assert!(
+            w.unknown.iter().any(|u| u.contains("--dst-type LOCAL")),
+            "{w:?}"
+        );
     }
 
     #[test]

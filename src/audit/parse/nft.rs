@@ -13,6 +13,10 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
+/// Most bytes of `nft -j list ruleset` parsed (the gather script cuts there too). Checked
+/// before parsing: a JSON tree costs tens of times its text, so 12.8 MB took 640 MB.
+pub const MAX_JSON: usize = 8 << 20;
+
 /// Most rules one walk visits, over all base chains (a real input path visits tens).
 const WALK_BUDGET: u32 = 100_000;
 /// Deepest jump nesting (the kernel allows 16 levels).
@@ -63,6 +67,12 @@ pub struct Ruleset {
 
 /// Parse `nft -j list ruleset`. Err: not that JSON (serde_json bounds nesting at 128).
 pub fn parse(json: &str) -> Result<Ruleset, String> {
+    if json.trim_end().len() >= MAX_JSON {
+        return Err(format!(
+            "the JSON ruleset is {} MiB or more (lbdoctor's limit); not parsed, nftables rules not walked",
+            MAX_JSON >> 20
+        ));
+    }
     let v: Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
     let items = v
         .get("nftables")

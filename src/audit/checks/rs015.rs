@@ -1,0 +1,36 @@
+//! RS015: an LVS-TUN real server cannot decapsulate: the ipip module is not loaded, or its
+//! fallback device tunl0 is down (ip_tunnel_lookup hands packets to it only while it is up).
+use crate::audit::Analysis;
+use crate::Finding;
+
+pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
+    if !a.is_tun() {
+        return;
+    }
+    let loaded = a.f.tunnel_modules.iter().any(|m| m == "ipip");
+    let tunl0 = a.tunl0();
+    let problem = match (loaded, tunl0) {
+        (false, _) | (_, None) => "the ipip module is not loaded, so there is no tunl0 to decapsulate the director's IPIP packets: the kernel answers them with ICMP protocol-unreachable and clients hang",
+        (true, Some(t)) if !t.up => "tunl0 is down: the kernel hands IPIP packets only to an up tunl0, so every packet the director tunnels here is dropped and clients hang",
+        _ => return,
+    };
+    let mut f = Finding::new("RS015", &a.f.host, problem.to_string())
+        .evidence(format!(
+            "tunnel modules loaded: {}",
+            if a.f.tunnel_modules.is_empty() {
+                "none".to_string()
+            } else {
+                a.f.tunnel_modules.join(", ")
+            }
+        ))
+        .evidence(match tunl0 {
+            Some(t) => format!("tunl0: {}", if t.up { "up" } else { "down" }),
+            None => "no tunl0 interface".to_string(),
+        });
+    for c in crate::remedy::tun::runtime_commands() {
+        f = f.fix_command(c);
+    }
+    out.push(
+        f.fix_text("load ipip and bring tunl0 up (lbdoctor audit --fix does, and persists both)"),
+    );
+}
