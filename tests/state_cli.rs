@@ -559,3 +559,38 @@ fn the_same_table_in_two_formats_is_merged_not_compared() {
         "fixtures/state/incident-proc-ip_vs.txt:6"
     );
 }
+
+#[test]
+fn kernel_release_decides_what_activeconn_means() {
+    let (v, _) = json(&[
+        "--from",
+        "fixtures/incidents/seed-ipvsadm-Ln.txt",
+        "--kernel",
+        "6.1.0-57-amd64",
+    ]);
+    assert_eq!(v["ipvs"]["kernel"], "6.1.0-57-amd64");
+    let st001 = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "ST001")
+        .unwrap();
+    let m = st001["message"].as_str().unwrap();
+    assert!(m.contains("Linux 4.8 or later"), "{m}");
+    assert!(!m.contains("stays inactive"), "{m}");
+    let (v, _) = json(&["--from", "fixtures/incidents/seed-ipvsadm-Ln.txt"]);
+    assert_eq!(v["ipvs"]["kernel"], Value::Null);
+
+    let out = lbd(&[
+        "state",
+        "--from",
+        "fixtures/incidents/seed-ipvsadm-Ln.txt",
+        "--kernel",
+        "latest",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "lbdoctor: error: --kernel \"latest\": expected a kernel release as `uname -r` prints it, e.g. 6.1.0-57-amd64"
+    );
+}

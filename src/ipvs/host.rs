@@ -38,6 +38,7 @@ fi
 for s in {sysctls}; do
   if [ -r /proc/sys/net/ipv4/vs/$s ]; then echo "{MARK}sysctl $s $(cat /proc/sys/net/ipv4/vs/$s)"; fi
 done
+echo "{MARK}kernel $(uname -r)"
 hz=$(grep -m1 '^CONFIG_HZ=' "/boot/config-$(uname -r)" 2>/dev/null | cut -d= -f2)
 echo "{MARK}hz ${{hz}}"
 "#,
@@ -58,6 +59,7 @@ pub struct HostRead {
 pub fn parse_output(who: &str, out: &str) -> anyhow::Result<HostRead> {
     let mut sections: Vec<(String, String)> = Vec::new();
     let mut hz = None;
+    let mut kernel = None;
     let mut conn_lines: Option<u64> = None;
     let mut notes = Vec::new();
     let mut saw_end = false;
@@ -81,6 +83,12 @@ pub fn parse_output(who: &str, out: &str) -> anyhow::Result<HostRead> {
                     if SYSCTLS.contains(&k) {
                         sysctls.insert(k.to_string(), v.trim().to_string());
                     }
+                }
+            } else if let Some(k) = m.strip_prefix("kernel ") {
+                // The release decides what ActiveConn counts (Linux 4.8, see syn_recv_active).
+                let k = k.trim();
+                if !k.is_empty() && k.len() <= 128 {
+                    kernel = Some(k.to_string());
                 }
             } else if let Some(h) = m.strip_prefix("hz") {
                 hz = h.trim().parse().ok().filter(|h: &u64| *h > 0);
@@ -117,6 +125,7 @@ pub fn parse_output(who: &str, out: &str) -> anyhow::Result<HostRead> {
         }
     }
     state.sysctls = sysctls;
+    state.kernel = kernel;
     if let (Some(t), Some(lines)) = (state.connections.as_mut(), conn_lines) {
         let entries = lines.saturating_sub(1);
         if entries > t.total {
@@ -194,9 +203,11 @@ mod tests {
 
     #[test]
     fn script_output_with_all_sections() {
-        let out = "@@lbdoctor section /proc/net/ip_vs\nIP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\nTCP  C0A81514:0050 lc persistent 90000 FFFFFFFF\n  -> C0A81547:0050      Route   1      1          3         \n@@lbdoctor section /proc/net/ip_vs_conn\nPro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\nTCP C0A81532 C350 C0A81514 0050 C0A81547 0050 ESTABLISHED     897\n@@lbdoctor conn-lines 80001\n@@lbdoctor ipvsadm-failed Can't initialize ipvs: Protocol not available\n@@lbdoctor sysctl drop_entry 0\n@@lbdoctor sysctl bogus 1\n@@lbdoctor hz 250\n";
+        let out = "@@lbdoctor section /proc/net/ip_vs\nIP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\nTCP  C0A81514:0050 lc persistent 90000 FFFFFFFF\n  -> C0A81547:0050      Route   1      1          3         \n@@lbdoctor section /proc/net/ip_vs_conn\nPro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\nTCP C0A81532 C350 C0A81514 0050 C0A81547 0050 ESTABLISHED     897\n@@lbdoctor conn-lines 80001\n@@lbdoctor ipvsadm-failed Can't initialize ipvs: Protocol not available\n@@lbdoctor sysctl drop_entry 0\n@@lbdoctor sysctl bogus 1\n@@lbdoctor kernel 6.1.0-57-amd64\n@@lbdoctor hz 250\n";
         let r = parse_output("lb1", out).unwrap();
         assert_eq!(r.hz, Some(250));
+        assert_eq!(r.state.kernel.as_deref(), Some("6.1.0-57-amd64"));
+        assert_eq!(r.state.syn_recv_active(), Some(true));
         let s = &r.state.services[0];
         assert_eq!(
             s.persistence.as_ref().unwrap().timeout,

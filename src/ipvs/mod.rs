@@ -61,6 +61,7 @@ pub fn merge(into: &mut IpvsState, from: IpvsState) {
     fill(&mut into.version, &from.version);
     fill(&mut into.table_size, &from.table_size);
     fill(&mut into.global, &from.global);
+    fill(&mut into.kernel, &from.kernel);
     into.sources.extend(from.sources);
     for svc in from.services {
         let Some(dst) = into
