@@ -62,7 +62,7 @@ pub fn run(args: &StateArgs, _ctx: &Ctx) -> anyhow::Result<Report> {
     report.findings = findings;
     report.data.insert(
         "ipvs".into(),
-        json!({"version": state.version, "table_size": state.table_size, "kernel": state.kernel}),
+        json!({"version": state.version, "table_size": state.table_size, "kernel": state.kernel, "timeouts": state.timeouts}),
     );
     report
         .data
@@ -320,6 +320,15 @@ fn summary_section(
         pairs.push((
             "Connection table".into(),
             format!("size={s} hash buckets (not a connection limit)"),
+        ));
+    }
+    if let Some(t) = &st.timeouts {
+        pairs.push((
+            "Timeouts".into(),
+            format!(
+                "TCP ESTABLISHED {} s, FIN_WAIT {} s, UDP {} s (SYN_RECV keeps the kernel's 60 s)",
+                t.tcp, t.tcpfin, t.udp
+            ),
         ));
     }
     if st.has_service_table() {

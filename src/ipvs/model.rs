@@ -426,6 +426,8 @@ pub enum SourceKind {
     IpvsadmRate,
     IpvsadmConn,
     IpvsadmSave,
+    IpvsadmTimeout,
+    SysctlVs,
 }
 
 impl SourceKind {
@@ -439,6 +441,8 @@ impl SourceKind {
             SourceKind::IpvsadmRate => "ipvsadm -Ln --rate",
             SourceKind::IpvsadmConn => "ipvsadm -Lnc",
             SourceKind::IpvsadmSave => "ipvsadm-save -n",
+            SourceKind::IpvsadmTimeout => "ipvsadm -L --timeout",
+            SourceKind::SysctlVs => "sysctl net.ipv4.vs",
         }
     }
     /// Does this source carry the service table (as opposed to totals or connections)?
@@ -481,6 +485,16 @@ pub struct IpvsState {
     /// The director's kernel release (`uname -r` from `--host`, or `--kernel`): the counters
     /// mean different things before and after Linux 4.8.
     pub kernel: Option<String>,
+    /// `ipvsadm -L --timeout`.
+    pub timeouts: Option<Timeouts>,
+}
+
+/// The timeouts `ipvsadm --set` changes, in seconds (kernel defaults 900 120 300).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Timeouts {
+    pub tcp: u64,
+    pub tcpfin: u64,
+    pub udp: u64,
 }
 
 impl IpvsState {
