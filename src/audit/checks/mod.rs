@@ -15,6 +15,8 @@ mod dr008;
 mod dr009;
 mod dr010;
 mod dr011;
+mod dr014;
+mod dr015;
 mod rs001;
 mod rs002;
 mod rs003;
@@ -64,6 +66,8 @@ pub fn run_director(a: &Analysis, out: &mut Vec<Finding>) {
         dr009::run,
         dr010::run,
         dr011::run,
+        dr014::run,
+        dr015::run,
     ] {
         c(a, out);
     }
