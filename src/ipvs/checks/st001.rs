@@ -98,7 +98,7 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
         msg.push_str(&match syn_active {
             Some(true) => format!(" If {} does not answer, each failed handshake stays in SYN_RECV, which this kernel (Linux 4.8 or later) counts as active: it takes about {silent_absorbs} before the scheduler moves away, and as many again each time those entries expire (60 s).", pick.addr),
             Some(false) => format!(" If {} does not answer, each failed handshake stays in SYN_RECV, which this kernel (before Linux 4.8) counts as inactive: it keeps getting all {absorbs}, every one failing.", pick.addr),
-            None => format!(" If {} does not answer, each failed handshake stays in SYN_RECV for 60 s: since Linux 4.8 that counts as active, so only about {silent_absorbs} fail before the scheduler moves away; before 4.8 it counts as inactive and all {absorbs} fail.", pick.addr),
+            None => format!(" If {} does not answer, each failed handshake stays in SYN_RECV for 60 s: since Linux 4.8 that counts as active, so only about {silent_absorbs} fail{} before the scheduler moves away; before 4.8 it counts as inactive and all {absorbs} fail.", pick.addr, if silent_absorbs == 1 { "s" } else { "" }),
         });
         // No entry at all at the pick: low traffic, nothing suggests it fails. Still worth
         // knowing where the next clients go, but not a warning.
