@@ -34,6 +34,8 @@ if [ -r /proc/net/ip_vs_conn ]; then
 fi
 if command -v ipvsadm >/dev/null 2>&1; then
   out=$(ipvsadm -Ln 2>&1) && {{ echo "{MARK}section ipvsadm -Ln"; printf '%s\n' "$out"; }} || echo "{MARK}ipvsadm-failed $(printf '%s' "$out" | head -n 1)"
+  # Per-server packet counters: in DR a connection to a silent server carries only SYNs.
+  out=$(ipvsadm -Ln --stats 2>/dev/null) && {{ echo "{MARK}section ipvsadm -Ln --stats"; printf '%s\n' "$out"; }}
 fi
 for s in {sysctls}; do
   if [ -r /proc/sys/net/ipv4/vs/$s ]; then echo "{MARK}sysctl $s $(cat /proc/sys/net/ipv4/vs/$s)"; fi

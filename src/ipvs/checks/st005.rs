@@ -32,6 +32,39 @@ fn dest_stats(st: &IpvsState, dest: &std::net::SocketAddr) -> Option<Stats> {
         .and_then(|r| r.stats.clone())
 }
 
+/// Most packets a connection that was never answered brings the director: the SYN and its
+/// retransmissions before the client gives up (a served one adds the ACK, the request, ...).
+pub const MAX_SYN_ONLY_PKTS: u64 = 3;
+
+/// Do the kernel's counters say this server's connections carried only SYNs, while a peer in
+/// the same service carried more? (Since the counters were zeroed, so a silent server's past
+/// good days dilute it; only used together with its SYN_RECV entries.)
+fn syns_only(st: &IpvsState, dest: &std::net::SocketAddr) -> bool {
+    st.services.iter().any(|svc| {
+        let per_conn = |r: &RealServer| {
+            r.stats
+                .as_ref()
+                .filter(|s| s.conns >= 2)
+                .map(|s| (s.inpkts, s.conns))
+        };
+        let Some((p, c)) = svc
+            .real_servers
+            .iter()
+            .find(|r| &r.addr == dest)
+            .and_then(per_conn)
+        else {
+            return false;
+        };
+        p <= MAX_SYN_ONLY_PKTS * c
+            && svc
+                .real_servers
+                .iter()
+                .filter(|r| &r.addr != dest)
+                .filter_map(per_conn)
+                .any(|(p, c)| p > MAX_SYN_ONLY_PKTS * c)
+    })
+}
+
 pub fn check(input: &Input, out: &mut Vec<Finding>) {
     let Some(c) = &input.state.connections else {
         return;
@@ -50,7 +83,7 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
             .get(dest)
             .map(|e| SYN_RECV_TIMEOUT_SECS.saturating_sub(*e));
         let aged = oldest_age.is_some_and(|a| a >= MIN_AGE_SECS);
-        if syn < MIN_STUCK && !aged {
+        if syn < MIN_STUCK && !aged && !syns_only(input.state, dest) {
             continue;
         }
         let others: Vec<String> = c
@@ -202,6 +235,28 @@ TCP 00:20  SYN_RECV    192.168.21.50:54566 192.168.21.20:80   192.168.21.72:80\n
             "TCP 00:20  SYN_RECV    192.168.21.50:54566 192.168.21.20:80   192.168.21.72:80\n",
         );
         assert!(st005(&st).is_empty());
+    }
+
+    #[test]
+    fn fresh_entries_with_syn_only_counters_are_enough() {
+        // Two young SYN_RECV entries, but the kernel's counters (real 6.1 numbers) show .72's
+        // connections carried 2 packets each while .71's carried ~6.
+        let mut st = conns(
+            "TCP 14:50  ESTABLISHED 192.168.21.50:51716 192.168.21.20:80   192.168.21.71:80\n\
+TCP 00:59  SYN_RECV    192.168.21.50:54566 192.168.21.20:80   192.168.21.72:80\n\
+TCP 00:58  SYN_RECV    192.168.21.50:51706 192.168.21.20:80   192.168.21.72:80\n",
+        );
+        assert!(st005(&st).is_empty());
+        let stats = crate::ipvs::parse_text("s", "IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\n  -> RemoteAddress:Port\nTCP  192.168.21.20:80                   22      116        0     7096        0\n  -> 192.168.21.71:80                   19      110        0     6736        0\n  -> 192.168.21.72:80                    3        6        0      360        0\n").unwrap();
+        crate::ipvs::merge(&mut st, stats);
+        let f = st005(&st);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(
+            f[0].evidence
+                .iter()
+                .any(|e| e.contains("3 connections, 6 packets in (2.0 per connection)")),
+            "{f:?}"
+        );
     }
 
     #[test]
