@@ -225,6 +225,37 @@ mod tests {
     }
 
     #[test]
+    fn the_real_incident_read_by_the_script_names_the_silent_server() {
+        // What the script prints on the lab's real 6.1 director, from the recorded files.
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/state/real/incident/");
+        let f = |n: &str| std::fs::read_to_string(format!("{dir}{n}")).unwrap();
+        let out = format!(
+            "@@lbdoctor section /proc/net/ip_vs\n{}@@lbdoctor section /proc/net/ip_vs_conn\n{}@@lbdoctor conn-lines 23\n@@lbdoctor section ipvsadm -Ln\n{}@@lbdoctor section ipvsadm -Ln --stats\n{}@@lbdoctor kernel {}@@lbdoctor hz 250\n",
+            f("proc-ip_vs.txt"),
+            f("proc-ip_vs_conn.txt"),
+            f("ipvsadm-Ln.txt"),
+            f("ipvsadm-Ln-stats.txt"),
+            f("uname-r.txt")
+        );
+        let r = parse_output("lb1", &out).unwrap();
+        assert_eq!(r.state.syn_recv_active(), Some(true));
+        let rs = &r.state.services[0].real_servers;
+        // The kernel's order (newest first), with ipvsadm's counters merged in.
+        assert_eq!(rs[0].addr.to_string(), "192.168.21.72:80");
+        assert_eq!(rs[0].stats.as_ref().unwrap().inpkts, 6);
+        let f = crate::ipvs::checks::run(&crate::ipvs::checks::Input {
+            state: &r.state,
+            config: None,
+        });
+        assert!(
+            f.iter().any(|x| x.id == "ST005"
+                && x.severity == crate::finding::Severity::Error
+                && x.subject == "192.168.21.72:80"),
+            "{f:?}"
+        );
+    }
+
+    #[test]
     fn no_ipvs_and_cut_short() {
         let e = parse_output("lb1", "@@lbdoctor no-ipvs\n")
             .unwrap_err()
