@@ -171,6 +171,44 @@ mod tests {
     }
 
     #[test]
+    fn st001_explains_the_kernel_it_runs_on() {
+        let table = "TCP  192.168.21.20:80 lc\n  -> 192.168.21.71:80 Route 1 1 3\n  -> 192.168.21.72:80 Route 1 0 4\n";
+        let msg = |kernel: Option<&str>| {
+            let mut st = state(table);
+            st.kernel = kernel.map(String::from);
+            let f = run(&Input {
+                state: &st,
+                config: None,
+            });
+            assert_eq!(f.len(), 1, "{f:?}");
+            assert_eq!(f[0].id, "ST001");
+            f[0].message.clone()
+        };
+        // Debian 12's kernel: SYN_RECV is active (be2cef49904b, 4.8), so the pick's inactive
+        // entries are closed connections, and a silent pick would take about 1 (255/256).
+        let m = msg(Some("6.1.0-57-amd64"));
+        assert!(!m.contains("stays inactive"), "{m}");
+        assert!(m.contains("it answered them"), "{m}");
+        assert!(
+            m.contains("it takes about 1 before the scheduler moves away"),
+            "{m}"
+        );
+        // CentOS 7's 3.10: SYN_RECV is inactive, the old explanation holds.
+        let m = msg(Some("3.10.0-1160.el7.x86_64"));
+        assert!(
+            m.contains("an entry stays inactive (SYN_RECV) when the real server never answers"),
+            "{m}"
+        );
+        assert!(m.contains("it keeps getting all 255"), "{m}");
+        // Unknown kernel (--from without --kernel): both.
+        let m = msg(None);
+        assert!(
+            m.contains("since Linux 4.8") && m.contains("before 4.8"),
+            "{m}"
+        );
+    }
+
+    #[test]
     fn lc_pinning_needs_a_holder_and_a_margin() {
         // Nobody holds an active connection: lc simply balances inactive entries.
         assert!(ids(&state(
