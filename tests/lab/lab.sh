@@ -547,7 +547,8 @@ apply_boot_files() {
   hx "$h" sh -c 'sysctl -q --system >/dev/null 2>&1
     for nic in "$@"; do
       for key in '"${RESET_KEYS[*]}"'; do
-        read -r v </proc/sys/net/ipv4/conf/default/$key && echo "$v" >/proc/sys/net/ipv4/conf/$nic/$key
+        # (not `read v <file`: dash'"'"'s read fails on /proc/sys files and the copy is skipped)
+        v=$(cat /proc/sys/net/ipv4/conf/default/$key) && echo "$v" >/proc/sys/net/ipv4/conf/$nic/$key
       done
     done
     sysctl -q --system >/dev/null 2>&1
