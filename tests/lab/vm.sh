@@ -21,7 +21,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 STATE=$ROOT/target/lab-vm
 # Environment variables handed to the command inside the VM (vng does not pass the host's).
 PASS_ENV=(CI E2E_REQUESTS LBDOCTOR LAB_DIRECTOR LAB_KEEP PROBES FLOOD OUT RUST_BACKTRACE NO_COLOR
-  LBDOCTOR_LOG)
+  LBDOCTOR_LOG E2E_ONLY PROBE_TIMEOUT LAB_WAIT_SCALE)
 
 say() { printf 'vm: %s\n' "$*" >&2; }
 
