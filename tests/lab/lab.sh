@@ -679,6 +679,7 @@ scenario_base() {
     hx "$h" ip rule del pref 100 2>/dev/null || true
     hx "$h" ip route flush table 100 2>/dev/null || true
     hx "$h" ip addr del "$VIP/32" dev lo 2>/dev/null || true
+    hx "$h" ip route del default 2>/dev/null || true
     hx "$h" sysctl -qw net.ipv4.ip_forward=0 net.ipv4.conf.all.send_redirects=1 net.ipv4.conf.ens3.send_redirects=1 \
       net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0
   done
@@ -939,6 +940,14 @@ EOF
       scenario_base
       dsr_runtime app1
       dsr_runtime app2
+      if [ "$(director_mode)" = ipvs ]; then
+        # A director has a default route; without one the kernel drops the spoofed sources
+        # (no route back: reverse-path check) before IPVS sees them. It points at the client,
+        # which forwards nothing, so still nothing leaves the lab.
+        for h in "${DIRECTORS[@]}"; do
+          hx "$h" ip route replace default via "$(nic_field client eth0 ip)" dev ens3
+        done
+      fi
       ;;
     proxy)
       # No DSR: a TCP relay on the master director terminates VIP:80 and opens its own

@@ -114,7 +114,15 @@ pub fn pairs<'a>(
 pub fn expected_real<'a>(es: &'a ExpectedService, rs: &RealServer) -> Option<&'a ExpectedReal> {
     es.real_servers
         .iter()
-        .find(|e| e.ip == rs.addr.ip() && e.port.is_none_or(|p| p == rs.addr.port()))
+        .find(|e| e.ip == rs.addr.ip() && port_matches(e.port, rs.addr.port()))
+}
+
+/// Does a config real server's port match the kernel's? A DR or TUN real server takes its
+/// service's port, so under a fwmark service the kernel lists it with port 0 whatever the
+/// config says (`real_server 192.168.21.71 80` shows as `192.168.21.71:0` under `FWM 1`:
+/// fixtures/state/real/fwmark, Linux 6.1 with keepalived 2.2.7).
+pub fn port_matches(config: Option<u16>, kernel: u16) -> bool {
+    config.is_none_or(|p| p == kernel || kernel == 0)
 }
 
 /// The config service and real server for a kernel real server, if --config was given.
