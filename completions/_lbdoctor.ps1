@@ -87,6 +87,7 @@ Register-ArgumentCompleter -Native -CommandName 'lbdoctor' -ScriptBlock {
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Read the IPVS state of this director over SSH')
             [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Read saved output instead: ipvsadm -Ln [--stats|--rate], ipvsadm -Lnc, ipvsadm-save -n, or /proc/net/ip_vs* files')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'keepalived.conf to compare the kernel''s table with')
+            [CompletionResult]::new('--kernel', '--kernel', [CompletionResultType]::ParameterName, 'The director''s kernel release (`uname -r`) for --from files: since Linux 4.8 SYN_RECV counts as active (--host reads it itself)')
             [CompletionResult]::new('--known-hosts', '--known-hosts', [CompletionResultType]::ParameterName, 'known_hosts file to verify host keys against (default: ~/.ssh/known_hosts)')
             [CompletionResult]::new('--ssh-config', '--ssh-config', [CompletionResultType]::ParameterName, 'ssh_config file for host aliases (default: ~/.ssh/config)')
             [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Private key file (default: ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa)')

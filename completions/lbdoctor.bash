@@ -489,7 +489,7 @@ _lbdoctor() {
             return 0
             ;;
         lbdoctor__subcmd__state)
-            opts="-q -v -h --host --from --config --accept-new --known-hosts --ssh-config --identity --user --connect-timeout --format --color --fail-on --quiet --verbose --help"
+            opts="-q -v -h --host --from --config --kernel --accept-new --known-hosts --ssh-config --identity --user --connect-timeout --format --color --fail-on --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -504,6 +504,10 @@ _lbdoctor() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kernel)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

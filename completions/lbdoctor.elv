@@ -81,6 +81,7 @@ set edit:completion:arg-completer[lbdoctor] = {|@words|
             cand --host 'Read the IPVS state of this director over SSH'
             cand --from 'Read saved output instead: ipvsadm -Ln [--stats|--rate], ipvsadm -Lnc, ipvsadm-save -n, or /proc/net/ip_vs* files'
             cand --config 'keepalived.conf to compare the kernel''s table with'
+            cand --kernel 'The director''s kernel release (`uname -r`) for --from files: since Linux 4.8 SYN_RECV counts as active (--host reads it itself)'
             cand --known-hosts 'known_hosts file to verify host keys against (default: ~/.ssh/known_hosts)'
             cand --ssh-config 'ssh_config file for host aliases (default: ~/.ssh/config)'
             cand --identity 'Private key file (default: ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa)'

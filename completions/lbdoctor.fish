@@ -90,6 +90,7 @@ complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand lint" -s h -l help -d 
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand state" -l host -d 'Read the IPVS state of this director over SSH' -r
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand state" -l from -d 'Read saved output instead: ipvsadm -Ln [--stats|--rate], ipvsadm -Lnc, ipvsadm-save -n, or /proc/net/ip_vs* files' -r -F
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand state" -l config -d 'keepalived.conf to compare the kernel\'s table with' -r -F
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand state" -l kernel -d 'The director\'s kernel release (`uname -r`) for --from files: since Linux 4.8 SYN_RECV counts as active (--host reads it itself)' -r
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand state" -l known-hosts -d 'known_hosts file to verify host keys against (default: ~/.ssh/known_hosts)' -r -F
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand state" -l ssh-config -d 'ssh_config file for host aliases (default: ~/.ssh/config)' -r -F
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand state" -l identity -d 'Private key file (default: ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa)' -r -F

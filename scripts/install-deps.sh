@@ -10,6 +10,7 @@ PKGS=(
   iptables-persistent                                                # audit --fix persistence (Debian layout)
   hping3 jq tcpreplay                                                # lab SYN flood, e2e assertions, live bench
   python3 man-db time procps util-linux                              # scripts, man -l, benches
+  qemu-system-x86 linux-image-amd64 busybox-static                   # the lab VM: a kernel with IPVS
   libcap2-bin                                                        # setcap: check's CAP_NET_RAW as a non-root script_user
   dbus python3-dbus python3-gi gir1.2-glib-2.0                       # the unpacked firewalld's runtime (test only)
 )
@@ -34,6 +35,15 @@ if [ ${#missing[@]} -gt 0 ]; then
     "iptables-persistent iptables-persistent/autosave_v6 boolean false" | $SUDO debconf-set-selections
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The lab VM (tests/lab/vm.sh) boots the distro kernel over this root filesystem with virtme-ng,
+# pinned; pip's own index, no other download.
+VNG_VERSION=1.42
+if ! python3 -c "import virtme_ng.version as v, sys; sys.exit(v.VERSION != '$VNG_VERSION')" 2>/dev/null; then
+  echo "install-deps: installing virtme-ng==$VNG_VERSION (pip)"
+  python3 -m pip install -q --disable-pip-version-check "virtme-ng==$VNG_VERSION" 2>/dev/null ||
+    python3 -m pip install -q --disable-pip-version-check --break-system-packages "virtme-ng==$VNG_VERSION"
 fi
 
 # ufw, for tests/audit_fix_ufw.rs: its .deb is unpacked under /opt/lbdoctor-test/ufw, never

@@ -195,6 +195,9 @@ pub struct StateArgs {
     /// keepalived.conf to compare the kernel's table with
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// The director's kernel release (`uname -r`) for --from files: since Linux 4.8 SYN_RECV counts as active (--host reads it itself)
+    #[arg(long, value_name = "VERSION")]
+    pub kernel: Option<String>,
     #[command(flatten)]
     pub ssh: SshArgs,
 }

@@ -582,3 +582,66 @@ fn rs012_iptables_nft_rules_are_reported_once() {
     assert_eq!(v.len(), 2, "{v:?}");
     assert!(v[0].evidence[0].starts_with("nftables input hook"));
 }
+
+#[test]
+fn director_keepalived_and_ipvs_expiry_settings() {
+    let t = target();
+    let conf = "virtual_server 192.168.21.20 80 {\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n  real_server 192.168.21.71 80 {\n    TCP_CHECK {\n      connect_timeout 3\n    }\n  }\n}\n";
+    let with = |conf: &str, sysctls: &[(&str, &str)], cmdlines: &[&str]| {
+        let mut f = director();
+        f.files
+            .insert("/etc/keepalived/keepalived.conf".into(), conf.into());
+        for (k, v) in sysctls {
+            f.sysctl.insert(format!("net.ipv4.vs.{k}"), v.to_string());
+        }
+        f.keepalived_cmdlines = cmdlines.iter().map(|s| s.to_string()).collect();
+        audit::audit(&f, &t, Role::Director)
+    };
+    // keepalived -P: VRRP only, the virtual_server is never applied (the old lab's mode).
+    let v = with(conf, &[], &["/usr/sbin/keepalived --dont-fork -P"]);
+    let dr014: Vec<_> = v.iter().filter(|x| x.id == "DR014").collect();
+    assert_eq!(dr014.len(), 1, "{v:?}");
+    assert_eq!(dr014[0].severity, lbdoctor::finding::Severity::Error);
+    assert!(
+        dr014[0].message.contains("no checker"),
+        "{}",
+        dr014[0].message
+    );
+    let v = with(conf, &[], &["/usr/sbin/keepalived --dont-fork"]);
+    assert!(!v.iter().any(|x| x.id == "DR014"), "{v:?}");
+
+    // expire_nodest_conn=0 while keepalived deletes failed servers: DR015 with the command.
+    let v = with(conf, &[("expire_nodest_conn", "0")], &[]);
+    let dr015: Vec<_> = v.iter().filter(|x| x.id == "DR015").collect();
+    assert_eq!(dr015.len(), 1, "{v:?}");
+    assert_eq!(
+        dr015[0].fix.as_ref().unwrap().commands,
+        vec!["sysctl -w net.ipv4.vs.expire_nodest_conn=1"]
+    );
+    assert!(!with(conf, &[("expire_nodest_conn", "1")], &[])
+        .iter()
+        .any(|x| x.id == "DR015"));
+    // inhibit_on_failure quiesces instead of deleting: expire_nodest_conn does not matter,
+    // but with persistence the templates keep clients on the failed server.
+    let inhibit = conf
+        .replace("  real_server", "  persistence_timeout 300\n  real_server")
+        .replace("TCP_CHECK", "inhibit_on_failure\n    TCP_CHECK");
+    let v = with(
+        &inhibit,
+        &[
+            ("expire_nodest_conn", "0"),
+            ("expire_quiescent_template", "0"),
+        ],
+        &[],
+    );
+    let dr015: Vec<_> = v.iter().filter(|x| x.id == "DR015").collect();
+    assert_eq!(dr015.len(), 1, "{v:?}");
+    assert!(
+        dr015[0].message.contains("persistence template"),
+        "{}",
+        dr015[0].message
+    );
+    assert!(!with(&inhibit, &[("expire_quiescent_template", "1")], &[])
+        .iter()
+        .any(|x| x.id == "DR015"));
+}

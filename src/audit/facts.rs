@@ -97,6 +97,10 @@ pub struct HostFacts {
     pub ip_vs_conn_count: Option<u64>,
     pub keepalived_installed: bool,
     pub keepalived_running: bool,
+    /// Command lines of the keepalived processes in this network namespace (`-P`/`--vrrp`
+    /// runs no checker: nothing programs IPVS).
+    #[serde(default)]
+    pub keepalived_cmdlines: Vec<String>,
     pub ipvsadm_installed: bool,
     /// `keepalived -t` exit status and output, when keepalived is installed.
     pub keepalived_test: Option<(i32, String)>,
@@ -315,6 +319,7 @@ if command -v keepalived >/dev/null 2>&1; then
   # Only a keepalived in this network namespace counts (containers share the process list).
   me=$(readlink /proc/self/ns/net 2>/dev/null)
   for p in $(pidof keepalived 2>/dev/null); do [ "$(readlink /proc/$p/ns/net 2>/dev/null)" = "$me" ] && { echo keepalived-running; break; }; done
+  for p in $(pidof keepalived 2>/dev/null); do [ "$(readlink /proc/$p/ns/net 2>/dev/null)" = "$me" ] && echo "keepalived-cmdline $(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null | head -c 1024)"; done
   if [ -f /etc/keepalived/keepalived.conf ]; then
     s keepalived-test; out=$(timeout 10 keepalived -t -f /etc/keepalived/keepalived.conf 2>&1); rc=$?
     printf '%s\n' "$out" | tail -n 50; echo "rc=$rc"
@@ -524,6 +529,12 @@ pub fn parse_output(text: &str) -> HostFacts {
                         "keepalived" => f.keepalived_installed = true,
                         "ipvsadm" => f.ipvsadm_installed = true,
                         "keepalived-running" => f.keepalived_running = true,
+                        l if l.starts_with("keepalived-cmdline ")
+                            && f.keepalived_cmdlines.len() < 16 =>
+                        {
+                            f.keepalived_cmdlines
+                                .push(l["keepalived-cmdline ".len()..].trim().to_string());
+                        }
                         _ => {}
                     }
                 }

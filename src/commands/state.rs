@@ -11,7 +11,16 @@ use std::collections::HashMap;
 
 pub fn run(args: &StateArgs, _ctx: &Ctx) -> anyhow::Result<Report> {
     let mut notes: Vec<String> = Vec::new();
-    let (state, read_from) = read_state(args, &mut notes)?;
+    let (mut state, read_from) = read_state(args, &mut notes)?;
+    if let Some(k) = &args.kernel {
+        if kernel_at_least(k, 0, 0).is_none() {
+            return Err(crate::error::Error::Usage(format!(
+                "--kernel {k:?}: expected a kernel release as `uname -r` prints it, e.g. 6.1.0-57-amd64"
+            ))
+            .into());
+        }
+        state.kernel = Some(k.clone());
+    }
     let config = match &args.config {
         Some(p) => {
             let (cfg, lint) = ipvs::from_keepalived::load(p)?;
@@ -53,7 +62,7 @@ pub fn run(args: &StateArgs, _ctx: &Ctx) -> anyhow::Result<Report> {
     report.findings = findings;
     report.data.insert(
         "ipvs".into(),
-        json!({"version": state.version, "table_size": state.table_size}),
+        json!({"version": state.version, "table_size": state.table_size, "kernel": state.kernel, "timeouts": state.timeouts}),
     );
     report
         .data
@@ -296,10 +305,30 @@ fn summary_section(
     if let Some(v) = &st.version {
         pairs.push(("IPVS version".into(), v.clone()));
     }
+    pairs.push((
+        "Kernel".into(),
+        match (&st.kernel, st.syn_recv_active()) {
+            (Some(k), Some(true)) => format!("{k} (≥ 4.8: SYN_RECV entries count as active)"),
+            (Some(k), _) => format!("{k} (< 4.8: only ESTABLISHED counts as active)"),
+            (None, _) => {
+                "unknown (give --kernel for --from files): SYN_RECV counts as active from Linux 4.8"
+                    .into()
+            }
+        },
+    ));
     if let Some(s) = st.table_size {
         pairs.push((
             "Connection table".into(),
             format!("size={s} hash buckets (not a connection limit)"),
+        ));
+    }
+    if let Some(t) = &st.timeouts {
+        pairs.push((
+            "Timeouts".into(),
+            format!(
+                "TCP ESTABLISHED {} s, FIN_WAIT {} s, UDP {} s (SYN_RECV keeps the kernel's 60 s)",
+                t.tcp, t.tcpfin, t.udp
+            ),
         ));
     }
     if st.has_service_table() {

@@ -34,10 +34,13 @@ if [ -r /proc/net/ip_vs_conn ]; then
 fi
 if command -v ipvsadm >/dev/null 2>&1; then
   out=$(ipvsadm -Ln 2>&1) && {{ echo "{MARK}section ipvsadm -Ln"; printf '%s\n' "$out"; }} || echo "{MARK}ipvsadm-failed $(printf '%s' "$out" | head -n 1)"
+  # Per-server packet counters: in DR a connection to a silent server carries only SYNs.
+  out=$(ipvsadm -Ln --stats 2>/dev/null) && {{ echo "{MARK}section ipvsadm -Ln --stats"; printf '%s\n' "$out"; }}
 fi
 for s in {sysctls}; do
   if [ -r /proc/sys/net/ipv4/vs/$s ]; then echo "{MARK}sysctl $s $(cat /proc/sys/net/ipv4/vs/$s)"; fi
 done
+echo "{MARK}kernel $(uname -r)"
 hz=$(grep -m1 '^CONFIG_HZ=' "/boot/config-$(uname -r)" 2>/dev/null | cut -d= -f2)
 echo "{MARK}hz ${{hz}}"
 "#,
@@ -58,6 +61,7 @@ pub struct HostRead {
 pub fn parse_output(who: &str, out: &str) -> anyhow::Result<HostRead> {
     let mut sections: Vec<(String, String)> = Vec::new();
     let mut hz = None;
+    let mut kernel = None;
     let mut conn_lines: Option<u64> = None;
     let mut notes = Vec::new();
     let mut saw_end = false;
@@ -81,6 +85,12 @@ pub fn parse_output(who: &str, out: &str) -> anyhow::Result<HostRead> {
                     if SYSCTLS.contains(&k) {
                         sysctls.insert(k.to_string(), v.trim().to_string());
                     }
+                }
+            } else if let Some(k) = m.strip_prefix("kernel ") {
+                // The release decides what ActiveConn counts (Linux 4.8, see syn_recv_active).
+                let k = k.trim();
+                if !k.is_empty() && k.len() <= 128 {
+                    kernel = Some(k.to_string());
                 }
             } else if let Some(h) = m.strip_prefix("hz") {
                 hz = h.trim().parse().ok().filter(|h: &u64| *h > 0);
@@ -117,6 +127,7 @@ pub fn parse_output(who: &str, out: &str) -> anyhow::Result<HostRead> {
         }
     }
     state.sysctls = sysctls;
+    state.kernel = kernel;
     if let (Some(t), Some(lines)) = (state.connections.as_mut(), conn_lines) {
         let entries = lines.saturating_sub(1);
         if entries > t.total {
@@ -194,9 +205,11 @@ mod tests {
 
     #[test]
     fn script_output_with_all_sections() {
-        let out = "@@lbdoctor section /proc/net/ip_vs\nIP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\nTCP  C0A81514:0050 lc persistent 90000 FFFFFFFF\n  -> C0A81547:0050      Route   1      1          3         \n@@lbdoctor section /proc/net/ip_vs_conn\nPro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\nTCP C0A81532 C350 C0A81514 0050 C0A81547 0050 ESTABLISHED     897\n@@lbdoctor conn-lines 80001\n@@lbdoctor ipvsadm-failed Can't initialize ipvs: Protocol not available\n@@lbdoctor sysctl drop_entry 0\n@@lbdoctor sysctl bogus 1\n@@lbdoctor hz 250\n";
+        let out = "@@lbdoctor section /proc/net/ip_vs\nIP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\nTCP  C0A81514:0050 lc persistent 90000 FFFFFFFF\n  -> C0A81547:0050      Route   1      1          3         \n@@lbdoctor section /proc/net/ip_vs_conn\nPro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\nTCP C0A81532 C350 C0A81514 0050 C0A81547 0050 ESTABLISHED     897\n@@lbdoctor conn-lines 80001\n@@lbdoctor ipvsadm-failed Can't initialize ipvs: Protocol not available\n@@lbdoctor sysctl drop_entry 0\n@@lbdoctor sysctl bogus 1\n@@lbdoctor kernel 6.1.0-57-amd64\n@@lbdoctor hz 250\n";
         let r = parse_output("lb1", out).unwrap();
         assert_eq!(r.hz, Some(250));
+        assert_eq!(r.state.kernel.as_deref(), Some("6.1.0-57-amd64"));
+        assert_eq!(r.state.syn_recv_active(), Some(true));
         let s = &r.state.services[0];
         assert_eq!(
             s.persistence.as_ref().unwrap().timeout,
@@ -209,6 +222,37 @@ mod tests {
         assert_eq!(r.state.sysctl("drop_entry"), Some(0));
         assert_eq!(r.state.sysctls.len(), 1);
         assert_eq!(s.origin.as_ref().unwrap().file, "lb1:/proc/net/ip_vs");
+    }
+
+    #[test]
+    fn the_real_incident_read_by_the_script_names_the_silent_server() {
+        // What the script prints on the lab's real 6.1 director, from the recorded files.
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/state/real/incident/");
+        let f = |n: &str| std::fs::read_to_string(format!("{dir}{n}")).unwrap();
+        let out = format!(
+            "@@lbdoctor section /proc/net/ip_vs\n{}@@lbdoctor section /proc/net/ip_vs_conn\n{}@@lbdoctor conn-lines 23\n@@lbdoctor section ipvsadm -Ln\n{}@@lbdoctor section ipvsadm -Ln --stats\n{}@@lbdoctor kernel {}@@lbdoctor hz 250\n",
+            f("proc-ip_vs.txt"),
+            f("proc-ip_vs_conn.txt"),
+            f("ipvsadm-Ln.txt"),
+            f("ipvsadm-Ln-stats.txt"),
+            f("uname-r.txt")
+        );
+        let r = parse_output("lb1", &out).unwrap();
+        assert_eq!(r.state.syn_recv_active(), Some(true));
+        let rs = &r.state.services[0].real_servers;
+        // The kernel's order (newest first), with ipvsadm's counters merged in.
+        assert_eq!(rs[0].addr.to_string(), "192.168.21.72:80");
+        assert_eq!(rs[0].stats.as_ref().unwrap().inpkts, 6);
+        let f = crate::ipvs::checks::run(&crate::ipvs::checks::Input {
+            state: &r.state,
+            config: None,
+        });
+        assert!(
+            f.iter().any(|x| x.id == "ST005"
+                && x.severity == crate::finding::Severity::Error
+                && x.subject == "192.168.21.72:80"),
+            "{f:?}"
+        );
     }
 
     #[test]

@@ -245,6 +245,41 @@ pub fn parse_conn(lines: &mut Lines) -> anyhow::Result<IpvsState> {
 }
 
 /// `ipvsadm-save -n` / `ipvsadm -S -n`.
+/// `ipvsadm -L --timeout`: `Timeout (tcp tcpfin udp): 900 120 300` (ipvsadm.c
+/// print_timeout): the ESTABLISHED, FIN_WAIT and UDP timeouts in seconds, as `ipvsadm --set`
+/// changes them. The other TCP states keep the kernel's defaults (SYN_RECV 60 s).
+pub fn parse_timeout(lines: &mut Lines) -> anyhow::Result<IpvsState> {
+    let mut st = IpvsState::default();
+    while let Some((n, l)) = lines.next_line()? {
+        let t = l.trim();
+        if t.is_empty() {
+            continue;
+        }
+        if st.timeouts.is_some() {
+            return Err(lines.err(n, "unexpected line after the timeout line"));
+        }
+        let rest = t
+            .strip_prefix("Timeout (tcp tcpfin udp):")
+            .ok_or_else(|| lines.err(n, "expected `Timeout (tcp tcpfin udp): TCP TCPFIN UDP`"))?;
+        let v: Vec<&str> = rest.split_whitespace().collect();
+        if v.len() != 3 {
+            return Err(lines.err(
+                n,
+                format!("expected 3 timeouts (tcp tcpfin udp), found {}", v.len()),
+            ));
+        }
+        st.timeouts = Some(Timeouts {
+            tcp: source::dec_u64(lines, n, v[0], "tcp timeout")?,
+            tcpfin: source::dec_u64(lines, n, v[1], "tcpfin timeout")?,
+            udp: source::dec_u64(lines, n, v[2], "udp timeout")?,
+        });
+    }
+    if st.timeouts.is_none() {
+        return Err(lines.err(lines.last_line(), "truncated: no timeout line"));
+    }
+    Ok(st)
+}
+
 pub fn parse_save(lines: &mut Lines) -> anyhow::Result<IpvsState> {
     let mut st = IpvsState::default();
     let mut entries = 0usize;

@@ -58,9 +58,18 @@ pub fn merge(into: &mut IpvsState, from: IpvsState) {
     let is_table =
         |s: &SourceInfo| matches!(s.kind, SourceKind::IpvsadmList | SourceKind::ProcIpVs);
     let table_source = from.sources.iter().any(is_table) && !into.sources.iter().any(is_table);
+    // ipvsadm sorts real servers by address (ipvs_sort_dests, unless --nosort); /proc lists
+    // them in the kernel's order, which is the order lc/wlc break ties in (newest first:
+    // list_add_rcu in __ip_vs_update_dest). /proc's order wins.
+    let kernel_order = from.sources.iter().any(|s| s.kind == SourceKind::ProcIpVs);
     fill(&mut into.version, &from.version);
     fill(&mut into.table_size, &from.table_size);
     fill(&mut into.global, &from.global);
+    fill(&mut into.kernel, &from.kernel);
+    fill(&mut into.timeouts, &from.timeouts);
+    for (k, v) in from.sysctls {
+        into.sysctls.entry(k).or_insert(v);
+    }
     into.sources.extend(from.sources);
     for svc in from.services {
         let Some(dst) = into
@@ -99,6 +108,15 @@ pub fn merge(into: &mut IpvsState, from: IpvsState) {
             dst.origin.clone_from(&svc.origin);
         }
         fill(&mut dst.origin, &svc.origin);
+        if kernel_order {
+            let pos = |a: &std::net::SocketAddr| {
+                svc.real_servers
+                    .iter()
+                    .position(|r| &r.addr == a)
+                    .unwrap_or(usize::MAX)
+            };
+            dst.real_servers.sort_by_key(|r| pos(&r.addr));
+        }
         for rs in svc.real_servers {
             let Some(d) = dst.real_servers.iter_mut().find(|r| r.addr == rs.addr) else {
                 dst.real_servers.push(rs);
@@ -168,5 +186,31 @@ mod tests {
             }
         );
         assert_eq!(st.sources.len(), 3);
+    }
+
+    #[test]
+    fn the_kernel_order_of_real_servers_wins_over_ipvsadms_sorted_one() {
+        // Recorded on Debian 12's 6.1 kernel: keepalived added .71 then .72, the kernel lists
+        // .72 first (and lc takes it on a tie); ipvsadm -Ln sorts them by address.
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/state/real/incident/");
+        let read = |f: &str| {
+            let p = std::path::PathBuf::from(format!("{dir}{f}"));
+            read_file(&p).unwrap()
+        };
+        for order in [
+            ["ipvsadm-Ln.txt", "proc-ip_vs.txt"],
+            ["proc-ip_vs.txt", "ipvsadm-Ln.txt"],
+        ] {
+            let mut st = IpvsState::default();
+            for f in order {
+                merge(&mut st, read(f));
+            }
+            let addrs: Vec<String> = st.services[0]
+                .real_servers
+                .iter()
+                .map(|r| r.addr.to_string())
+                .collect();
+            assert_eq!(addrs, ["192.168.21.72:80", "192.168.21.71:80"], "{order:?}");
+        }
     }
 }

@@ -279,6 +279,18 @@ impl Service {
     }
 }
 
+/// Is a kernel release (`6.1.0-57-amd64`, `4.18.0-513.el8.x86_64`) at least major.minor?
+/// None when it does not start with a version number.
+pub fn kernel_at_least(release: &str, major: u64, minor: u64) -> Option<bool> {
+    let mut it = release.trim().split(|c: char| !c.is_ascii_digit());
+    let ma: u64 = it.next()?.parse().ok()?;
+    let mi: u64 = it.next()?.parse().ok()?;
+    Some((ma, mi) >= (major, minor))
+}
+
+/// The kernel's TCP SYN_RECV timeout (tcp_timeouts in ip_vs_proto_tcp.c, 60 s since 2.6).
+pub const SYN_RECV_TIMEOUT_SECS: u64 = 60;
+
 /// One entry of /proc/net/ip_vs_conn or ipvsadm -Lnc.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Connection {
@@ -293,9 +305,12 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Persistence templates have client port 0 and state NONE; they are not connections.
+    /// Persistence templates have client port 0 and a template state: NONE, or ASSURED once a
+    /// connection was established through them (the kernel's template state table; Linux 6.1
+    /// listed `TCP 00:52 ASSURED 192.168.21.50:0 ...` in fixtures/state/real/persistence).
+    /// They are not connections.
     pub fn is_template(&self) -> bool {
-        self.client.port() == 0 && self.state == "NONE"
+        self.client.port() == 0 && matches!(self.state.as_str(), "NONE" | "ASSURED")
     }
 }
 
@@ -340,6 +355,9 @@ pub struct ConnTable {
     pub other_dests: u64,
     /// The first line showing each real server in each state, to point findings at.
     pub first_line: BTreeMap<SocketAddr, BTreeMap<String, usize>>,
+    /// Per real server, the lowest Expires among its TCP SYN_RECV entries: the oldest
+    /// unanswered handshake (the kernel restarts the 60 s SYN_RECV timer at each packet).
+    pub oldest_syn_recv: BTreeMap<SocketAddr, u64>,
 }
 
 impl ConnTable {
@@ -374,6 +392,10 @@ impl ConnTable {
             if state == "SYN_RECV" && self.syn_recv_clients.len() < MAX_CONNECTIONS_KEPT {
                 self.syn_recv_clients.insert(c.client.ip());
             }
+            if state == "SYN_RECV" && c.proto == "TCP" && known_dest {
+                let e = self.oldest_syn_recv.entry(c.dest).or_insert(c.expires_secs);
+                *e = (*e).min(c.expires_secs);
+            }
         }
         if self.kept.len() < MAX_CONNECTIONS_KEPT {
             self.kept.push(c);
@@ -407,6 +429,8 @@ pub enum SourceKind {
     IpvsadmRate,
     IpvsadmConn,
     IpvsadmSave,
+    IpvsadmTimeout,
+    SysctlVs,
 }
 
 impl SourceKind {
@@ -420,6 +444,8 @@ impl SourceKind {
             SourceKind::IpvsadmRate => "ipvsadm -Ln --rate",
             SourceKind::IpvsadmConn => "ipvsadm -Lnc",
             SourceKind::IpvsadmSave => "ipvsadm-save -n",
+            SourceKind::IpvsadmTimeout => "ipvsadm -L --timeout",
+            SourceKind::SysctlVs => "sysctl net.ipv4.vs",
         }
     }
     /// Does this source carry the service table (as opposed to totals or connections)?
@@ -459,6 +485,19 @@ pub struct IpvsState {
     /// An earlier snapshot of the table (a first `ipvsadm -Ln` given before a later one), to
     /// see counters grow.
     pub previous: Option<Box<IpvsState>>,
+    /// The director's kernel release (`uname -r` from `--host`, or `--kernel`): the counters
+    /// mean different things before and after Linux 4.8.
+    pub kernel: Option<String>,
+    /// `ipvsadm -L --timeout`.
+    pub timeouts: Option<Timeouts>,
+}
+
+/// The timeouts `ipvsadm --set` changes, in seconds (kernel defaults 900 120 300).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Timeouts {
+    pub tcp: u64,
+    pub tcpfin: u64,
+    pub udp: u64,
 }
 
 impl IpvsState {
@@ -468,6 +507,12 @@ impl IpvsState {
     /// A net.ipv4.vs.* value read from the host, as a number.
     pub fn sysctl(&self, name: &str) -> Option<i64> {
         self.sysctls.get(name)?.trim().parse().ok()
+    }
+    /// Does this kernel count pre-established TCP entries (SYN_RECV, SYN_SENT, SYNACK) as
+    /// active? True from Linux 4.8 (commit be2cef49904b, "ipvs: count pre-established TCP
+    /// states as active"); before, only ESTABLISHED was. None when the kernel is unknown.
+    pub fn syn_recv_active(&self) -> Option<bool> {
+        kernel_at_least(self.kernel.as_deref()?, 4, 8)
     }
     /// Does any source carry the service table? (A lone -Lnc does not.)
     pub fn has_service_table(&self) -> bool {

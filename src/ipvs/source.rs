@@ -174,10 +174,16 @@ pub fn detect(lines: &mut Lines) -> anyhow::Result<SourceKind> {
     if t.starts_with("-A ") || t.starts_with("-a ") {
         return Ok(SourceKind::IpvsadmSave);
     }
+    if t.starts_with("Timeout (tcp tcpfin udp):") {
+        return Ok(SourceKind::IpvsadmTimeout);
+    }
+    if t.starts_with("net.ipv4.vs.") {
+        return Ok(SourceKind::SysctlVs);
+    }
     Err(lines.err(
         n,
         format!(
-            "not a known IPVS state format (first line {:?}); expected ipvsadm -Ln [--stats|--rate], ipvsadm -Lnc, ipvsadm-save -n, or /proc/net/ip_vs, ip_vs_stats, ip_vs_conn",
+            "not a known IPVS state format (first line {:?}); expected ipvsadm -Ln [--stats|--rate], ipvsadm -Lnc, ipvsadm-save -n, ipvsadm -L --timeout, sysctl net.ipv4.vs, or /proc/net/ip_vs, ip_vs_stats, ip_vs_conn",
             truncate(t, 60)
         ),
     ))
@@ -263,11 +269,51 @@ pub fn parse_any(lines: &mut Lines) -> anyhow::Result<IpvsState> {
         }
         SourceKind::IpvsadmConn => super::ipvsadm::parse_conn(lines)?,
         SourceKind::IpvsadmSave => super::ipvsadm::parse_save(lines)?,
+        SourceKind::IpvsadmTimeout => super::ipvsadm::parse_timeout(lines)?,
+        SourceKind::SysctlVs => parse_sysctl_vs(lines)?,
     };
     st.sources.push(super::model::SourceInfo {
         file: lines.name.clone(),
         kind,
     });
+    Ok(st)
+}
+
+/// `sysctl net.ipv4.vs` (or `sysctl -a | grep '^net.ipv4.vs'`): `net.ipv4.vs.NAME = VALUE`.
+fn parse_sysctl_vs(lines: &mut Lines) -> anyhow::Result<IpvsState> {
+    let mut st = IpvsState::default();
+    while let Some((n, l)) = lines.next_line()? {
+        let t = l.trim();
+        if t.is_empty() {
+            continue;
+        }
+        let Some((k, v)) = t
+            .strip_prefix("net.ipv4.vs.")
+            .and_then(|r| r.split_once('='))
+        else {
+            return Err(lines.err(
+                n,
+                format!(
+                    "expected `net.ipv4.vs.NAME = VALUE`, found {:?}",
+                    truncate(t, 60)
+                ),
+            ));
+        };
+        let k = k.trim();
+        if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(lines.err(n, format!("bad sysctl name {:?}", truncate(k, 60))));
+        }
+        // A table's worth at most (the kernel has about 30).
+        if st.sysctls.len() >= 256 {
+            return Err(lines.err(
+                n,
+                "more than 256 net.ipv4.vs settings: not a sysctl listing",
+            ));
+        }
+        // Multi-value settings (sync_ports...) print tab-separated; keep one space.
+        let v = v.split_whitespace().collect::<Vec<_>>().join(" ");
+        st.sysctls.insert(k.to_string(), v);
+    }
     Ok(st)
 }
 

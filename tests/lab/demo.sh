@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # `make demo`: replays the founding incident on the lab (a real DSR cluster in network
 # namespaces): detect, lint, state, audit --fix, detect again; prints a short report and tears
-# down. Without root (or without network namespaces) it replays the bundled fixtures instead,
-# and says so.
+# down. Where this machine's kernel has no IPVS, the lab runs in the lab VM (tests/lab/vm.sh,
+# Debian's kernel under qemu), so `state --host lb1` reads a real IPVS table that keepalived
+# programmed; where no VM boots, the director is the nftables imitation and step 3 says so.
+# Without root (or without network namespaces) it replays the bundled fixtures instead, and
+# says so.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -42,6 +45,14 @@ if [ "$(id -u)" -ne 0 ]; then replay_fixtures "not root: network namespaces are 
 if ! ip netns add lbd-demo-probe 2>/dev/null; then replay_fixtures "cannot create network namespaces here"; fi
 ip netns del lbd-demo-probe
 
+if [ -z "${LBD_IN_VM:-}" ] && [ "${LAB_DIRECTOR:-auto}" != nft ] && ! modprobe -q ip_vs 2>/dev/null; then
+  if accel=$("$HERE/vm.sh" probe 2>/dev/null); then
+    echo "demo: this kernel ($(uname -r)) has no IPVS: booting the lab VM ($accel; about a minute under TCG)"
+    exec "$HERE/vm.sh" run "$HERE/demo.sh"
+  fi
+  echo "demo: no VM can boot here ($accel): the director will be the nftables imitation of IPVS DR"
+fi
+
 # shellcheck source-path=SCRIPTDIR source=lab.sh
 . "$HERE/lab.sh"
 set +e
@@ -64,7 +75,7 @@ say "Bringing up the lab: client, two keepalived directors (VRRP, VIP $VIP), app
 (up) || { echo "demo: the lab did not come up" >&2; exit 1; }
 (scenario incident) >/dev/null || { echo "demo: scenario incident failed" >&2; exit 1; }
 before=$( (probe 40) )
-echo "keepalived (VRRP) master: $(masters | tr '\n' ' ')— the kernel has no IPVS, so the master's DR forwarding is an nftables netdev rule"
+echo "keepalived (VRRP) master: $(masters | tr '\n' ' ')— director: $(director_desc)"
 echo "incident state: app1 has REDIRECT + arp_ignore/arp_announce/rp_filter at runtime only; app2 has nothing"
 echo "40 requests from the client: $(jq -r '"\(.answered)/\(.sent) answered, by \(.backends | to_entries | map("\(.key)=\(.value)") | join(" "))"' <<<"$before")"
 
@@ -77,11 +88,15 @@ cp "$(hdir lb1)/keepalived.conf" "$LAB_DIR/demo/keepalived.conf"
 run lint lint "$LAB_DIR/demo/keepalived.conf"
 
 say "3. The director's IPVS table against its config"
-# No IPVS here: render what keepalived would have programmed (scheduler lc, the two RIPs, DR),
-# with the connection counts of the requests above: a browser's connection pinned on .71.
-a1=$(jq -r '.backends.app1 // 0' <<<"$before")
-f2=$(jq -r '.failed' <<<"$before")
-cat >"$LAB_DIR/demo/ipvsadm-Ln.txt" <<EOF
+if [ "$(director_mode)" = ipvs ]; then
+  echo "(read over SSH from lb1: the kernel's own table, programmed by keepalived from the config above)"
+  run state state --host lb1 "${SSHOPTS[@]}"
+else
+  # No IPVS anywhere here: render what keepalived would have programmed (scheduler lc, the two
+  # RIPs, DR), with the connection counts of the requests above: a browser's connection on .71.
+  a1=$(jq -r '.backends.app1 // 0' <<<"$before")
+  f2=$(jq -r '.failed' <<<"$before")
+  cat >"$LAB_DIR/demo/ipvsadm-Ln.txt" <<EOF
 IP Virtual Server version 1.2.1 (size=4096)
 Prot LocalAddress:Port Scheduler Flags
   -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
@@ -89,9 +104,10 @@ TCP  $VIP:80 lc
   -> 192.168.21.71:80             Route   1      1          $a1
   -> 192.168.21.72:80             Route   1      0          $f2
 EOF
-echo "(rendered by the lab from its DR rule and keepalived.conf: $LAB_DIR/demo/ipvsadm-Ln.txt)"
-cat "$LAB_DIR/demo/ipvsadm-Ln.txt"
-run state state --from "$LAB_DIR/demo/ipvsadm-Ln.txt" --config "$LAB_DIR/demo/keepalived.conf"
+  echo "(NOT a kernel table: this machine has no IPVS and no VM booted, so the lab rendered it from its DR rule and keepalived.conf: $LAB_DIR/demo/ipvsadm-Ln.txt)"
+  cat "$LAB_DIR/demo/ipvsadm-Ln.txt"
+  run state state --from "$LAB_DIR/demo/ipvsadm-Ln.txt" --config "$LAB_DIR/demo/keepalived.conf"
+fi
 
 say "4. Audit the real servers over SSH, then repair and persist (app2 lacks everything, app1 is runtime-only)"
 run audit audit --host app1 --host app2 --vip "$VIP:80" --role real "${SSHOPTS[@]}"
@@ -104,12 +120,23 @@ rebooted=$( (probe 40) )
 say "5. Detect again"
 run detect2 detect "$VIP" -i eth0 -d 6 --probes 20
 
+if [ "$(director_mode)" = ipvs ]; then
+  say "6. And this is how it never happens again: lbdoctor check as keepalived's health check"
+  echo "Back to the incident (app2 broken again), but each real_server now has, instead of TCP_CHECK on its own IP:"
+  printf '    MISC_CHECK {\n      misc_path "%s check %s:80 --rs <its IP> --timeout 1 -q"\n      misc_timeout 5\n    }\n' "$BIN" "$VIP"
+  (LBDOCTOR=$BIN scenario checked) >/dev/null 2>&1 || echo "demo: scenario checked failed" >&2
+  for _ in $(seq 120); do hx lb1 ipvsadm -Ln | grep -q -- '-> 192.168.21.72:80' || break; sleep 1; done
+  checked=$( (probe 40) )
+  run state2 state --host lb1 "${SSHOPTS[@]}"
+fi
+
 say "Report"
 summ() { jq -r '"\(.answered)/\(.sent) answered"' <<<"$1" 2>/dev/null || echo "?"; }
 cat <<EOF
   requests to $VIP:80 before the fix:   $(summ "$before")
   after audit --fix:                       $(summ "$after")
   after a simulated reboot of both apps:   $(summ "$rebooted")
+  incident again, with lbdoctor check as MISC_CHECK: ${checked:+$(summ "$checked")}${checked:-(needs real IPVS)}
   exit codes: detect=${RCS[detect1]} lint=${RCS[lint]} state=${RCS[state]} audit=${RCS[audit]} fix=${RCS[fix]} detect-after=${RCS[detect2]}
 EOF
 echo

@@ -4,6 +4,12 @@
 # the reboot simulation, --deny-direct, and a refused host key. Root only; skips (exit 0) with a
 # clear message where network namespaces are unavailable. Ends with "N passed, N failed, N skipped"
 # and exits 1 on any failure. The lab is always torn down (trap).
+#
+# Where this kernel has no IPVS, the whole run moves into the lab VM (tests/lab/vm.sh: Debian's
+# kernel under qemu), where keepalived programs real IPVS and the real-IPVS scenarios run too
+# (NAT, TUN, fwmark, persistence, inhibit_on_failure, the flood). Only where no VM can boot does
+# it fall back to the nftables imitation of the director, and it says so.
+# LAB_DIRECTOR=nft forces the imitation on this kernel.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -17,6 +23,21 @@ if ! ip netns add lbd-e2e-probe 2>/dev/null; then
   exit 0
 fi
 ip netns del lbd-e2e-probe
+
+if [ -z "${LBD_IN_VM:-}" ] && [ "${LAB_DIRECTOR:-auto}" != nft ] && ! modprobe -q ip_vs 2>/dev/null; then
+  if accel=$("$HERE/vm.sh" probe 2>/dev/null); then
+    # Build on this machine: the VM's emulated CPU would take many times longer.
+    if [ -z "${LBDOCTOR:-}" ] && [ ! -x "$ROOT/target/debug/lbdoctor" ] && [ ! -x "$ROOT/target/release/lbdoctor" ]; then
+      (cd "$ROOT" && cargo build --locked -q) || { echo "e2e: FAIL: cargo build failed"; exit 1; }
+    fi
+    echo "e2e: this kernel ($(uname -r)) has no IPVS: running the lab in the VM ($accel)"
+    "$HERE/vm.sh" run "$HERE/e2e.sh"
+    rc=$?
+    [ $rc -ne 125 ] || echo "e2e: FAIL: the lab VM did not boot (see above); 0 passed, 1 failed, 0 skipped"
+    exit $rc
+  fi
+  echo "e2e: no VM can boot here ($accel): the director is the nftables imitation of IPVS DR"
+fi
 
 # shellcheck source-path=SCRIPTDIR source=lab.sh
 . "$HERE/lab.sh"
@@ -86,20 +107,39 @@ if ! (up) >/dev/null 2>"$ROOT/target/e2e-lab-up.log"; then
   echo; echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
   exit 1
 fi
-pass "lab comes up (bridge, 5 namespaces, sshd x4, keepalived x2, HTTP x2)"
+pass "lab comes up (bridge, 5 namespaces, sshd x4, keepalived x2, HTTP x2); director: $(director_desc)"
 mkdir -p "$LAB_DIR/state"
+IPVS=0
+[ "$(director_mode)" != ipvs ] || IPVS=1
+echo "e2e: director: $(director_desc)"
 
+# E2E_ONLY=ipvs runs only the bring-up, the real-IPVS section and the host-key test (a shorter
+# loop while working on the VM); the default runs everything.
+if [ "${E2E_ONLY:-}" != ipvs ]; then
 # ---------------------------------------------------------------- lab self-tests
 section "lab self-tests (no lbdoctor)"
 n=$(masters | wc -l)
-if [ "$n" -eq 1 ] && [ "$(masters)" = lb1 ] && (has_dsr lb1) && ! (has_dsr lb2); then
+if [ $IPVS = 1 ]; then
+  table=$(hx lb1 ipvsadm -Ln)
+  if [ "$n" -eq 1 ] && [ "$(masters)" = lb1 ] && grep -q "^TCP  $VIP:$PORT lc" <<<"$table" &&
+     [ "$(grep -c -- '-> 192.168.21.7[12]:80 *Route' <<<"$table")" = 2 ]; then
+    pass "VRRP elects one master (lb1); keepalived programmed IPVS: $VIP:$PORT lc, 2 real servers, Route"
+  else fail "VRRP master and IPVS table" "masters: $(masters | tr '\n' ' ') table: $table"; fi
+elif [ "$n" -eq 1 ] && [ "$(masters)" = lb1 ] && (has_dsr lb1) && ! (has_dsr lb2); then
   pass "VRRP elects one master (lb1), which alone carries the DR rule"
 else fail "VRRP elects one master" "masters: $(masters | tr '\n' ' ')"; fi
 
 lab scenario incident
 requests "$N"
 ok_share=$((P_OK * 100 / N))
-if [ "$ok_share" -ge 15 ] && [ "$ok_share" -le 85 ] && [ "$(jq -r '.backends | keys | join(",")' <<<"$P_JSON")" = app1 ]; then
+if [ $IPVS = 1 ]; then
+  # Real lc, with a browser's connection held on app1: new clients go to app2 until its
+  # unanswered SYN_RECV entries (active since Linux 4.8) outweigh app1's inactive ones.
+  syn72=$(hx lb1 ipvsadm -Lnc | grep -c 'SYN_RECV .*192\.168\.21\.72:80')
+  if [ "$P_OK" -lt "$N" ] && [ "$P_OK" -gt 0 ] && [ "$(jq -r '.backends | keys | join(",")' <<<"$P_JSON")" = app1 ] && [ "$syn72" -gt 0 ]; then
+    pass "incident on real IPVS: $P_OK/$N answered, all by app1; $syn72 entries to app2 stuck in SYN_RECV"
+  else fail "incident on real IPVS: some requests fail, app2 never answers" "$P_JSON syn_recv(.72)=$syn72"; fi
+elif [ "$ok_share" -ge 15 ] && [ "$ok_share" -le 85 ] && [ "$(jq -r '.backends | keys | join(",")' <<<"$P_JSON")" = app1 ]; then
   pass "incident: roughly half of the requests fail ($P_OK/$N answered, all by app1)"
 else fail "incident: roughly half of the requests fail" "$P_JSON"; fi
 
@@ -132,14 +172,32 @@ if lab scenario split-brain-vrid && [ "$(masters | wc -l)" -eq 2 ]; then
 else fail "split-brain (vrid): two masters" "masters: $(masters | tr '\n' ' ')"; fi
 
 lab scenario rp-filter
+if [ $IPVS = 1 ]; then
+  # Real keepalived: its TCP_CHECK reaches app2's real IP on ens4 too, where strict rp_filter
+  # drops it, so keepalived takes app2 out of the pool (connect_timeout 10 s, then removal).
+  gone=0
+  for _ in $(seq 120); do
+    if ! hx lb1 ipvsadm -Ln | grep -q -- '-> 192.168.21.72:80'; then gone=1; break; fi
+    sleep 1
+  done
+  requests "$N"
+  if [ $gone = 1 ] && [ "$P_OK" = "$N" ] && [ "$(jq -r '.backends | keys | join(",")' <<<"$P_JSON")" = app1 ]; then
+    pass "rp-filter on real IPVS: keepalived's TCP_CHECK to app2 arrives on ens4 and is dropped too, so keepalived takes app2 out of the pool; app1 answers $N/$N"
+  else fail "rp-filter on real IPVS: app2 out of the pool, app1 answers all" "removed=$gone $P_JSON"; fi
+else
 requests "$N"
 if [ "$P_OK" -gt 0 ] && [ "$P_OK" -lt "$N" ] && [ "$(jq -r '.backends | keys | join(",")' <<<"$P_JSON")" = app1 ]; then
   pass "rp-filter: strict rp_filter on app2's ens4 drops app2's share ($P_OK/$N answered)"
 else fail "rp-filter: app2's share dropped" "$P_JSON"; fi
+fi
 
 lab scenario director-is-real-server
 requests "$N"
-if [ "$P_OK" -gt 0 ] && [ "$P_OK" -lt "$N" ] && [ "$(jq -r '.backends | keys | join(",")' <<<"$P_JSON")" = lb1 ]; then
+if [ $IPVS = 1 ]; then
+  if [ "$P_OK" -gt 0 ] && [ "$P_OK" -lt "$N" ] && jq -e '.backends | keys - ["lb1","lb2"] | length == 0' <<<"$P_JSON" >/dev/null; then
+    pass "director-is-real-server on real IPVS: the directors serve some requests themselves, the rest ping-pong between their IPVS tables and fail ($P_JSON)"
+  else fail "director-is-real-server: some answered by the directors, some lost" "$P_JSON"; fi
+elif [ "$P_OK" -gt 0 ] && [ "$P_OK" -lt "$N" ] && [ "$(jq -r '.backends | keys | join(",")' <<<"$P_JSON")" = lb1 ]; then
   pass "director-is-real-server: lb1 serves its own share, the share sent to its peer ping-pongs and fails ($P_OK/$N)"
 else fail "director-is-real-server: only lb1's share answered" "$P_JSON"; fi
 
@@ -253,6 +311,87 @@ hx client ip neigh flush dev eth0
 if hx app2 ip -4 -o addr show dev lo | grep -q " $VIP/32 " && all_ok; then
   pass "after a simulated reboot app2 has the VIP on lo again (ifupdown lo:0 stanza) and $N/$N requests succeed"
 else fail "VIP on lo survives a reboot after --fix" "lo: $(hx app2 ip -4 -o addr show dev lo | tr '\n' ' ') $P_JSON"; fi
+
+fi # E2E_ONLY
+
+if [ $IPVS = 1 ]; then
+  # ---------------------------------------------------------------- real IPVS only
+  LB1=(--host lb1 "${SSHOPTS[@]}")
+  section "real IPVS: lbdoctor state --host lb1 reads the kernel's table over SSH (incident)"
+  lab scenario incident
+  requests 20
+  lbd --format json state "${LB1[@]}" --fail-on never
+  if jtest '[.findings[] | select(.severity == "error" and (.message | test("192\\.168\\.21\\.72")) and (.id == "ST005" or .id == "ST001"))] | length >= 1'; then
+    pass "state --host lb1 names the silent real server 192.168.21.72 from the kernel's table ($(j '[.findings[] | select(.message | test("192\\.168\\.21\\.72")) | .id] | unique | join(" ")'))"
+  else fail "state --host lb1 names the silent real server 192.168.21.72" "$(brief)"; fi
+  if jtest '[.findings[] | select(.message | test("stays inactive \\(SYN_RECV\\)"))] | length == 0'; then
+    pass "no message claims SYN_RECV entries are inactive (they count as active since Linux 4.8; this kernel: $(uname -r))"
+  else fail "no message claims SYN_RECV is inactive" "$(brief)"; fi
+  lbd --format json audit --role director "${LB1[@]}" --fail-on never
+  if [ "$RC" -le 1 ] && jtest '[.findings[] | select(.id == "DR008" or .id == "DR009")] | length == 0'; then
+    pass "audit --role director on a real director: keepalived runs and its config is valid ($(j '[.findings[].id] | unique | join(" ")'))"
+  else fail "audit --role director on the real director" "$(brief)"; fi
+
+  section "real IPVS: NAT, TUN and fwmark forward as the kernel does, and detect names the method"
+  for sc in nat tun fwmark; do
+    lab scenario "$sc" || { fail "scenario $sc comes up"; continue; }
+    requests 20
+    if [ "$P_OK" = 20 ] && jq -e '.backends.app1 > 0 and .backends.app2 > 0' <<<"$P_JSON" >/dev/null; then
+      pass "$sc: 20/20 answered by both real servers through real IPVS ($P_JSON)"
+    else fail "$sc: 20/20 answered by both" "$P_JSON"; fi
+    want=$(case $sc in nat) echo nat ;; *) echo dsr ;; esac)
+    lbd --format json detect "$VIP:$PORT" -i eth0 -d 5 --probes 10
+    if jtest ".verdict.mode == \"$want\""; then
+      pass "$sc: detect's verdict from the client is $want ($(j '.verdict.confidence'))"
+    else fail "$sc: detect says $want" "$(brief)"; fi
+    lbd --format json state "${LB1[@]}" --fail-on error
+    if [ "$RC" = 0 ] && jtest '.services | length >= 1'; then
+      pass "$sc: state --host lb1 reads the table ($(j '[.services[] | "\(.key) \(.scheduler)"] | join(", ")')) with no error"
+    else fail "$sc: state --host lb1 without errors" "$(brief)"; fi
+  done
+
+  section "real IPVS: persistence, inhibit_on_failure, a SYN flood"
+  lab scenario persistence
+  requests 10
+  lbd --format json state "${LB1[@]}" --fail-on never
+  if [ "$(jq -r '.backends | length' <<<"$P_JSON")" = 1 ] && [ "$P_OK" = 10 ] && jtest '[.services[] | select(.persistent)] | length >= 1'; then
+    pass "persistence: one client's 10 connections all go to one real server; state sees the persistence timeout"
+  else fail "persistence: one server per client, seen by state" "$P_JSON $(brief)"; fi
+  lab scenario inhibit
+  lbd --format json state "${LB1[@]}" --fail-on never
+  if jtest '[.findings[] | select(.id == "ST002" and (.message | test("192\\.168\\.21\\.72")))] | length == 1'; then
+    pass "inhibit_on_failure: keepalived set 192.168.21.72's weight to 0 and state reports it (ST002)"
+  else fail "inhibit_on_failure: ST002 for .72" "$(brief)"; fi
+  lab scenario syn-flood
+  lab flood 2000
+  lbd --format json state "${LB1[@]}" --fail-on never
+  if jtest '[.findings[] | select(.id == "ST004")] | length == 1'; then
+    pass "SYN flood into real IPVS: state reports the SYN_RECV pile-up (ST004: $(j '[.findings[] | select(.id == "ST004") | .message] | first | .[0:100]'))"
+  else fail "SYN flood: ST004" "$(brief)"; fi
+
+  section "real IPVS: lbdoctor check as keepalived's MISC_CHECK keeps the incident's clients at 100%"
+  if LBDOCTOR=$BIN lab scenario checked; then
+    gone=0
+    for _ in $(seq 120); do
+      if ! hx lb1 ipvsadm -Ln | grep -q -- '-> 192.168.21.72:80'; then gone=1; break; fi
+      sleep 1
+    done
+    requests "$N"
+    if [ $gone = 1 ] && [ "$P_OK" = "$N" ]; then
+      pass "MISC_CHECK 'lbdoctor check VIP:80 --rs IP': keepalived took app2 (.72) out of the pool by itself; $N/$N answered before any fix"
+    else fail "MISC_CHECK takes app2 out and keeps 100%" "removed=$gone $P_JSON"; fi
+    lbd --format json audit --host app2 --vip "$VIP:$PORT" --role real --fix --yes "${SSHOPTS[@]}"
+    back=0
+    for _ in $(seq 120); do
+      if hx lb1 ipvsadm -Ln | grep -q -- '-> 192.168.21.72:80'; then back=1; break; fi
+      sleep 1
+    done
+    requests "$N"
+    if [ $back = 1 ] && [ "$P_OK" = "$N" ] && jq -e '.backends.app2 > 0' <<<"$P_JSON" >/dev/null; then
+      pass "after audit --fix on app2, its VIP path answers the MISC_CHECK and keepalived puts it back ($P_JSON)"
+    else fail "after the fix, app2 comes back into the pool" "back=$back $P_JSON $(brief)"; fi
+  else fail "scenario checked comes up"; fi
+fi
 
 section "host key verification"
 WRONG=$LAB_DIR/ssh/known_hosts.wrong

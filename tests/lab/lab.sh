@@ -5,10 +5,12 @@
 #
 # Topology: one bridge (lbd-br0) in its own namespace lbd-seg, so the host's network is never
 # touched; hosts lbd-client, lbd-lb1, lbd-lb2, lbd-app1, lbd-app2 hang off it with veths.
-# The kernel has no IPVS, so the master director does what IPVS DR does to a packet with an
-# nftables netdev ingress rule (rewrite both MACs, pick the real server by a flow hash, send
-# it back out of the same NIC). keepalived (VRRP only) moves the VIP and, via notify scripts,
-# the rule. Each host except the client has its own mount and UTS namespace, held by a
+# Directors: where the kernel has IPVS (the lab VM, tests/lab/vm.sh), keepalived runs in full
+# (VRRP and checkers) and programs real IPVS from the lab's keepalived.conf. Where it has none
+# (this build machine's own kernel), the master director imitates IPVS DR with an nftables
+# netdev ingress rule (rewrite both MACs, pick the real server by a flow hash, send it back out
+# of the same NIC), and keepalived (VRRP only, -P) moves the VIP and, via notify scripts, the
+# rule. `lab.sh status` and every script say which one ran. Each host except the client has its own mount and UTS namespace, held by a
 # "holder" process: a private /run, an overlay over /etc (so /etc/sysctl.d, /etc/sysctl.conf
 # and /etc/iptables are the host's own) and the lab distribution's /usr/lib/sysctl.d.
 # sshd and the HTTP servers run inside those namespaces, so SSH sessions see the host's files.
@@ -26,6 +28,13 @@ REALS=(app1 app2)
 # The sysctls the reboot simulation resets to kernel defaults (all of them default to 0).
 RESET_KEYS=(arp_ignore arp_announce rp_filter arp_filter accept_local proxy_arp)
 PY=$(command -v /usr/bin/python3 || command -v python3)
+# Waits are multiplied by this: an emulated CPU (the lab VM under TCG) is several times slower.
+WAIT_SCALE=${LAB_WAIT_SCALE:-1}
+[ "${LBD_VM_ACCEL:-}" != tcg ] || WAIT_SCALE=${LAB_WAIT_SCALE:-5}
+# Seconds an HTTP probe waits for its answer. Under TCG a python HTTP server on a busy guest
+# was measured answering 2-3.5 s after the request (dr-client.pcap, healthy): 1.5 s would
+# count those as failures.
+PROBE_TIMEOUT=${PROBE_TIMEOUT:-$([ "$WAIT_SCALE" -gt 1 ] && echo 5 || echo 1.5)}
 
 # host -> "nic:ip:mac ..." (deterministic MACs make the recorded fixtures reproducible)
 declare -A NICS=(
@@ -74,6 +83,26 @@ hx_bg() { # host logfile cmd...
   nsenter -t "$pid" --mount --uts --net -- "$@" </dev/null >>"$logf" 2>&1 &
   BG_PID=$!
   disown "$BG_PID" 2>/dev/null || true
+}
+
+# "ipvs" (real IPVS programmed by keepalived) or "nft" (the imitation); chosen at `up`.
+director_mode() { cat "$LAB_DIR/state/director" 2>/dev/null || echo nft; }
+director_desc() {
+  if [ "$(director_mode)" = ipvs ]; then echo "real IPVS (kernel $(uname -r)), programmed by keepalived"
+  else echo "nftables imitation of IPVS DR (kernel $(uname -r) has no IPVS)"; fi
+}
+
+# Picks the director implementation: LAB_DIRECTOR=ipvs|nft|auto (auto: IPVS when it loads).
+choose_director_mode() {
+  local want=${LAB_DIRECTOR:-auto} m
+  if [ "$want" != nft ] && modprobe -q ip_vs 2>/dev/null && [ -e /proc/net/ip_vs ]; then
+    for m in ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_sh ip_vs_ftp ipip; do modprobe -q "$m" 2>/dev/null || true; done
+    echo ipvs
+  elif [ "$want" = ipvs ]; then
+    die "LAB_DIRECTOR=ipvs, but this kernel ($(uname -r)) has no IPVS (modprobe ip_vs failed); run the lab in the VM: tests/lab/vm.sh run tests/lab/lab.sh ..."
+  else
+    echo nft
+  fi
 }
 
 is_up() { ip netns list 2>/dev/null | grep -q "^${PREFIX}seg\b" && [ -s "$(hdir client)/holder.pid" ]; }
@@ -132,16 +161,18 @@ make_ns() {
 # Base addresses, as ifupdown would configure them at boot (also used by the reboot simulation).
 configure_addresses() {
   local h=$1 e nic rest ip
-  hx "$h" ip addr flush dev lo
-  hx "$h" ip addr add 127.0.0.1/8 dev lo
-  for e in ${NICS[$h]}; do
-    nic=${e%%:*}; rest=${e#*:}; ip=${rest%%:*}
-    hx "$h" ip addr flush dev "$nic"
-    hx "$h" ip addr add "$ip/24" dev "$nic"
-  done
-  hx "$h" ip rule flush
-  hx "$h" ip rule add pref 32766 table main
-  hx "$h" ip rule add pref 32767 table default
+  {
+    echo "addr flush dev lo"
+    echo "addr add 127.0.0.1/8 dev lo"
+    for e in ${NICS[$h]}; do
+      nic=${e%%:*}; rest=${e#*:}; ip=${rest%%:*}
+      echo "addr flush dev $nic"
+      echo "addr add $ip/24 dev $nic"
+    done
+    echo "rule flush"
+    echo "rule add pref 32766 table main"
+    echo "rule add pref 32767 table default"
+  } | hx "$h" ip -batch -
 }
 
 start_holder() {
@@ -160,7 +191,7 @@ start_holder() {
     bash -c "$setup && touch '$d/ready' && exec -a ${PREFIX}holder-$h sleep infinity" \
     </dev/null >"$d/holder.log" 2>&1 &
   echo $! >"$d/holder.pid"
-  for _ in $(seq 50); do [ -e "$d/ready" ] && return 0; sleep 0.1; done
+  for _ in $(seq $((50 * WAIT_SCALE))); do [ -e "$d/ready" ] && return 0; sleep 0.1; done
   cat "$d/holder.log" >&2
   die "host $h: could not set up its mount namespace"
 }
@@ -244,7 +275,8 @@ start_http() {
 }
 
 wait_listen() { # host port
-  for _ in $(seq 100); do
+  local end=$((SECONDS + 10 * WAIT_SCALE))
+  while [ $SECONDS -le $end ]; do
     hx "$1" ss -Hltn "sport = :$2" | grep -q . && return 0
     sleep 0.1
   done
@@ -296,24 +328,59 @@ write_notify_script() {
 #!/bin/sh
 # keepalived notify hook: the DSR rule follows the VIP (installed on MASTER only).
 h=\$(hostname)
-if [ "\$1" = on ] && [ ! -e "$LAB_DIR/state/dsr-off" ]; then
+if [ "\$1" = log ]; then
+  : # real IPVS: keepalived programs the kernel itself; only log the transition
+elif [ "\$1" = on ] && [ ! -e "$LAB_DIR/state/dsr-off" ]; then
   nft -f "$LAB_DIR/state/dsr-\$h.nft"
 else
   nft delete table netdev lbd_dsr 2>/dev/null || true
 fi
-echo "\$(date +%T) \$1" >>"$LAB_DIR/hosts/\$h/notify.log"
+echo "\$(date +%T) \$*" >>"$LAB_DIR/hosts/\$h/notify.log"
 exit 0
 EOF
   chmod 755 "$LAB_DIR/bin/dsr"
 }
 
+# The virtual_server the scenario asks for (ipvs mode), kept in $LAB_DIR/state/vs as shell
+# assignments: VS_METHOD (DR|NAT|TUN), VS_REALS (ip list), VS_FWMARK (empty: VIP:PORT via the
+# group), VS_EXTRA (more lines for the block), VS_RS_EXTRA (more lines per real_server),
+# VS_DELAY (delay_loop), VS_NONE=1 (no virtual_server at all), VS_CHECK (empty: TCP_CHECK on
+# the real IP; else the lbdoctor binary, run as a MISC_CHECK that tests the VIP path).
+vs_reset() {
+  cat >"$LAB_DIR/state/vs" <<EOF
+VS_METHOD=DR
+VS_REALS="$(nic_field app1 ens4 ip) $(nic_field app2 ens4 ip)"
+VS_FWMARK=
+VS_EXTRA=
+VS_RS_EXTRA=
+VS_DELAY=10
+VS_NONE=
+VS_CHECK=
+EOF
+}
+vs_set() { # KEY VALUE: one setting for the next keepalived restart
+  [ -s "$LAB_DIR/state/vs" ] || vs_reset
+  printf '%s=%q\n' "$1" "$2" >>"$LAB_DIR/state/vs"
+}
+
 # keepalived.conf for a director; carries the incident's virtual_server block (lvs_sched rr then
-# lb_algo lc). keepalived runs VRRP only here (-P): the kernel has no IPVS.
+# lb_algo lc). In ipvs mode keepalived runs in full and programs IPVS from it; in nft mode it
+# runs VRRP only (-P) and the block is only read by lint.
 write_keepalived_conf() { # director vrid
-  local h=$1 vrid=${2:-51} state prio
+  local h=$1 vrid=${2:-51} state prio notify rs
   if [ "$h" = lb1 ]; then state=MASTER; prio=100; else state=BACKUP; prio=90; fi
-  cat >"$(hdir "$h")/keepalived.conf" <<EOF
-! lbdoctor lab director $h (generated by tests/lab/lab.sh)
+  [ -s "$LAB_DIR/state/vs" ] || vs_reset
+  local VS_METHOD VS_REALS VS_FWMARK VS_EXTRA VS_RS_EXTRA VS_DELAY VS_NONE VS_CHECK
+  # shellcheck disable=SC1091
+  . "$LAB_DIR/state/vs"
+  if [ "$(director_mode)" = ipvs ]; then
+    notify="$LAB_DIR/bin/dsr log"
+  else
+    notify="$LAB_DIR/bin/dsr"
+  fi
+  (
+    cat <<EOF
+! lbdoctor lab director $h (generated by tests/lab/lab.sh; director: $(director_mode))
 global_defs {
   router_id $h
   script_user root
@@ -330,42 +397,46 @@ vrrp_instance VI_1 {
   virtual_ipaddress {
     $VIP
   }
-  notify_master "$LAB_DIR/bin/dsr on"
-  notify_backup "$LAB_DIR/bin/dsr off"
-  notify_fault "$LAB_DIR/bin/dsr off"
-  notify_stop "$LAB_DIR/bin/dsr off"
-}
-
-virtual_server_group app_servers {
-  $VIP $PORT
-}
-
-virtual_server group app_servers {
-  delay_loop 10
-  lvs_sched rr
-  lvs_method DR
-  lb_algo lc
-  protocol TCP
-
-  real_server $(nic_field app1 ens4 ip) $PORT {
-    TCP_CHECK {
-      connect_timeout 10
-    }
-  }
-  real_server $(nic_field app2 ens4 ip) $PORT {
-    TCP_CHECK {
-      connect_timeout 10
-    }
-  }
+  notify_master "$notify on"
+  notify_backup "$notify off"
+  notify_fault "$notify off"
+  notify_stop "$notify off"
 }
 EOF
+    [ -z "$VS_NONE" ] || exit 0
+    if [ -n "$VS_FWMARK" ]; then
+      printf '\nvirtual_server fwmark %s {\n' "$VS_FWMARK"
+    else
+      printf '\nvirtual_server_group app_servers {\n  %s %s\n}\n\nvirtual_server group app_servers {\n' "$VIP" "$PORT"
+    fi
+    printf '  delay_loop %s\n  lvs_sched rr\n  lvs_method %s\n  lb_algo lc\n  protocol TCP\n' "$VS_DELAY" "$VS_METHOD"
+    [ -z "$VS_EXTRA" ] || printf '%b\n' "$VS_EXTRA"
+    for rs in $VS_REALS; do
+      printf '\n  real_server %s %s {\n' "$rs" "$PORT"
+      [ -z "$VS_RS_EXTRA" ] || printf '%b\n' "$VS_RS_EXTRA"
+      if [ -n "$VS_CHECK" ]; then
+        # issue 16: the VIP path, as IPVS DR reaches the real server, instead of its own IP.
+        printf '    MISC_CHECK {\n      misc_path "%s check %s:%s --rs %s --timeout 1 -q"\n      misc_timeout 5\n    }\n  }\n' \
+          "$VS_CHECK" "$VIP" "$PORT" "$rs"
+      else
+        printf '    TCP_CHECK {\n      connect_timeout %s\n    }\n  }\n' "$([ "$VS_DELAY" -lt 10 ] && echo 1 || echo 10)"
+      fi
+    done
+    printf '}\n'
+  ) >"$(hdir "$h")/keepalived.conf"
   hx "$h" cp "$(hdir "$h")/keepalived.conf" /etc/keepalived/keepalived.conf
 }
 
 start_keepalived() {
   local h=$1 d
   d=$(hdir "$h")
-  hx_bg "$h" "$d/keepalived.log" keepalived -P -n -l -D -f "$d/keepalived.conf" -p "$d/keepalived.pid" -r "$d/keepalived-vrrp.pid"
+  if [ "$(director_mode)" = ipvs ]; then
+    # Full keepalived: VRRP and the checkers, which program the kernel's IPVS table.
+    hx_bg "$h" "$d/keepalived.log" keepalived -n -l -D -f "$d/keepalived.conf" -p "$d/keepalived.pid" \
+      -r "$d/keepalived-vrrp.pid" -c "$d/keepalived-checkers.pid"
+  else
+    hx_bg "$h" "$d/keepalived.log" keepalived -P -n -l -D -f "$d/keepalived.conf" -p "$d/keepalived.pid" -r "$d/keepalived-vrrp.pid"
+  fi
   echo "$BG_PID" >"$d/keepalived.pid.lab"
 }
 
@@ -375,21 +446,30 @@ stop_keepalived() {
   [ -s "$d/keepalived.pid.lab" ] || return 0
   pid=$(cat "$d/keepalived.pid.lab")
   kill "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq $((50 * WAIT_SCALE))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -9 "$pid" 2>/dev/null || true
   rm -f "$d/keepalived.pid.lab"
   hx "$h" nft delete table netdev lbd_dsr 2>/dev/null || true
   hx "$h" ip addr del "$VIP/32" dev ens3 2>/dev/null || true
+  # keepalived removes its IPVS services when it stops; a killed one may leave them.
+  [ "$(director_mode)" != ipvs ] || hx "$h" ipvsadm -C 2>/dev/null || true
 }
 
 holds_vip() { hx "$1" ip -4 -o addr show dev ens3 | grep -q " $VIP/"; }
-has_dsr() { hx "$1" nft list table netdev lbd_dsr >/dev/null 2>&1; }
+# The director forwards: the DR rule (nft), or an IPVS service with a real server (ipvs).
+has_dsr() {
+  if [ "$(director_mode)" = ipvs ]; then
+    hx "$1" ipvsadm -Ln 2>/dev/null | grep -q '^  -> [0-9]'
+  else
+    hx "$1" nft list table netdev lbd_dsr >/dev/null 2>&1
+  fi
+}
 
 masters() { local h; for h in "${DIRECTORS[@]}"; do if holds_vip "$h"; then echo "$h"; fi; done; }
 
 wait_master() { # expected-count timeout-seconds
-  local want=$1 t=${2:-10} n
-  for _ in $(seq $((t * 10))); do
+  local want=$1 end=$((SECONDS + ${2:-10} * WAIT_SCALE)) n
+  while [ $SECONDS -le $end ]; do
     n=$(masters | wc -l)
     if [ "$n" -eq "$want" ]; then
       local m ok=1
@@ -405,6 +485,9 @@ wait_master() { # expected-count timeout-seconds
 restart_vrrp() { # vrid-lb1 vrid-lb2
   stop_keepalived lb2
   stop_keepalived lb1
+  # Neighbour entries learnt under the previous scenario's ARP settings would outlive them.
+  hx lb1 ip neigh flush dev ens3
+  hx lb2 ip neigh flush dev ens3
   write_keepalived_conf lb1 "${1:-51}"
   write_keepalived_conf lb2 "${2:-51}"
   start_keepalived lb1
@@ -412,19 +495,43 @@ restart_vrrp() { # vrid-lb1 vrid-lb2
   start_keepalived lb2
   sleep 0.5
   echo normal >"$LAB_DIR/state/vrrp"
+  cp "$LAB_DIR/state/vs" "$LAB_DIR/state/vs.running"
+  [ "$(director_mode)" != ipvs ] || wait_ipvs lb1 15
+}
+
+# keepalived's checkers program the service shortly after start: wait for a real server.
+wait_ipvs() { # director timeout-seconds
+  local vs_none
+  vs_none=$(grep -c '^VS_NONE=1' "$LAB_DIR/state/vs" 2>/dev/null || true)
+  [ "$vs_none" = 0 ] || return 0
+  local end=$((SECONDS + $2 * WAIT_SCALE))
+  while [ $SECONDS -le $end ]; do has_dsr "$1" && return 0; sleep 0.2; done
+  tail -5 "$(hdir "$1")/keepalived.log" >&2
+  die "director $1: keepalived programmed no IPVS service within $(($2 * WAIT_SCALE)) s (see $(hdir "$1")/keepalived.log)"
+}
+
+# ipvs mode: restarts keepalived when the scenario changed the virtual_server.
+ipvs_sync() {
+  [ "$(director_mode)" = ipvs ] || return 0
+  cmp -s "$LAB_DIR/state/vs" "$LAB_DIR/state/vs.running" || restart_vrrp 51 51
 }
 
 # ---------------------------------------------------------------- reboot simulation
 
 reset_runtime() {
-  local h=$1 conf key
-  for conf in all default lo $(nic_names "$h"); do
-    for key in "${RESET_KEYS[@]}"; do
-      hx "$h" sysctl -qw "net.ipv4.conf.$conf.$key=0"
-    done
+  local h=$1 conf key extra= keys=()
+  # The IPIP fallback device exists in every namespace once the ipip module is loaded.
+  if hx "$h" test -e /proc/sys/net/ipv4/conf/tunl0; then
+    extra=tunl0
+    hx "$h" sh -c 'ip addr flush dev tunl0; ip link set tunl0 down'
+  fi
+  for conf in all default lo $(nic_names "$h") $extra; do
+    for key in "${RESET_KEYS[@]}"; do keys+=("net.ipv4.conf.$conf.$key=0"); done
   done
-  hx "$h" sysctl -qw net.ipv4.ip_forward=0
-  hx "$h" nft flush ruleset
+  # One process per step: under the VM's emulated CPU every fork counts.
+  hx "$h" sysctl -qw "${keys[@]}" net.ipv4.ip_forward=0 net.ipv4.conf.all.send_redirects=1 \
+    net.ipv4.conf.default.send_redirects=1
+  hx "$h" sh -c 'nft flush ruleset; ip route flush table 100 2>/dev/null; true'
   configure_addresses "$h"
 }
 
@@ -435,18 +542,19 @@ reset_runtime() {
 # is there; the NICs' own stanzas are what configure_addresses already did), then
 # netfilter-persistent restores /etc/iptables/rules.v4.
 apply_boot_files() {
-  local h=$1 nic key v
-  hx "$h" sysctl -q --system >/dev/null 2>&1 || true
-  for nic in $(nic_names "$h"); do
-    for key in "${RESET_KEYS[@]}"; do
-      v=$(hx "$h" cat "/proc/sys/net/ipv4/conf/default/$key")
-      hx "$h" sysctl -qw "net.ipv4.conf.$nic.$key=$v"
+  local h=$1
+  # shellcheck disable=SC2016 # expanded by the host's shell
+  hx "$h" sh -c 'sysctl -q --system >/dev/null 2>&1
+    for nic in "$@"; do
+      for key in '"${RESET_KEYS[*]}"'; do
+        # (not `read v <file`: dash'"'"'s read fails on /proc/sys files and the copy is skipped)
+        v=$(cat /proc/sys/net/ipv4/conf/default/$key) && echo "$v" >/proc/sys/net/ipv4/conf/$nic/$key
+      done
     done
-  done
-  hx "$h" sysctl -q --system >/dev/null 2>&1 || true
-  hx "$h" sh "$LAB_SRC/ifup-lo.sh"
-  hx "$h" sh -c '[ ! -s /etc/iptables/rules.v4 ] || iptables-restore </etc/iptables/rules.v4'
-  hx "$h" sh -c '[ ! -s /etc/iptables/rules.v6 ] || ip6tables-restore </etc/iptables/rules.v6'
+    sysctl -q --system >/dev/null 2>&1
+    sh "$0"
+    [ ! -s /etc/iptables/rules.v4 ] || iptables-restore </etc/iptables/rules.v4
+    [ ! -s /etc/iptables/rules.v6 ] || ip6tables-restore </etc/iptables/rules.v6' "$LAB_SRC/ifup-lo.sh" $(nic_names "$h")
 }
 
 reboot_host() {
@@ -469,6 +577,8 @@ up() {
   down
   mkdir -p "$LAB_DIR/state" "$LAB_DIR/hosts"
   touch "$LAB_DIR/.lbdoctor-lab"
+  choose_director_mode >"$LAB_DIR/state/director"
+  vs_reset
   ip netns add "${PREFIX}seg"
   ip -n "${PREFIX}seg" link set lo up
   ip netns exec "${PREFIX}seg" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
@@ -494,18 +604,21 @@ up() {
   done
   for h in "${REALS[@]}"; do start_http "$h"; done
   for h in "${DIRECTORS[@]}"; do write_dsr_rule "$h"; done
-  restart_vrrp 51 51
+  # keepalived's first TCP_CHECK must find the servers listening, or it takes them out of
+  # the pool until the next check (python starts slowly on an emulated CPU).
   for h in "${REALS[@]}"; do wait_listen "$h" "$PORT"; done
+  restart_vrrp 51 51
   for h in "${SSH_HOSTS[@]}"; do wait_listen "$h" 22; done
   wait_master 1 10
   echo base >"$LAB_DIR/state/scenario"
-  log "up: $(masters | tr '\n' ' ')is VRRP master; LAB_DIR=$LAB_DIR"
+  log "up: $(masters | tr '\n' ' ')is VRRP master; director: $(director_desc); LAB_DIR=$LAB_DIR"
 }
 
 status() {
   if ! is_up; then echo "lab: down"; return 3; fi
   local h
   echo "lab: up (LAB_DIR=$LAB_DIR, scenario $(cat "$LAB_DIR/state/scenario" 2>/dev/null || echo ?))"
+  echo "  director: $(director_desc)"
   for h in "${DIRECTORS[@]}"; do
     printf '  %-6s vip=%s dsr=%s keepalived=%s\n' "$h" \
       "$(holds_vip "$h" && echo yes || echo no)" "$(has_dsr "$h" && echo yes || echo no)" \
@@ -520,7 +633,7 @@ status() {
 
 # Runs N HTTP probes to the VIP from the client; prints the probe JSON.
 probe() { # [count] [target]
-  hx client "$PY" "$LAB_SRC/probe.py" "${2:-$VIP}" "$PORT" "${1:-20}" 1.5 "${PROBE_PARALLEL:-8}"
+  hx client "$PY" "$LAB_SRC/probe.py" "${2:-$VIP}" "$PORT" "${1:-20}" "$PROBE_TIMEOUT" "${PROBE_PARALLEL:-8}"
 }
 
 # ---------------------------------------------------------------- scenarios
@@ -551,25 +664,77 @@ printf '*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0
 scenario_base() {
   local h d
   rm -f "$LAB_DIR/state/dsr-off"
+  stop_conn_holder
   for h in "${DIRECTORS[@]}"; do
     d=$(hdir "$h")
     [ ! -s "$d/proxy.pid" ] || { kill "$(cat "$d/proxy.pid")" 2>/dev/null || true; rm -f "$d/proxy.pid"; }
     [ ! -s "$d/http.pid" ] || { kill "$(cat "$d/http.pid")" 2>/dev/null || true; rm -f "$d/http.pid"; }
     hx "$h" nft delete table inet lbd_lab 2>/dev/null || true
+    hx "$h" nft delete table netdev lbd_pingpong 2>/dev/null || true
     hx "$h" iptables -t nat -F
     write_dsr_rule "$h"
+    [ "$(director_mode)" = ipvs ] || continue
+    # What the NAT, fwmark and co-located scenarios change on a director.
+    hx "$h" iptables -t mangle -F
+    hx "$h" ip rule del pref 100 2>/dev/null || true
+    hx "$h" ip route flush table 100 2>/dev/null || true
+    hx "$h" ip addr del "$VIP/32" dev lo 2>/dev/null || true
+    hx "$h" ip route del default 2>/dev/null || true
+    hx "$h" sysctl -qw net.ipv4.ip_forward=0 net.ipv4.conf.all.send_redirects=1 net.ipv4.conf.ens3.send_redirects=1 \
+      net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0
   done
-  if [ "$(cat "$LAB_DIR/state/vrrp" 2>/dev/null)" != normal ] || [ "$(masters | tr '\n' ' ')" != "lb1 " ]; then
+  if [ "$(director_mode)" = ipvs ]; then
+    # Every scenario starts from a freshly started keepalived: new IPVS services whose real
+    # servers carry no connection counts from the previous scenario (lc would remember them).
+    vs_reset
+    rm -f "$LAB_DIR/state/vs.running"
+  elif [ "$(cat "$LAB_DIR/state/vrrp" 2>/dev/null)" != normal ] || [ "$(masters | tr '\n' ' ')" != "lb1 " ]; then
     restart_vrrp 51 51
   fi
-  sync_dsr
+  [ "$(director_mode)" = ipvs ] || sync_dsr
   for h in "${REALS[@]}"; do
     reset_boot_files "$h"
     reset_runtime "$h"
     apply_boot_files "$h"
+    d=$(hdir "$h")
+    if ! { [ -s "$d/http.pid" ] && kill -0 "$(cat "$d/http.pid")" 2>/dev/null; }; then
+      start_http "$h"
+      wait_listen "$h" "$PORT"
+    fi
   done
-  wait_master 1 10
+  [ "$(director_mode)" = ipvs ] || wait_master 1 10
   hx client ip neigh flush dev eth0
+}
+
+# A long-lived client connection (a browser's keep-alive) to the VIP, established on whichever
+# real server answers: under lc it pins that server's ActiveConn at 1 for 15 minutes.
+start_conn_holder() { # no args; the connection is held from the client namespace
+  local d
+  d=$(hdir client)
+  hx_bg client "$d/conn-holder.log" "$PY" -c '
+import socket, sys, time
+for _ in range(20):
+    s = socket.socket(); s.settimeout(1.5)
+    try:
+        s.connect((sys.argv[1], int(sys.argv[2])))
+    except OSError:
+        s.close(); continue
+    print("held", s.getsockname(), flush=True)
+    s.settimeout(None)
+    s.recv(1)  # blocks: the HTTP server waits for a request line that never comes
+    sys.exit(0)
+sys.exit("no real server answered")' "$VIP" "$PORT"
+  echo "$BG_PID" >"$d/conn-holder.pid"
+  local end=$((SECONDS + 30 * WAIT_SCALE))
+  while [ $SECONDS -le $end ]; do grep -q held "$d/conn-holder.log" 2>/dev/null && return 0; sleep 0.1; done
+  die "the long-lived client connection to $VIP:$PORT was not established (see $d/conn-holder.log)"
+}
+stop_conn_holder() {
+  local f
+  f="$(hdir client)/conn-holder.pid"
+  [ -s "$f" ] || return 0
+  kill "$(cat "$f")" 2>/dev/null || true
+  rm -f "$f" "$(hdir client)/conn-holder.log"
 }
 
 sync_dsr() { # re-installs the rule on the current master(s) after a change of variant
@@ -579,6 +744,103 @@ sync_dsr() { # re-installs the rule on the current master(s) after a change of v
   done
 }
 
+# ---- scenarios that need real IPVS
+
+# LVS-NAT: the director rewrites the destination to the real IP, and the replies must come back
+# through it (the real servers route the client via the VIP) to be rewritten to the VIP.
+scenario_nat() {
+  local h
+  vs_set VS_METHOD NAT
+  for h in "${DIRECTORS[@]}"; do
+    # Replies leave by the NIC they came in on: no ICMP redirects telling the real servers
+    # that the client is on-link.
+    hx "$h" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.ens3.send_redirects=0
+  done
+  for h in "${REALS[@]}"; do
+    # Only ens4 answers ARP for the real IP, and the route to the client goes back by ens4
+    # through the director holding the VIP.
+    # rp_filter 0 as in DR: requests (and keepalived's TCP_CHECK) arrive on ens4 while the
+    # routes back to the segment leave by ens3; strict mode would drop them.
+    hx "$h" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
+      net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.ens3.rp_filter=0 net.ipv4.conf.ens4.rp_filter=0
+    hx "$h" ip route add "$(nic_field client eth0 ip)/32" via "$VIP" dev ens4
+  done
+}
+
+# LVS-TUN: the director wraps each request in IPIP to the real IP; the real servers hold the
+# VIP on tunl0, answer ARP for nothing on it, and reply directly.
+scenario_tun() {
+  local h c
+  vs_set VS_METHOD TUN
+  for h in "${REALS[@]}"; do
+    hx "$h" ip link set tunl0 up
+    hx "$h" ip addr add "$VIP/32" dev tunl0
+    hx "$h" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
+    for c in all tunl0 ens3 ens4; do hx "$h" sysctl -qw "net.ipv4.conf.$c.rp_filter=0"; done
+  done
+}
+
+# A fwmark service (incident 3's policy routing on the director): mangle marks VIP:PORT,
+# `ip rule fwmark 1 table 100` with `local 0/0 dev lo` there makes marked packets local, so
+# IPVS takes them even on a director that does not hold the VIP.
+scenario_fwmark() {
+  local h
+  vs_set VS_FWMARK 1
+  dsr_runtime app1
+  dsr_runtime app2
+  for h in "${DIRECTORS[@]}"; do
+    hx "$h" iptables -t mangle -A PREROUTING -d "$VIP/32" -p tcp --dport "$PORT" -j MARK --set-mark 1
+    hx "$h" ip rule add pref 100 fwmark 1 table 100
+    hx "$h" ip route add local 0.0.0.0/0 dev lo table 100
+    hx "$h" sysctl -qw net.ipv4.conf.ens3.rp_filter=0
+  done
+}
+
+# Persistence: every connection from one client goes to the same real server for 60 s; the
+# kernel keeps a template entry per client in ip_vs_conn.
+scenario_persistence() {
+  vs_set VS_EXTRA "  persistence_timeout 60"
+  dsr_runtime app1
+  dsr_runtime app2
+}
+
+# A failed check with inhibit_on_failure: keepalived sets the real server's weight to 0
+# instead of removing it (fast checks: delay_loop 2).
+scenario_inhibit() {
+  vs_set VS_DELAY 2
+  vs_set VS_RS_EXTRA "    inhibit_on_failure"
+  dsr_runtime app1
+  dsr_runtime app2
+}
+inhibit_app2() {
+  local d ip
+  d=$(hdir app2)
+  kill "$(cat "$d/http.pid")" 2>/dev/null || true
+  rm -f "$d/http.pid"
+  ip=$(nic_field app2 ens4 ip)
+  local end=$((SECONDS + 15 * WAIT_SCALE))
+  while [ $SECONDS -le $end ]; do
+    hx lb1 ipvsadm -Ln | grep -Eq -- "-> $ip:$PORT +Route +0 " && return 0
+    sleep 0.1
+  done
+  die "inhibit: keepalived did not set $ip's weight to 0 (see $(hdir lb1)/keepalived.log)"
+}
+
+# Bounds the co-located ping-pong: frames from the peer director to the VIP, 200/s at most.
+pingpong_limit() { # director
+  local h=$1 peer pmac
+  peer=$([ "$h" = lb1 ] && echo lb2 || echo lb1)
+  pmac=$(nic_field "$peer" ens3 mac)
+  hx "$h" nft -f - <<EOF
+table netdev lbd_pingpong {
+  chain ingress {
+    type filter hook ingress device "ens3" priority 0; policy accept;
+    ether saddr $pmac ip daddr $VIP tcp dport $PORT limit rate over 200/second burst 50 packets drop
+  }
+}
+EOF
+}
+
 scenario() {
   local name=${1:-}
   is_up || die "the lab is down (run: lab.sh up)"
@@ -586,6 +848,10 @@ scenario() {
     incident)
       scenario_base
       dsr_runtime app1 # right at runtime, never persisted; app2 has nothing
+      if [ "$(director_mode)" = ipvs ]; then
+        ipvs_sync
+        start_conn_holder # a browser's keep-alive connection: lc then avoids app1
+      fi
       ;;
     healthy)
       scenario_base
@@ -613,6 +879,7 @@ scenario() {
     split-brain)
       # The peers cannot hear each other (VRRP dropped on input): both become MASTER.
       scenario_base
+      ipvs_sync
       echo split >"$LAB_DIR/state/vrrp"
       dsr_runtime app1
       dsr_runtime app2
@@ -631,6 +898,7 @@ EOF
     split-brain-vrid)
       # The peers disagree on virtual_router_id (51 and 52): both become MASTER for the VIP.
       scenario_base
+      ipvs_sync
       echo split >"$LAB_DIR/state/vrrp"
       dsr_runtime app1
       dsr_runtime app2
@@ -643,34 +911,82 @@ EOF
       # Co-located: both directors also serve HTTP (the VIP is local on the master; the
       # backup accepts it via REDIRECT) and list each other as real servers.
       scenario_base
-      for h in "${DIRECTORS[@]}"; do
-        write_dsr_rule "$h" colocated
-        start_http "$h"
-        wait_listen "$h" "$PORT"
-        hx "$h" iptables -t nat -A PREROUTING -d "$VIP/32" -j REDIRECT
-        hx "$h" nft -f "$LAB_DIR/state/dsr-$h.nft"
-      done
+      if [ "$(director_mode)" = ipvs ]; then
+        # Real IPVS: both directors list both directors as real servers (incident 4's
+        # colocated config); the backup holds the VIP on lo, so its own IPVS takes what the
+        # master forwards to it, and may send it back: ping-pong. A rate limit on each
+        # director's ingress bounds the loop (the kernel would not).
+        vs_set VS_REALS "$(nic_field lb1 ens3 ip) $(nic_field lb2 ens3 ip)"
+        for h in "${DIRECTORS[@]}"; do
+          start_http "$h"
+          wait_listen "$h" "$PORT"
+          hx "$h" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
+          hx "$h" ip addr add "$VIP/32" dev lo
+          pingpong_limit "$h"
+        done
+        ipvs_sync
+      else
+        for h in "${DIRECTORS[@]}"; do
+          write_dsr_rule "$h" colocated
+          start_http "$h"
+          wait_listen "$h" "$PORT"
+          hx "$h" iptables -t nat -A PREROUTING -d "$VIP/32" -j REDIRECT
+          hx "$h" nft -f "$LAB_DIR/state/dsr-$h.nft"
+        done
+      fi
       ;;
     syn-flood)
       # Healthy cluster; the flood itself is sent by `lab.sh flood` (bounded in count and time).
       scenario_base
       dsr_runtime app1
       dsr_runtime app2
+      if [ "$(director_mode)" = ipvs ]; then
+        # A director has a default route; without one the kernel drops the spoofed sources
+        # (no route back: reverse-path check) before IPVS sees them. It points at the client,
+        # which forwards nothing, so still nothing leaves the lab.
+        for h in "${DIRECTORS[@]}"; do
+          hx "$h" ip route replace default via "$(nic_field client eth0 ip)" dev ens3
+        done
+      fi
       ;;
     proxy)
       # No DSR: a TCP relay on the master director terminates VIP:80 and opens its own
       # connection to a real server, so every reply comes from the director's MAC.
       scenario_base
       touch "$LAB_DIR/state/dsr-off"
-      sync_dsr
+      if [ "$(director_mode)" = ipvs ]; then
+        vs_set VS_NONE 1 # keepalived holds the VIP, IPVS has no service
+        ipvs_sync
+      else
+        sync_dsr
+      fi
       local m
       m=$(masters | head -1)
       hx_bg "$m" "$(hdir "$m")/proxy.log" socat "TCP-LISTEN:$PORT,bind=$VIP,fork,reuseaddr" "TCP:$(nic_field app1 ens3 ip):$PORT"
       echo "$BG_PID" >"$(hdir "$m")/proxy.pid"
       wait_listen "$m" "$PORT"
       ;;
-    *) die "unknown scenario '$name' (incident healthy arp-problem rp-filter split-brain split-brain-vrid director-is-real-server syn-flood proxy)" ;;
+    checked)
+      # The incident, with `lbdoctor check` as each real server's MISC_CHECK (issue 16):
+      # keepalived takes app2 out of the pool by itself. LBDOCTOR: the binary to run.
+      [ "$(director_mode)" = ipvs ] || die "scenario checked needs real IPVS (run the lab in the VM: tests/lab/vm.sh)"
+      [ -x "${LBDOCTOR:-}" ] || die "scenario checked: set LBDOCTOR to the lbdoctor binary keepalived should run"
+      scenario_base
+      dsr_runtime app1
+      vs_set VS_CHECK "$LBDOCTOR"
+      vs_set VS_DELAY 3
+      ipvs_sync
+      ;;
+    nat | tun | fwmark | persistence | inhibit)
+      [ "$(director_mode)" = ipvs ] || die "scenario $name needs real IPVS (run the lab in the VM: tests/lab/vm.sh)"
+      scenario_base
+      "scenario_$name"
+      ipvs_sync
+      [ "$name" != inhibit ] || inhibit_app2
+      ;;
+    *) die "unknown scenario '$name' (incident healthy arp-problem rp-filter split-brain split-brain-vrid director-is-real-server syn-flood proxy; real IPVS only: nat tun fwmark persistence inhibit)" ;;
   esac
+  ipvs_sync
   echo "$name" >"$LAB_DIR/state/scenario"
   log "scenario $name ready"
 }
@@ -699,6 +1015,7 @@ main() {
       cat >&2 <<'EOF'
 usage: lab.sh up|down|status
        lab.sh scenario incident|healthy|arp-problem|rp-filter|split-brain|split-brain-vrid|director-is-real-server|syn-flood|proxy
+                       (real IPVS only) nat|tun|fwmark|persistence|inhibit
        lab.sh reboot HOST | exec HOST CMD... | probe [N] | flood [N] | masters
 EOF
       exit 2

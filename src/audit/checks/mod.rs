@@ -17,6 +17,8 @@ mod dr010;
 mod dr011;
 mod dr012;
 mod dr013;
+mod dr014;
+mod dr015;
 mod rs001;
 mod rs002;
 mod rs003;
@@ -91,6 +93,8 @@ pub fn run_director(a: &Analysis, out: &mut Vec<Finding>) {
         dr011::run,
         dr012::run,
         dr013::run,
+        dr014::run,
+        dr015::run,
     ] {
         c(a, out);
     }

@@ -114,7 +114,15 @@ pub fn pairs<'a>(
 pub fn expected_real<'a>(es: &'a ExpectedService, rs: &RealServer) -> Option<&'a ExpectedReal> {
     es.real_servers
         .iter()
-        .find(|e| e.ip == rs.addr.ip() && e.port.is_none_or(|p| p == rs.addr.port()))
+        .find(|e| e.ip == rs.addr.ip() && port_matches(e.port, rs.addr.port()))
+}
+
+/// Does a config real server's port match the kernel's? A DR or TUN real server takes its
+/// service's port, so under a fwmark service the kernel lists it with port 0 whatever the
+/// config says (`real_server 192.168.21.71 80` shows as `192.168.21.71:0` under `FWM 1`:
+/// fixtures/state/real/fwmark, Linux 6.1 with keepalived 2.2.7).
+pub fn port_matches(config: Option<u16>, kernel: u16) -> bool {
+    config.is_none_or(|p| p == kernel || kernel == 0)
 }
 
 /// The config service and real server for a kernel real server, if --config was given.
@@ -168,6 +176,44 @@ mod tests {
         // With weights making the active server the cheaper one, nothing is pinned.
         let st = state("TCP  10.0.0.1:80 wlc\n  -> 10.0.0.71:80 Route 100 1 0\n  -> 10.0.0.72:80 Route 1 0 10\n");
         assert!(ids(&st).is_empty());
+    }
+
+    #[test]
+    fn st001_explains_the_kernel_it_runs_on() {
+        let table = "TCP  192.168.21.20:80 lc\n  -> 192.168.21.71:80 Route 1 1 3\n  -> 192.168.21.72:80 Route 1 0 4\n";
+        let msg = |kernel: Option<&str>| {
+            let mut st = state(table);
+            st.kernel = kernel.map(String::from);
+            let f = run(&Input {
+                state: &st,
+                config: None,
+            });
+            assert_eq!(f.len(), 1, "{f:?}");
+            assert_eq!(f[0].id, "ST001");
+            f[0].message.clone()
+        };
+        // Debian 12's kernel: SYN_RECV is active (be2cef49904b, 4.8), so the pick's inactive
+        // entries are closed connections, and a silent pick would take about 1 (255/256).
+        let m = msg(Some("6.1.0-57-amd64"));
+        assert!(!m.contains("stays inactive"), "{m}");
+        assert!(m.contains("it answered them"), "{m}");
+        assert!(
+            m.contains("it takes about 1 before the scheduler moves away"),
+            "{m}"
+        );
+        // CentOS 7's 3.10: SYN_RECV is inactive, the old explanation holds.
+        let m = msg(Some("3.10.0-1160.el7.x86_64"));
+        assert!(
+            m.contains("an entry stays inactive (SYN_RECV) when the real server never answers"),
+            "{m}"
+        );
+        assert!(m.contains("it keeps getting all 255"), "{m}");
+        // Unknown kernel (--from without --kernel): both.
+        let m = msg(None);
+        assert!(
+            m.contains("since Linux 4.8") && m.contains("before 4.8"),
+            "{m}"
+        );
     }
 
     #[test]

@@ -55,8 +55,8 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
             continue;
         }
         let (pov, nov) = (pick.overhead().unwrap_or(0), next.overhead().unwrap_or(0));
-        // New connections the pick absorbs before `next` becomes cheaper. Each adds at least
-        // one inactive entry (SYN_RECV) to the pick.
+        // New connections the pick absorbs before `next` becomes cheaper, if each leaves one
+        // inactive entry (a short connection that closed, or before 4.8 a SYN_RECV one).
         let absorbs = if sched == "wlc" {
             let (pw, nw) = (
                 pick.weight.unwrap_or(1).max(1) as u64,
@@ -83,6 +83,10 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
                 )
             })
             .collect();
+        // Since Linux 4.8 an unanswered SYN is an active entry (overhead +256) for its 60 s,
+        // so a silent pick soon loses its place; before 4.8 it added 1, like a closed one.
+        let silent_absorbs = absorbs.div_ceil(256).max(1);
+        let syn_active = input.state.syn_recv_active();
         let mut msg = format!(
             "Scheduler {sched} sends each new connection to the real server with the lowest {}overhead, ActiveConn×256 + InActConn: an open connection weighs as much as 256 finished ones. {}, so {} (overhead {}) gets every new connection: about the next {} of them, or until those long connections close. One long-lived connection, such as a browser's keep-alive, is enough to send all other clients to one server.",
             if sched == "wlc" { "weighted " } else { "" },
@@ -91,6 +95,11 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
             pov,
             absorbs,
         );
+        msg.push_str(&match syn_active {
+            Some(true) => format!(" If {} does not answer, each failed handshake stays in SYN_RECV, which this kernel (Linux 4.8 or later) counts as active: it takes about {silent_absorbs} before the scheduler moves away, and as many again each time those entries expire (60 s).", pick.addr),
+            Some(false) => format!(" If {} does not answer, each failed handshake stays in SYN_RECV, which this kernel (before Linux 4.8) counts as inactive: it keeps getting all {absorbs}, every one failing.", pick.addr),
+            None => format!(" If {} does not answer, each failed handshake stays in SYN_RECV for 60 s: since Linux 4.8 that counts as active, so only about {silent_absorbs} fail{} before the scheduler moves away; before 4.8 it counts as inactive and all {absorbs} fail.", pick.addr, if silent_absorbs == 1 { "s" } else { "" }),
+        });
         // No entry at all at the pick: low traffic, nothing suggests it fails. Still worth
         // knowing where the next clients go, but not a warning.
         let mut severity = if pick.inactive.unwrap_or(0) == 0 {
@@ -101,11 +110,18 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
         let mut evidence = vec![format!("{} {}", svc.key, sched)];
         evidence.extend(svc.real_servers.iter().map(rs_line));
         if pick.inactive.unwrap_or(0) > 0 {
+            let n = pick.inactive.unwrap_or(0);
             msg.push_str(&format!(
-                "\n{} has {} inactive and no active connection. In DR mode the director sees only the clients' packets, and an entry stays inactive (SYN_RECV) when the real server never answers the SYN; short connections that already closed count as inactive too.",
-                pick.addr,
-                pick.inactive.unwrap_or(0)
+                "\n{} has {n} inactive and no active connection. ",
+                pick.addr
             ));
+            msg.push_str(match syn_active {
+                // tcp_state_active_table (ip_vs_proto_tcp.c): SYN_SENT, SYN_RECV, SYNACK and
+                // ESTABLISHED are active since 4.8; FIN_WAIT, TIME_WAIT, CLOSE... are not.
+                Some(true) => "On this kernel (Linux 4.8 or later) an unanswered SYN counts as active, so these are connections that closed (FIN_WAIT, TIME_WAIT, CLOSE): it answered them.",
+                Some(false) => "On this kernel (before Linux 4.8) only ESTABLISHED counts as active: in DR mode, where the director sees only the clients' packets, an entry stays inactive (SYN_RECV) when the real server never answers the SYN; short connections that already closed count as inactive too.",
+                None => "Since Linux 4.8 an unanswered SYN (SYN_RECV) counts as active, so these are connections that closed; before 4.8 they may also be SYN_RECV entries of a server that never answers (give --kernel, or use --host, to tell).",
+            });
             if let Some(states) = input
                 .state
                 .connections
@@ -130,7 +146,7 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
                         pick.addr
                     ));
                 }
-            } else {
+            } else if syn_active != Some(true) {
                 msg.push_str(" If clients say the VIP answers only sometimes, this server is the first suspect.");
             }
         }

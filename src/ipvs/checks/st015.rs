@@ -9,7 +9,7 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
             let present = ks
                 .real_servers
                 .iter()
-                .any(|r| r.addr.ip() == er.ip && er.port.is_none_or(|p| p == r.addr.port()));
+                .any(|r| r.addr.ip() == er.ip && port_matches(er.port, r.addr.port()));
             if present {
                 continue;
             }
