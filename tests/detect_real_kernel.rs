@@ -19,8 +19,12 @@ fn detect(pcap: &str) -> (Option<i32>, Value) {
         .arg(format!("fixtures/detect/real/{pcap}"))
         .output()
         .unwrap();
-    let j: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{pcap}: no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{pcap}: no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
     (out.status.code(), j)
 }
 
