@@ -235,6 +235,8 @@ pub struct Analysis {
     pub unsupported: u64,
     /// Reply packets from the VIP on the chosen port whose SYN we never saw (mid-stream).
     pub reply_packets: u64,
+    /// Requests to the VIP seen IPIP-encapsulated (IPVS TUN forwarding): outer destinations.
+    pub tunneled: BTreeMap<IpAddr, u64>,
 }
 
 impl Analysis {
@@ -290,6 +292,7 @@ pub struct Analyzer {
     first_ts: f64,
     last_ts: f64,
     vip_packets: u64,
+    tunneled: BTreeMap<IpAddr, u64>,
     reply_packets: u64,
     pub issues: Issues,
     malformed: u64,
@@ -322,6 +325,7 @@ impl Analyzer {
             first_ts: 0.0,
             last_ts: 0.0,
             vip_packets: 0,
+            tunneled: BTreeMap::new(),
             reply_packets: 0,
             issues: Issues::default(),
             malformed: 0,
@@ -458,6 +462,12 @@ impl Analyzer {
                 L4::Tcp(t) => {
                     if ip.dst == vip {
                         self.vip_packets += 1;
+                        if let Some(outer) = ip.tunneled_to {
+                            // Bounded: one entry per real server address, at most 4096.
+                            if self.tunneled.len() < 4096 || self.tunneled.contains_key(&outer) {
+                                *self.tunneled.entry(outer).or_insert(0) += 1;
+                            }
+                        }
                         self.request(p, &f.src_mac, &f.dst_mac, ip.src, ip.total_len, &t);
                     } else if ip.src == vip {
                         self.vip_packets += 1;
@@ -840,6 +850,7 @@ impl Analyzer {
             first_ts: self.first_ts,
             last_ts: self.last_ts,
             vip_packets: self.vip_packets,
+            tunneled: std::mem::take(&mut self.tunneled),
             macs: self.macs,
             mac_stats: self.mac_stats,
             request_pairs: pairs,

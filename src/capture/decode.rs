@@ -87,6 +87,10 @@ pub struct Ip {
     /// IPv4 total length / IPv6 payload length + 40.
     pub total_len: u32,
     pub l4: L4,
+    /// For a packet that arrived IPIP-encapsulated (IPv4 protocol 4, as IPVS TUN forwards
+    /// requests), the outer destination: the real server's own IP. The other fields are the
+    /// inner packet's.
+    pub tunneled_to: Option<IpAddr>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -273,6 +277,13 @@ fn decode_ipv4(b: &[u8]) -> Result<Ip, DecodeError> {
     let src = IpAddr::V4(h.source_addr());
     let dst = IpAddr::V4(h.destination_addr());
     let first_fragment = h.fragments_offset().value() == 0;
+    // IPIP (LVS-TUN): what matters is the inner packet; one level only.
+    if first_fragment && h.protocol().0 == 4 && !payload.is_empty() && payload[0] >> 4 == 4 {
+        if let Ok(mut inner) = decode_ipv4_inner(payload) {
+            inner.tunneled_to = Some(dst);
+            return Ok(inner);
+        }
+    }
     let l4 = if first_fragment {
         decode_l4(h.protocol().0, payload, false)?
     } else {
@@ -284,6 +295,31 @@ fn decode_ipv4(b: &[u8]) -> Result<Ip, DecodeError> {
         ttl: h.ttl(),
         total_len: total as u32,
         l4,
+        tunneled_to: None,
+    })
+}
+
+/// The inner IPv4 packet of an IPIP frame (no further tunnel levels).
+fn decode_ipv4_inner(b: &[u8]) -> Result<Ip, DecodeError> {
+    let h = match Ipv4HeaderSlice::from_slice(b) {
+        Ok(h) => h,
+        Err(e) => return malformed(format!("inner IPv4 header: {e}")),
+    };
+    let hl = h.slice().len();
+    let total = (h.total_len() as usize).clamp(hl, b.len().max(hl));
+    let payload = &b[hl.min(b.len())..total.min(b.len())];
+    let l4 = if h.fragments_offset().value() == 0 && h.protocol().0 != 4 {
+        decode_l4(h.protocol().0, payload, false)?
+    } else {
+        L4::Other
+    };
+    Ok(Ip {
+        src: IpAddr::V4(h.source_addr()),
+        dst: IpAddr::V4(h.destination_addr()),
+        ttl: h.ttl(),
+        total_len: total as u32,
+        l4,
+        tunneled_to: None,
     })
 }
 
@@ -333,6 +369,7 @@ fn decode_ipv6(b: &[u8]) -> Result<Ip, DecodeError> {
         ttl: h.hop_limit(),
         total_len: 40 + plen as u32,
         l4,
+        tunneled_to: None,
     })
 }
 

@@ -330,12 +330,33 @@ pub fn decide(a: &Analysis, neighbours_host: &BTreeMap<IpAddr, Mac>) -> Verdict 
                 None => fmt_mac(&b.mac),
             })
             .collect();
-        let explanation = format!(
-            "Direct Server Return (LVS-DR), seen where the director forwards: requests to {vip}:{} arrive at the load balancer's MAC {} and leave it again still addressed to {vip}, re-sent at layer 2 to the real servers' MACs {}. That is what IPVS does in DR mode (NAT would rewrite the destination to the real server's IP). The real servers' replies go straight to the clients and do not pass this capture point, so a connection counts as answered when the client's ACK follows its SYN.{vrrp_note}",
-            a.port,
-            lb_mac.map(|m| fmt_mac(&m)).unwrap_or_default(),
-            names.join(", "),
-        );
+        let explanation = if a.tunneled.is_empty() {
+            format!(
+                "Direct Server Return (LVS-DR), seen where the director forwards: requests to {vip}:{} arrive at the load balancer's MAC {} and leave it again still addressed to {vip}, re-sent at layer 2 to the real servers' MACs {}. That is what IPVS does in DR mode (NAT would rewrite the destination to the real server's IP). The real servers' replies go straight to the clients and do not pass this capture point, so a connection counts as answered when the client's ACK follows its SYN.{vrrp_note}",
+                a.port,
+                lb_mac.map(|m| fmt_mac(&m)).unwrap_or_default(),
+                names.join(", "),
+            )
+        } else {
+            // IPVS TUN wraps each request in IPIP to the real server's own IP (seen on the
+            // real kernel: fixtures/detect/real/tun-director.pcap).
+            let to: Vec<String> = a
+                .tunneled
+                .iter()
+                .map(|(ip, n)| format!("{ip} ({n} packets)"))
+                .collect();
+            ev.push(format!(
+                "requests to {vip} re-sent IPIP-encapsulated (IP protocol 4) to {}",
+                to.join(", ")
+            ));
+            format!(
+                "Direct return through an IPIP tunnel (LVS-TUN), seen where the director forwards: requests to {vip}:{} arrive at the load balancer's MAC {} and leave it again wrapped in IPIP, addressed to the real servers' own IPs {} (MACs {}), still carrying {vip} inside. That is what IPVS does in TUN mode; each real server must decapsulate (tunl0) and hold {vip}. The replies go straight to the clients and do not pass this capture point, so a connection counts as answered when the client's ACK follows its SYN. Seen from a client, TUN and DR look the same: both are reported as mode dsr.{vrrp_note}",
+                a.port,
+                lb_mac.map(|m| fmt_mac(&m)).unwrap_or_default(),
+                a.tunneled.keys().map(|i| i.to_string()).collect::<Vec<_>>().join(", "),
+                names.join(", "),
+            )
+        };
         return Verdict {
             mode: Mode::Dsr,
             confidence: if answered > 0 { 0.85 } else { 0.7 },
