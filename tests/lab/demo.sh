@@ -59,6 +59,10 @@ set +e
 trap 'down >/dev/null 2>&1' EXIT
 trap 'exit 130' INT TERM
 SSHOPTS=(--ssh-config "$LAB_DIR/ssh/config" --known-hosts "$LAB_DIR/ssh/known_hosts" --identity "$LAB_DIR/ssh/id_ed25519")
+# A fix's rollback guard waits for a fresh SSH session to confirm; under the VM's emulated CPU
+# a session takes many seconds to open, so the guard gets longer than its 15 s default there.
+FIXOPTS=()
+[ "${LBD_VM_ACCEL:-}" != tcg ] || FIXOPTS=(--rollback-timeout 120)
 declare -A RCS=()
 
 # Runs lbdoctor in the client namespace (on the segment, like the operator's laptop).
@@ -111,7 +115,7 @@ fi
 
 say "4. Audit the real servers over SSH, then repair and persist (app2 lacks everything, app1 is runtime-only)"
 run audit audit --host app1 --host app2 --vip "$VIP:80" --role real "${SSHOPTS[@]}"
-run fix audit --host app1 --host app2 --vip "$VIP:80" --role real --fix --yes "${SSHOPTS[@]}"
+run fix audit --host app1 --host app2 --vip "$VIP:80" --role real --fix --yes "${FIXOPTS[@]}" "${SSHOPTS[@]}"
 after=$( (probe 40) )
 (reboot_host app1) >/dev/null 2>&1
 (reboot_host app2) >/dev/null 2>&1

@@ -58,6 +58,10 @@ fi
 echo "e2e: testing $BIN"
 N=${E2E_REQUESTS:-40}
 SSHOPTS=(--ssh-config "$LAB_DIR/ssh/config" --known-hosts "$LAB_DIR/ssh/known_hosts" --identity "$LAB_DIR/ssh/id_ed25519")
+# A fix's rollback guard waits for a fresh SSH session to confirm; under the VM's emulated CPU
+# a session takes many seconds to open, so the guard gets longer than its 15 s default there.
+FIXOPTS=()
+[ "${LBD_VM_ACCEL:-}" != tcg ] || FIXOPTS=(--rollback-timeout 120)
 PASSED=0 FAILED=0 SKIPPED=0
 FAILURES=()
 START=$(date +%s)
@@ -233,7 +237,7 @@ elif [ "$RC" = 1 ] && jtest '.hosts[0].ok == false and (.findings | length) > 0'
 else fail "audit: app1 runtime-only settings flagged" "$(brief)"; fi
 
 section "lbdoctor audit --fix --yes (app1 and app2)"
-lbd --format json audit --host app1 --host app2 --vip "$VIP:$PORT" --role real --fix --yes "${SSHOPTS[@]}"
+lbd --format json audit --host app1 --host app2 --vip "$VIP:$PORT" --role real --fix --yes "${FIXOPTS[@]}" "${SSHOPTS[@]}"
 if not_implemented; then fail "audit --fix repairs the cluster" "audit answered \"is not implemented yet\""
 else
   if [ "$RC" = 0 ] && jtest '.applied == true and ([.plan[].changes | length] | add) > 0 and (.findings_before | length) > 0'; then
@@ -242,7 +246,7 @@ else
   if all_ok; then pass "after the fix, $N/$N requests to the VIP succeed ($P_JSON)"
   else fail "after the fix, every request succeeds" "$P_JSON"; fi
 
-  lbd --format json audit --host app1 --host app2 --vip "$VIP:$PORT" --role real --fix --yes "${SSHOPTS[@]}"
+  lbd --format json audit --host app1 --host app2 --vip "$VIP:$PORT" --role real --fix --yes "${FIXOPTS[@]}" "${SSHOPTS[@]}"
   if [ "$RC" = 0 ] && jtest '([.plan[]?.changes | length] | add // 0) == 0'; then
     pass "a second --fix plans nothing"
   else fail "a second --fix plans nothing" "$(brief)"; fi
@@ -271,7 +275,7 @@ for ip in 192.168.21.11 192.168.21.71 192.168.21.12 192.168.21.72; do
 done
 if [ $reachable = 1 ]; then pass "before --deny-direct, direct HTTP to the four real IPs answers (so blocking it is observable)"
 else fail "before --deny-direct, direct HTTP to the real IPs answers"; fi
-lbd --format json audit --host app1 --host app2 --vip "$VIP:$PORT" --role real --fix --yes --deny-direct 192.168.21.0/26 "${SSHOPTS[@]}"
+lbd --format json audit --host app1 --host app2 --vip "$VIP:$PORT" --role real --fix --yes --deny-direct 192.168.21.0/26 "${FIXOPTS[@]}" "${SSHOPTS[@]}"
 if not_implemented; then fail "--deny-direct" "audit answered \"is not implemented yet\""
 else
   blocked=1
@@ -297,11 +301,11 @@ fi
 section "lbdoctor audit --fix, VIP on lo (arp-problem): the address is persisted and survives a reboot"
 # app2 accepts the VIP on lo (runtime only, ARP sysctls missing); app1 has the runtime REDIRECT.
 lab scenario arp-problem
-lbd --format json audit --host app1 --host app2 --vip "$VIP:$PORT" --role real --fix --yes "${SSHOPTS[@]}"
+lbd --format json audit --host app1 --host app2 --vip "$VIP:$PORT" --role real --fix --yes "${FIXOPTS[@]}" "${SSHOPTS[@]}"
 if [ "$RC" = 0 ] && jtest '.applied == true and ([.findings_before[] | select(.id == "RS014" and .subject == "app2")] | length) == 1 and ([.plan[] | select(.host == "app2") | .changes[] | select(.kind == "address-persist" and .file == "/etc/network/interfaces.d/lbdoctor-vip-192-168-21-20")] | length) == 1'; then
   pass "audit --fix on a VIP-on-lo real server writes /etc/network/interfaces.d/lbdoctor-vip-192-168-21-20 (RS014 before, clean after)"
 else fail "audit --fix persists app2's VIP on lo" "$(brief)"; fi
-lbd --format json audit --host app2 --vip "$VIP:$PORT" --role real --fix --yes "${SSHOPTS[@]}"
+lbd --format json audit --host app2 --vip "$VIP:$PORT" --role real --fix --yes "${FIXOPTS[@]}" "${SSHOPTS[@]}"
 if [ "$RC" = 0 ] && jtest '([.plan[]?.changes | length] | add // 0) == 0'; then
   pass "a second --fix on the VIP-on-lo real server plans nothing"
 else fail "a second --fix on the VIP-on-lo real server plans nothing" "$(brief)"; fi
@@ -380,7 +384,7 @@ if [ $IPVS = 1 ]; then
     if [ $gone = 1 ] && [ "$P_OK" = "$N" ]; then
       pass "MISC_CHECK 'lbdoctor check VIP:80 --rs IP': keepalived took app2 (.72) out of the pool by itself; $N/$N answered before any fix"
     else fail "MISC_CHECK takes app2 out and keeps 100%" "removed=$gone $P_JSON"; fi
-    lbd --format json audit --host app2 --vip "$VIP:$PORT" --role real --fix --yes "${SSHOPTS[@]}"
+    lbd --format json audit --host app2 --vip "$VIP:$PORT" --role real --fix --yes "${FIXOPTS[@]}" "${SSHOPTS[@]}"
     back=0
     for _ in $(seq 120); do
       if hx lb1 ipvsadm -Ln | grep -q -- '-> 192.168.21.72:80'; then back=1; break; fi
