@@ -108,7 +108,7 @@ fn every_real_file_parses_alone_and_proc_agrees_with_ipvsadm() {
         // /proc keeps the kernel's order: compare the rest, sorted.
         let table = |f: &str| {
             let v = state(&["--from", dir.join(f).to_str().unwrap()]);
-            v["services"]
+            let mut t = v["services"]
                 .as_array()
                 .unwrap()
                 .iter()
@@ -127,7 +127,10 @@ fn every_real_file_parses_alone_and_proc_agrees_with_ipvsadm() {
                     rs.sort();
                     format!("{} {} [{}]", s["key"], s["scheduler"], rs.join(", "))
                 })
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>();
+            // ipvsadm sorts the services too; /proc lists them in hash order (ipv6 fixture).
+            t.sort();
+            t
         };
         let (p, l) = (table("proc-ip_vs.txt"), table("ipvsadm-Ln.txt"));
         assert_eq!(p, l, "{sc}: /proc/net/ip_vs vs ipvsadm -Ln");
@@ -194,6 +197,9 @@ fn each_scenario_gives_its_findings() {
                 let about_servers: Vec<_> = bad
                     .iter()
                     .filter(|(i, _, _)| !matches!(i.as_str(), "ST011" | "ST018"))
+                    // The IPv6 services were added beside the last scenario's IPv4 service
+                    // (the co-located directors, which really are pinned): judge only them.
+                    .filter(|(_, _, m)| sc != "ipv6" || m.contains("2001:db8"))
                     .collect();
                 assert!(about_servers.is_empty(), "{sc}: {about_servers:?}");
                 if sc == "persistence" {
