@@ -135,8 +135,8 @@ run() {
   rm -f "$STATE/booted-$$" "$STATE/rc-$$"
   say "booting $(pick_kernel) ($accel) for: $*"
   local t0=$SECONDS rc
-  # A hung guest must not hang CI: LAB_VM_TIMEOUT seconds at most (default 40 minutes).
-  timeout "${LAB_VM_TIMEOUT:-2400}" "$HERE/vm.sh" __boot "$accel" "$script" </dev/null || true
+  # A hung guest must not hang CI: LAB_VM_TIMEOUT seconds at most (default 60 minutes).
+  timeout "${LAB_VM_TIMEOUT:-3600}" "$HERE/vm.sh" __boot "$accel" "$script" </dev/null || true
   if [ ! -e "$STATE/booted-$$" ]; then
     say "the VM did not boot ($((SECONDS - t0)) s)"
     rm -f "$script"
