@@ -313,7 +313,6 @@ s ipvs
 if [ -r /proc/net/ip_vs ]; then s ip_vs; head -c 1048576 /proc/net/ip_vs; s ip_vs_conn; tail -n +2 /proc/net/ip_vs_conn 2>/dev/null | wc -l; fi
 s tools
 command -v ipvsadm >/dev/null 2>&1 && echo ipvsadm
-if command -v ipvsadm >/dev/null 2>&1 && [ -r /proc/net/ip_vs ]; then s ipvsadm-save; ipvsadm -S -n 2>/dev/null | head -c 1048576; fi
 if command -v keepalived >/dev/null 2>&1; then
   echo keepalived
   # Only a keepalived in this network namespace counts (containers share the process list).
@@ -325,6 +324,9 @@ if command -v keepalived >/dev/null 2>&1; then
     printf '%s\n' "$out" | tail -n 50; echo "rc=$rc"
   fi
 fi
+# After the tools lines: a section opened between them swallowed the keepalived lines on a
+# real director (ipvsadm present and /proc/net/ip_vs readable), so DR008 said "not installed".
+if command -v ipvsadm >/dev/null 2>&1 && [ -r /proc/net/ip_vs ]; then s ipvsadm-save; ipvsadm -S -n 2>/dev/null | head -c 1048576; fi
 s end
 "#;
 
@@ -739,6 +741,34 @@ impl HostFacts {
 mod tests {
     use super::*;
     use crate::remote::local::LocalTransport;
+
+    /// On a real director (Linux 6.1 in the lab VM) the ipvsadm-save section, opened between
+    /// the tools lines, swallowed `keepalived` and `keepalived-running`: DR008 then said
+    /// keepalived was not installed. Every tools line must come before any other section.
+    #[test]
+    fn tools_lines_come_before_the_next_section() {
+        let tools = GATHER_SCRIPT.find("s tools").unwrap();
+        let next = ["s ipvsadm-save", "s keepalived-test", "s end"]
+            .iter()
+            .filter_map(|m| GATHER_SCRIPT[tools + 1..].find(m))
+            .min()
+            .map(|i| i + tools + 1)
+            .unwrap();
+        for line in [
+            "echo keepalived\n",
+            "echo keepalived-running",
+            "keepalived-cmdline",
+        ] {
+            let at = GATHER_SCRIPT.find(line).unwrap();
+            assert!(
+                tools < at && at < next,
+                "{line:?} is not in the tools section"
+            );
+        }
+        let text = "@@LBD@@ tools \nipvsadm\nkeepalived\nkeepalived-running\n@@LBD@@ ipvsadm-save \n-A -t 192.168.21.20:80 -s lc\n@@LBD@@ end \n";
+        let f = parse_output(text);
+        assert!(f.keepalived_installed && f.keepalived_running && f.ipvsadm_installed);
+    }
 
     #[test]
     fn sections_split_on_markers() {
