@@ -12,6 +12,13 @@ const WRITE_DIRS: &[&str] = &[
     "/etc/network/interfaces.d",
     "/etc/netplan",
     "/etc/systemd/network",
+    // lbdoctor's own restore unit and rules (hosts without a restore service), the TUN
+    // module and tunl0 unit, and the firewall managers' files it edits between markers.
+    "/etc/lbdoctor",
+    "/etc/systemd/system",
+    "/etc/modules-load.d",
+    "/etc/ufw",
+    "/etc/firewalld",
 ];
 
 /// Why `path` may not be a write target, or None for a plain file name in one of
@@ -37,4 +44,34 @@ pub fn problem(path: &str) -> Option<&'static str> {
         return Some("not directly in a directory lbdoctor writes to");
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::problem;
+
+    /// Every file a repair writes must pass, or the plan silently drops the change (merging
+    /// the write-target check dropped the TUN unit and lbdoctor's own restore unit).
+    #[test]
+    fn every_file_the_fix_writes_is_a_valid_target() {
+        for p in [
+            "/etc/sysctl.d/90-lbdoctor-lvs-dr.conf",
+            "/etc/iptables/rules.v4",
+            "/etc/nftables.conf",
+            "/etc/sysconfig/nftables.conf",
+            "/etc/network/interfaces.d/lbdoctor-vip-192-168-21-20",
+            "/etc/netplan/60-lbdoctor-vip.yaml",
+            "/etc/systemd/network/60-lbdoctor-vip.network",
+            "/etc/lbdoctor/iptables.rules",
+            "/etc/systemd/system/lbdoctor-iptables.service",
+            "/etc/systemd/system/lbdoctor-tunl0.service",
+            "/etc/modules-load.d/lbdoctor-ipip.conf",
+            crate::audit::facts::UFW_BEFORE,
+            "/etc/firewalld/direct.xml",
+        ] {
+            assert_eq!(problem(p), None, "{p}");
+        }
+        assert!(problem("/etc/systemd/network/../../x").is_some());
+        assert!(problem("/etc/systemd/system/sub/x.service").is_some());
+    }
 }
