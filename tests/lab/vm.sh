@@ -25,6 +25,10 @@ PASS_ENV=(CI E2E_REQUESTS LBDOCTOR LAB_DIRECTOR LAB_KEEP PROBES FLOOD OUT RUST_B
 
 say() { printf 'vm: %s\n' "$*" >&2; }
 
+# Where the guest mounts the lab's tmpfs: an empty directory of the root filesystem that
+# does not hold the checkout (/mnt, else /media).
+lab_mnt() { case $ROOT/ in /mnt/*) echo /media ;; *) echo /mnt ;; esac; }
+
 # A python that has virtme-ng (scripts/install-deps.sh installs it with pip).
 vng_python() {
   local p
@@ -115,9 +119,10 @@ run() {
   {
     echo '#!/bin/bash'
     echo 'set -e'
-    # /tmp is an overlay in the guest, and overlayfs refuses an upper dir on an overlay: the
-    # lab's per-host /etc overlays need a plain tmpfs.
-    echo 'mount -t tmpfs -o mode=1777 lbdoctor-tmp /tmp'
+    # The lab's state goes on a tmpfs of its own: the guest's /tmp is an overlay, and a tmpfs
+    # over /tmp would hide a checkout that lives under /tmp (as CI's may).
+    echo "mount -t tmpfs -o mode=755 lbdoctor-lab $(lab_mnt)"
+    echo "export LAB_DIR=$(lab_mnt)/lbdoctor-lab"
     echo "export PATH=$(printf '%q' "$PATH") HOME=/root LBD_IN_VM=1 LBD_VM_ACCEL=$accel"
     for v in "${PASS_ENV[@]}"; do
       [ -z "${!v+x}" ] || echo "export $v=$(printf '%q' "${!v}")"
@@ -156,7 +161,7 @@ case ${1:-} in
   shell)
     accel=$(probe) || { say "no VM: $accel"; exit 125; }
     mkdir -p "$STATE"
-    printf 'mount -t tmpfs -o mode=1777 lbdoctor-tmp /tmp\nexport LBD_IN_VM=1 LBD_VM_ACCEL=%s\ncd %q\necho "lab VM: try tests/lab/lab.sh up"\nexec bash -i\n' "$accel" "$ROOT" >"$STATE/shell.sh"
+    printf 'mount -t tmpfs -o mode=755 lbdoctor-lab %s\nexport LAB_DIR=%s/lbdoctor-lab LBD_IN_VM=1 LBD_VM_ACCEL=%s\ncd %q\necho "lab VM: try tests/lab/lab.sh up"\nexec bash -i\n' "$(lab_mnt)" "$(lab_mnt)" "$accel" "$ROOT" >"$STATE/shell.sh"
     boot "$accel" "$STATE/shell.sh"
     ;;
   *) echo "usage: vm.sh probe | run CMD... | shell | kernel" >&2; exit 2 ;;
