@@ -141,7 +141,9 @@ run() {
   say "booting $(pick_kernel) ($accel) for: $*"
   local t0=$SECONDS rc
   # A hung guest must not hang CI: LAB_VM_TIMEOUT seconds at most (default 60 minutes).
-  timeout "${LAB_VM_TIMEOUT:-3600}" "$HERE/vm.sh" __boot "$accel" "$script" </dev/null || true
+  # Through a pipe: the guest's console is reopened by path, which truncates a log file that
+  # stdout was redirected to (everything printed before the VM was lost).
+  timeout "${LAB_VM_TIMEOUT:-3600}" "$HERE/vm.sh" __boot "$accel" "$script" </dev/null 2>&1 | cat || true
   if [ ! -e "$STATE/booted-$$" ]; then
     say "the VM did not boot ($((SECONDS - t0)) s)"
     rm -f "$script"
