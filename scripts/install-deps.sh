@@ -10,7 +10,7 @@ PKGS=(
   iptables-persistent                                                # audit --fix persistence (Debian layout)
   hping3 jq tcpreplay                                                # lab SYN flood, e2e assertions, live bench
   python3 man-db time procps util-linux                              # scripts, man -l, benches
-  qemu-system-x86 linux-image-amd64 busybox-static                   # the lab VM: a kernel with IPVS
+  qemu-system-x86 linux-image-amd64 busybox-static python3-pip       # the lab VM: a kernel with IPVS (virtme-ng via pip)
   libcap2-bin                                                        # setcap: check's CAP_NET_RAW as a non-root script_user
   dbus python3-dbus python3-gi gir1.2-glib-2.0                       # the unpacked firewalld's runtime (test only)
 )
