@@ -114,6 +114,7 @@ Register-ArgumentCompleter -Native -CommandName 'lbdoctor' -ScriptBlock {
             [CompletionResult]::new('--lvs-method', '--lvs-method', [CompletionResultType]::ParameterName, 'The forwarding method when there is no --config: DR (default) or TUN (IPIP real servers)')
             [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'What the hosts are')
             [CompletionResult]::new('--deny-direct', '--deny-direct', [CompletionResultType]::ParameterName, 'Close the service port on the real IPs to this CIDR (SSH stays open)')
+            [CompletionResult]::new('--allow-direct', '--allow-direct', [CompletionResultType]::ParameterName, 'With --deny-direct: sources that keep direct access, the directors whose health checks connect to the real IPs (repeatable, comma-separated IPs or CIDRs); directors audited in the same run are spared without being named')
             [CompletionResult]::new('--rollback-timeout', '--rollback-timeout', [CompletionResultType]::ParameterName, 'Seconds a firewall or sysctl change waits for a fresh SSH session before it rolls back')
             [CompletionResult]::new('--save-facts', '--save-facts', [CompletionResultType]::ParameterName, 'Save each host''s gathered facts to this file (JSON) for offline audits')
             [CompletionResult]::new('--facts', '--facts', [CompletionResultType]::ParameterName, 'Audit saved facts instead of live hosts (repeatable)')

@@ -91,7 +91,7 @@ _lbdoctor() {
             return 0
             ;;
         lbdoctor__subcmd__audit)
-            opts="-q -v -h --host --local --inventory --limit --config --vip --lvs-method --role --deny-direct --fix --dry-run --yes --install-packages --rollback-timeout --save-facts --facts --jobs --accept-new --known-hosts --ssh-config --identity --user --connect-timeout --format --color --fail-on --quiet --verbose --help"
+            opts="-q -v -h --host --local --inventory --limit --config --vip --lvs-method --role --deny-direct --allow-direct --fix --dry-run --yes --install-packages --rollback-timeout --save-facts --facts --jobs --accept-new --known-hosts --ssh-config --identity --user --connect-timeout --format --color --fail-on --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -126,6 +126,10 @@ _lbdoctor() {
                     return 0
                     ;;
                 --deny-direct)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-direct)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

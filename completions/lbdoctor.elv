@@ -107,6 +107,7 @@ set edit:completion:arg-completer[lbdoctor] = {|@words|
             cand --lvs-method 'The forwarding method when there is no --config: DR (default) or TUN (IPIP real servers)'
             cand --role 'What the hosts are'
             cand --deny-direct 'Close the service port on the real IPs to this CIDR (SSH stays open)'
+            cand --allow-direct 'With --deny-direct: sources that keep direct access, the directors whose health checks connect to the real IPs (repeatable, comma-separated IPs or CIDRs); directors audited in the same run are spared without being named'
             cand --rollback-timeout 'Seconds a firewall or sysctl change waits for a fresh SSH session before it rolls back'
             cand --save-facts 'Save each host''s gathered facts to this file (JSON) for offline audits'
             cand --facts 'Audit saved facts instead of live hosts (repeatable)'

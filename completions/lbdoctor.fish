@@ -123,6 +123,7 @@ complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l role -d 'Wha
 director\t''
 auto\t''"
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l deny-direct -d 'Close the service port on the real IPs to this CIDR (SSH stays open)' -r
+complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l allow-direct -d 'With --deny-direct: sources that keep direct access, the directors whose health checks connect to the real IPs (repeatable, comma-separated IPs or CIDRs); directors audited in the same run are spared without being named' -r
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l rollback-timeout -d 'Seconds a firewall or sysctl change waits for a fresh SSH session before it rolls back' -r
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l save-facts -d 'Save each host\'s gathered facts to this file (JSON) for offline audits' -r -F
 complete -c lbdoctor -n "__fish_lbdoctor_using_subcommand audit" -l facts -d 'Audit saved facts instead of live hosts (repeatable)' -r -F

@@ -238,6 +238,14 @@ pub struct AuditArgs {
     /// Close the service port on the real IPs to this CIDR (SSH stays open)
     #[arg(long = "deny-direct", value_name = "CIDR")]
     pub deny_direct: Option<String>,
+    /// With --deny-direct: sources that keep direct access, the directors whose health checks connect to the real IPs (repeatable, comma-separated IPs or CIDRs); directors audited in the same run are spared without being named
+    #[arg(
+        long = "allow-direct",
+        value_name = "ADDR",
+        value_delimiter = ',',
+        requires = "deny_direct"
+    )]
+    pub allow_direct: Vec<String>,
     /// Apply and persist the repair after showing the plan
     #[arg(long)]
     pub fix: bool,

@@ -645,3 +645,134 @@ fn director_keepalived_and_ipvs_expiry_settings() {
         .iter()
         .any(|x| x.id == "DR015"));
 }
+
+#[test]
+fn rs024_deny_direct_over_the_directors_drops_their_health_checks_and_the_fix_spares_them() {
+    let mut t = target();
+    t.deny_direct = Some("192.168.21.0/26".parse().unwrap());
+    t.allow_direct = vec!["192.168.21.2/32".parse().unwrap()];
+    // An earlier --deny-direct without the directors: lb1 (192.168.21.2) cannot check app1.
+    let mut f = load("app1-lab.json");
+    let save = f.iptables_save.clone().unwrap();
+    f.iptables_save = Some(save + "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n-A INPUT -s 192.168.21.0/26 -p tcp -m conntrack --ctorigdst 192.168.21.20 -m tcp --dport 80 -j ACCEPT\n-A INPUT -s 192.168.21.0/26 -p tcp -m tcp --dport 80 -j DROP\nCOMMIT\n");
+    let rs024 = findings(&f, &t, "RS024");
+    assert!(!rs024.is_empty(), "{:?}", ids(&f, &t, Role::Real));
+    assert!(
+        rs024[0]
+            .message
+            .contains("192.168.21.2's direct connections"),
+        "{}",
+        rs024[0].message
+    );
+    assert!(
+        rs024[0].evidence.iter().any(|e| e.contains("-j DROP")),
+        "{:?}",
+        rs024[0].evidence
+    );
+    // The walk for RS011 sends from a host the exemption does not cover: still closed.
+    assert!(!has(&ids(&f, &t, Role::Real), "RS011"));
+    // The fix puts the director's accept before the drop, in the rules a reboot restores too.
+    let a = audit::Analysis::new(&f, &t, Role::Real);
+    let plan = lbdoctor::fix::plan(&a);
+    let boot = plan
+        .changes
+        .iter()
+        .find_map(|c| c.content.as_ref().filter(|s| s.contains("*filter")))
+        .expect("a rules file with the filter table");
+    let accept = boot
+        .find("-A INPUT -s 192.168.21.2/32 -p tcp -m tcp --dport 80 -j ACCEPT")
+        .expect(boot);
+    let drop = boot
+        .find("-A INPUT -s 192.168.21.0/26 -p tcp -m tcp --dport 80 -j DROP")
+        .unwrap();
+    assert!(accept < drop, "{boot}");
+    // Applied: neither RS024 nor RS011, and a rerun plans no firewall change.
+    let mut fixed = f.clone();
+    fixed.iptables_save = Some(boot.clone());
+    let v = ids(&fixed, &t, Role::Real);
+    assert!(!has(&v, "RS024") && !has(&v, "RS011"), "{v:?}");
+    // Without the exemption nothing is reported: RS024 only tests named or audited directors.
+    t.allow_direct.clear();
+    assert!(findings(&f, &t, "RS024").is_empty());
+}
+
+#[test]
+fn deny_direct_spares_the_directors_audited_in_the_same_run() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/audit");
+    let run = |extra: &[&str]| {
+        let out = assert_cmd::Command::cargo_bin("lbdoctor")
+            .unwrap()
+            .args(["--format", "json", "audit", "--vip", "192.168.21.20"])
+            .args(["--deny-direct", "192.168.21.0/26", "--fix", "--dry-run"])
+            .args(extra)
+            .arg("--facts")
+            .arg(dir.join("lab-lb1-director.json"))
+            .arg("--facts")
+            .arg(dir.join("app2-lab.json"))
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        v["plan"].to_string()
+    };
+    // lb1 is detected as the director (192.168.21.2; the VIP it holds is not a source).
+    let plan = run(&[]);
+    assert!(
+        plan.contains("-s 192.168.21.2/32 -p tcp -m tcp --dport 80 -j ACCEPT"),
+        "{plan}"
+    );
+    assert!(!plan.contains("-s 192.168.21.20/32"), "{plan}");
+    // An operator's --allow-direct adds to it.
+    let plan = run(&["--allow-direct", "192.168.21.3"]);
+    assert!(
+        plan.contains("-s 192.168.21.3/32 -p tcp -m tcp --dport 80 -j ACCEPT"),
+        "{plan}"
+    );
+    // A bad address is a usage error naming it.
+    let out = assert_cmd::Command::cargo_bin("lbdoctor")
+        .unwrap()
+        .args([
+            "audit",
+            "--deny-direct",
+            "192.168.21.0/26",
+            "--allow-direct",
+            "lb1",
+            "--facts",
+        ])
+        .arg(dir.join("app2-lab.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("--allow-direct lb1: not an IPv4 address or CIDR"));
+}
+
+#[test]
+fn dr009_tells_keepalived_t_warnings_from_a_config_that_does_not_start() {
+    let t = target();
+    let dr009 = |rc: i32, text: &str| {
+        let mut f = director();
+        f.keepalived_test = Some((rc, text.into()));
+        audit::audit(&f, &t, Role::Director)
+            .into_iter()
+            .filter(|x| x.id == "DR009")
+            .collect::<Vec<_>>()
+    };
+    // Real output of Debian 12's keepalived 2.2.7 on the lab's director (exit 5): it starts.
+    let w = dr009(
+        5,
+        "(VI_1) Warning - nopreempt will not work with initial state MASTER - clearing",
+    );
+    assert_eq!(w.len(), 1);
+    assert_eq!(w[0].severity, lbdoctor::Severity::Warning);
+    assert!(
+        w[0].message.contains("keepalived starts with it") && !w[0].message.contains("rejects"),
+        "{}",
+        w[0].message
+    );
+    // A keyword missing its parameter: keepalived 2.2.7 exits 2 and does not start.
+    let e = dr009(2, "(/tmp/k3.conf: Line 4) *** Configuration line starting `lvs_sync_daemon_interface` is missing a parameter after keyword `lvs_sync_daemon_interface` at word position 2");
+    assert_eq!(e[0].severity, lbdoctor::Severity::Error);
+    assert!(e[0].message.contains("would not start"), "{}", e[0].message);
+    assert!(dr009(0, "").is_empty());
+}

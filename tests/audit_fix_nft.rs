@@ -224,6 +224,45 @@ fn nft_only_app2_fix_over_ssh_idempotent_deny_direct_and_reboot() {
     assert_eq!(conf2, conf);
     assert_eq!(conf2.matches("# BEGIN lbdoctor").count(), 1);
 
+    // The directors' health checks: --allow-direct puts an accept before the drop (nft lists
+    // the /32 as a bare address, and a rerun finds it unchanged).
+    let allow = [
+        "--fix",
+        "--yes",
+        "--rollback-timeout",
+        "20",
+        "--deny-direct",
+        CIDR,
+        "--allow-direct",
+        "192.168.21.2",
+    ];
+    let out = lbdoctor_over_ssh(&client, &s, &allow);
+    assert_eq!(
+        json(&out)["applied"],
+        true,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = ns.exec("nft list table ip lbdoctor");
+    let at = |s: &str| {
+        table
+            .lines()
+            .position(|l| l.contains(s))
+            .unwrap_or_else(|| panic!("{s} not in {table}"))
+    };
+    assert!(
+        at("ip saddr 192.168.21.2 tcp dport 80 accept") < at("drop"),
+        "{table}"
+    );
+    let v = json(&lbdoctor_over_ssh(&client, &s, &allow));
+    assert_eq!(
+        v["plan"][0]["changes"].as_array().unwrap().len(),
+        0,
+        "{:?}",
+        v["plan"]
+    );
+    assert!(ids(&v, "findings").is_empty(), "{:?}", v["findings"]);
+
     // Simulated reboot: empty ruleset, broken sysctls, then what the boot does: sysctl
     // files, and nftables.service's `nft -f /etc/nftables.conf`.
     ns.exec("nft flush ruleset; sysctl -qw net.ipv4.conf.all.rp_filter=1 net.ipv4.conf.ens3.rp_filter=1 net.ipv4.conf.ens4.rp_filter=1 net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0; sysctl -q --system >/dev/null 2>&1");

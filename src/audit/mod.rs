@@ -40,6 +40,9 @@ pub struct Target {
     pub vip6: Option<std::net::Ipv6Addr>,
     pub port: u16,
     pub deny_direct: Option<Ipv4Net>,
+    /// Sources --deny-direct spares: the directors, whose health checks (TCP_CHECK, HTTP_GET)
+    /// connect to the real IPs directly (--allow-direct, plus the directors audited alongside).
+    pub allow_direct: Vec<Ipv4Net>,
     /// lvs_method from the config: "DR", "NAT", "TUN".
     pub method: Option<String>,
     /// fwmarks the config's virtual servers use.
@@ -90,6 +93,15 @@ pub fn boot_rules_file(f: &HostFacts) -> Option<&'static str> {
 
 pub fn first_host(n: &Ipv4Net) -> Ipv4Addr {
     n.hosts().next().unwrap_or(n.network())
+}
+
+/// The first host of `n` outside every `spared` net (the client a --deny-direct walk sends
+/// from: an exempted director would prove nothing), else the first host.
+pub fn first_host_outside(n: &Ipv4Net, spared: &[Ipv4Net]) -> Ipv4Addr {
+    n.hosts()
+        .take(4096)
+        .find(|h| !spared.iter().any(|s| s.contains(h)))
+        .unwrap_or_else(|| first_host(n))
 }
 
 impl<'a> Analysis<'a> {
@@ -349,7 +361,7 @@ impl<'a> Analysis<'a> {
     pub fn probe_client(&self) -> Ipv4Addr {
         self.t
             .deny_direct
-            .map(|n| first_host(&n))
+            .map(|n| first_host_outside(&n, &self.t.allow_direct))
             .unwrap_or(DOC_CLIENT)
     }
 

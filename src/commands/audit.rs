@@ -429,6 +429,46 @@ fn inventory_targets(
     Ok(out)
 }
 
+/// The IPv4 addresses, inside --deny-direct's CIDR, of the directors audited in this run:
+/// their health checks connect to the real IPs, so the drop must spare them.
+fn audited_directors_in_cidr(
+    runs: &[HostRun],
+    per_host: &std::collections::HashMap<String, (Target, Option<Role>)>,
+    args: &AuditArgs,
+    base: &Target,
+) -> Vec<ipnet::Ipv4Net> {
+    let Some(net) = base.deny_direct else {
+        return Vec::new();
+    };
+    let mut v = Vec::new();
+    for r in runs {
+        let role = match (per_host.get(&r.facts.host).and_then(|x| x.1), args.role) {
+            (Some(r), _) => r,
+            (None, cli::Role::Director) => Role::Director,
+            (None, cli::Role::Real) => Role::Real,
+            (None, cli::Role::Auto) => audit::detect_role(&r.facts),
+        };
+        if role != Role::Director {
+            continue;
+        }
+        for i in r.facts.segment_interfaces() {
+            for a in &i.addrs {
+                let Ok(ip) = a.ip.parse::<std::net::Ipv4Addr>() else {
+                    continue;
+                };
+                // The VIP moves between directors; a check leaves from the director's own address.
+                if net.contains(&ip) && Some(ip) != base.vip && (a.prefix < 32) {
+                    let n = ipnet::Ipv4Net::from(ip);
+                    if !v.contains(&n) {
+                        v.push(n);
+                    }
+                }
+            }
+        }
+    }
+    v
+}
+
 struct Audited {
     role: Role,
     target: Target,
@@ -609,6 +649,20 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                 .trunc(),
         );
     }
+    for a in &args.allow_direct {
+        let net = a
+            .parse::<ipnet::Ipv4Net>()
+            .or_else(|_| a.parse::<std::net::Ipv4Addr>().map(ipnet::Ipv4Net::from))
+            .map_err(|_| {
+                Error::Usage(format!(
+                    "--allow-direct {a}: not an IPv4 address or CIDR (e.g. 192.168.21.2 or 192.168.21.0/30)"
+                ))
+            })?
+            .trunc();
+        if !base.allow_direct.contains(&net) {
+            base.allow_direct.push(net);
+        }
+    }
     let mut hosts = args.hosts.clone();
     if args.local && !hosts.iter().any(|h| remote::is_local(h)) {
         hosts.push("localhost".into());
@@ -679,12 +733,18 @@ pub fn run(args: &AuditArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     }
 
     let mut report = Report::new("audit");
+    let spared = audited_directors_in_cidr(&runs, &per_host, args, &base);
     let mut audited = Vec::new();
     for r in &runs {
-        let (t, role) = per_host
+        let (mut t, role) = per_host
             .get(&r.facts.host)
             .cloned()
             .unwrap_or((base.clone(), None));
+        for n in &spared {
+            if !t.allow_direct.contains(n) {
+                t.allow_direct.push(*n);
+            }
+        }
         audited.push(audit_one(&r.facts, args, &t, role)?);
     }
     let mut hosts_json = Vec::new();

@@ -25,6 +25,7 @@ pub(crate) fn wanted(want: Vec<WantRule>) -> Vec<WantRule> {
                 || w.spec.ends_with("-j DROP")
                 || w.spec.contains("--ctorigdst")
                 || w.spec.contains("/32 -p tcp")
+                || super::is_allow_direct(&w.spec)
         })
         .collect()
 }

@@ -292,6 +292,15 @@ fn wanted_rules(a: &Analysis) -> (Vec<WantRule>, Vec<String>) {
                 top: true,
             });
         }
+        // The directors' health checks connect to the real IPs: spared before the drop.
+        for s in &a.t.allow_direct {
+            v.push(WantRule {
+                table: "filter",
+                chain: "INPUT",
+                spec: allow_direct_spec(s, port),
+                top: true,
+            });
+        }
         if !blocked {
             v.push(WantRule {
                 table: "filter",
@@ -319,6 +328,16 @@ fn wanted_rules(a: &Analysis) -> (Vec<WantRule>, Vec<String>) {
         });
     }
     (v, notes)
+}
+
+/// The accept --allow-direct adds for `net` (iptables-save's spelling, /32 included).
+pub(crate) fn allow_direct_spec(net: &ipnet::Ipv4Net, port: u16) -> String {
+    format!("-s {net} -p tcp -m tcp --dport {port} -j ACCEPT")
+}
+
+/// Is this one of the accepts `allow_direct_spec` makes?
+pub(crate) fn is_allow_direct(spec: &str) -> bool {
+    spec.starts_with("-s ") && spec.ends_with("-j ACCEPT") && !spec.contains("--ctorigdst")
 }
 
 fn rule_present(rs: &crate::audit::parse::iptables::Ruleset, w: &WantRule) -> bool {
@@ -429,6 +448,9 @@ pub fn simulated_removals(sim: &str) -> Vec<String> {
 }
 
 fn firewall_changes(a: &Analysis, opts: &Options, plan: &mut HostPlan) {
+    if let (Some(net), true) = (a.t.deny_direct, a.t.allow_direct.is_empty()) {
+        plan.notes.push(format!("--deny-direct {net} spares no director: keepalived's TCP_CHECK/HTTP_GET connect from the directors' own addresses to the real IPs, so if {net} holds a director, name it with --allow-direct ADDR (or audit the directors in the same run), or keepalived takes this server out of the pool"));
+    }
     // nftables-only hosts: our own nft table instead of iptables rules.
     if a.f.iptables_save.is_none() && a.f.nft_ruleset.is_some() {
         nft::changes(a, plan);

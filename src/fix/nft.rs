@@ -222,6 +222,16 @@ fn deny_rules(a: &Analysis) -> Vec<String> {
     for p in a.ssh_ports() {
         v.push(format!("tcp dport {p} accept"));
     }
+    // The directors' health checks connect to the real IPs: spared before the drop.
+    // (nft lists a /32 as the bare address: written so, a rerun finds it unchanged.)
+    for s in &a.t.allow_direct {
+        let s = if s.prefix_len() == 32 {
+            s.addr().to_string()
+        } else {
+            s.to_string()
+        };
+        v.push(format!("ip saddr {s} tcp dport {port} accept"));
+    }
     // After redirect, input sees dst = the real IP: tell VIP traffic apart by the
     // connection's original destination. With the VIP on lo, dst is the VIP itself.
     if a.vip_is_local() && !a.vip_is_nat() {
@@ -756,5 +766,29 @@ mod tests {
         assert!(crate::audit::nft_drop_for(&s, &net, 80).is_some());
         assert!(crate::audit::nft_drop_for(&s, &net, 443).is_none());
         assert!(crate::audit::nft_drop_for(&s, &"10.0.0.0/8".parse().unwrap(), 80).is_none());
+    }
+
+    #[test]
+    fn allowed_directors_are_accepted_before_the_drop() {
+        let f = nft_host();
+        let mut t = target(true);
+        t.allow_direct = vec!["192.168.21.2/32".parse().unwrap()];
+        let a = Analysis::new(&f, &t, crate::audit::Role::Real);
+        let rules = deny_rules(&a);
+        let accept = rules
+            .iter()
+            .position(|r| r == "ip saddr 192.168.21.2 tcp dport 80 accept")
+            .unwrap_or_else(|| panic!("{rules:?}"));
+        let drop = rules
+            .iter()
+            .position(|r| r == "ip saddr 192.168.21.0/26 tcp dport 80 drop")
+            .unwrap();
+        assert!(accept < drop, "{rules:?}");
+        // What nft parses back is what we render (the table is replaced as a whole).
+        let table = Table {
+            input: rules,
+            ..Default::default()
+        };
+        assert_eq!(parse_table(&render(&table)), Some(table));
     }
 }

@@ -32,7 +32,10 @@ pub(crate) fn wanted(want: Vec<WantRule>) -> Vec<WantRule> {
             }
             if w.spec.ends_with("-j DROP") {
                 w.chain = "ufw-user-input";
-            } else if w.spec.contains("--ctorigdst") || w.spec.contains("/32 -p tcp") {
+            } else if w.spec.contains("--ctorigdst")
+                || w.spec.contains("/32 -p tcp")
+                || super::is_allow_direct(&w.spec)
+            {
                 w.chain = "ufw-before-input";
             } else {
                 return None;

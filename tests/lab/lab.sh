@@ -540,7 +540,8 @@ reset_runtime() {
 # conf/default (udev re-applies their per-interface keys), then ifupdown brings up the `auto`
 # lo stanzas of /etc/network/interfaces{,.d/*} (ifup-lo.sh: a VIP on lo comes back only if it
 # is there; the NICs' own stanzas are what configure_addresses already did), then
-# netfilter-persistent restores /etc/iptables/rules.v4.
+# netfilter-persistent restores /etc/iptables/rules.v4. The lbdoctor-*.service units enabled
+# in multi-user.target.wants run their ExecStart= lines (before network-pre.target, as ours are).
 apply_boot_files() {
   local h=$1
   # shellcheck disable=SC2016 # expanded by the host's shell
@@ -552,6 +553,11 @@ apply_boot_files() {
       done
     done
     sysctl -q --system >/dev/null 2>&1
+    # systemd starts the units lbdoctor enabled (tunl0 up; its own rules restore).
+    for u in /etc/systemd/system/multi-user.target.wants/lbdoctor-*.service; do
+      [ -e "$u" ] || continue
+      sed -n "s/^ExecStart=//p" "$u" | while IFS= read -r c; do sh -c "$c" || true; done
+    done
     sh "$0"
     [ ! -s /etc/iptables/rules.v4 ] || iptables-restore </etc/iptables/rules.v4
     [ ! -s /etc/iptables/rules.v6 ] || ip6tables-restore </etc/iptables/rules.v6' "$LAB_SRC/ifup-lo.sh" $(nic_names "$h")
@@ -769,10 +775,11 @@ scenario_nat() {
 
 # LVS-TUN: the director wraps each request in IPIP to the real IP; the real servers hold the
 # VIP on tunl0, answer ARP for nothing on it, and reply directly.
-scenario_tun() {
-  local h c
+scenario_tun() { # [real servers to set up: default all]
+  local h c hosts=("$@")
+  [ $# -gt 0 ] || hosts=("${REALS[@]}")
   vs_set VS_METHOD TUN
-  for h in "${REALS[@]}"; do
+  for h in "${hosts[@]}"; do
     hx "$h" ip link set tunl0 up
     hx "$h" ip addr add "$VIP/32" dev tunl0
     hx "$h" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
@@ -977,6 +984,14 @@ EOF
       vs_set VS_DELAY 3
       ipvs_sync
       ;;
+    tun-broken)
+      # TUN, with app2 left as a DR real server would be: no tunl0, no VIP on it, rp_filter
+      # as the distribution ships it. The director's IPIP packets for app2 are dropped.
+      [ "$(director_mode)" = ipvs ] || die "scenario $name needs real IPVS (run the lab in the VM: tests/lab/vm.sh)"
+      scenario_base
+      scenario_tun app1
+      ipvs_sync
+      ;;
     nat | tun | fwmark | persistence | inhibit)
       [ "$(director_mode)" = ipvs ] || die "scenario $name needs real IPVS (run the lab in the VM: tests/lab/vm.sh)"
       scenario_base
@@ -984,7 +999,7 @@ EOF
       ipvs_sync
       [ "$name" != inhibit ] || inhibit_app2
       ;;
-    *) die "unknown scenario '$name' (incident healthy arp-problem rp-filter split-brain split-brain-vrid director-is-real-server syn-flood proxy; real IPVS only: nat tun fwmark persistence inhibit)" ;;
+    *) die "unknown scenario '$name' (incident healthy arp-problem rp-filter split-brain split-brain-vrid director-is-real-server syn-flood proxy; real IPVS only: nat tun tun-broken fwmark persistence inhibit)" ;;
   esac
   ipvs_sync
   echo "$name" >"$LAB_DIR/state/scenario"
@@ -1015,7 +1030,7 @@ main() {
       cat >&2 <<'EOF'
 usage: lab.sh up|down|status
        lab.sh scenario incident|healthy|arp-problem|rp-filter|split-brain|split-brain-vrid|director-is-real-server|syn-flood|proxy
-                       (real IPVS only) nat|tun|fwmark|persistence|inhibit
+                       (real IPVS only) nat|tun|tun-broken|fwmark|persistence|inhibit|checked
        lab.sh reboot HOST | exec HOST CMD... | probe [N] | flood [N] | masters
 EOF
       exit 2

@@ -2,17 +2,28 @@
 use crate::audit::Analysis;
 use crate::{Finding, Severity};
 
+/// What `keepalived -t`'s exit status means (keepalived's config_test_exit(); checked with
+/// Debian 12's keepalived 2.2.7): 5 is KEEPALIVED_EXIT_CONFIG_TEST, problems it reported and
+/// worked around (a line ignored, a value cleared), and it still starts; 6 is a script-security
+/// error, and the scripts it names are not run; anything else (a missing parameter exits 2,
+/// a fatal config error 4) and it does not start.
+fn verdict(rc: i32) -> (Severity, String) {
+    match rc {
+        5 => (Severity::Warning, "`keepalived -t` reports problems in /etc/keepalived/keepalived.conf (exit 5): keepalived starts with it, but ignores or changes what the lines below say".into()),
+        6 => (Severity::Error, "`keepalived -t` reports script-security errors in /etc/keepalived/keepalived.conf (exit 6): keepalived does not run the scripts it names".into()),
+        _ => (Severity::Error, format!("`keepalived -t` rejects /etc/keepalived/keepalived.conf (exit {rc}): keepalived would not start with it")),
+    }
+}
+
 pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
     if let Some((rc, text)) = &a.f.keepalived_test {
         if *rc != 0 {
+            let (sev, msg) = verdict(*rc);
             out.push(
-                Finding::new(
-                    "DR009",
-                    &a.f.host,
-                    format!("`keepalived -t` rejects /etc/keepalived/keepalived.conf (exit {rc})"),
-                )
-                .evidence_lines(text.lines().take(10).map(String::from))
-                .fix_command("keepalived -t -f /etc/keepalived/keepalived.conf"),
+                Finding::new("DR009", &a.f.host, msg)
+                    .severity(sev)
+                    .evidence_lines(text.lines().take(10).map(String::from))
+                    .fix_command("keepalived -t -f /etc/keepalived/keepalived.conf"),
             );
         }
     }

@@ -42,6 +42,7 @@ mod rs020;
 mod rs021;
 mod rs022;
 mod rs023;
+mod rs024;
 
 /// Is `ip` in a gathered network configuration file (RS014's test, for the IPv6 fix too)?
 pub fn rs014_persisted(a: &Analysis, ip: &str) -> bool {
@@ -73,6 +74,7 @@ pub fn run_real(a: &Analysis, out: &mut Vec<Finding>) {
         rs021::run,
         rs022::run,
         rs023::run,
+        rs024::run,
     ] {
         c(a, out);
     }

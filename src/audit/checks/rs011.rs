@@ -2,12 +2,12 @@
 //! Walks iptables' filter INPUT and nftables' input-hook base chains: a drop in either
 //! closes the port.
 use crate::audit::parse::iptables::Walk;
-use crate::audit::{blocks, first_host, Analysis};
+use crate::audit::{blocks, first_host_outside, Analysis};
 use crate::Finding;
 
 pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
     let Some(net) = a.t.deny_direct else { return };
-    let src = first_host(&net);
+    let src = first_host_outside(&net, &a.t.allow_direct);
     let fix_ipt = "lbdoctor audit --fix --deny-direct CIDR adds DROP rules that spare VIP traffic, SSH and established connections";
     let fix_nft = "lbdoctor audit --fix --deny-direct CIDR adds table ip lbdoctor with rules that spare VIP traffic, SSH and established connections";
     // A snapshot from before `nft -j` was gathered has only the text ruleset: a drop for CIDR
