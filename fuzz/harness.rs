@@ -111,6 +111,7 @@ pub fn host_facts(data: &[u8]) {
         vip6: None,
         port: 80,
         deny_direct: Some("10.0.0.0/8".parse().unwrap()),
+        allow_direct: vec!["10.0.0.2/32".parse().unwrap()],
         method: Some("DR".into()),
         fwmarks: vec![1],
         config_findings: Vec::new(),
