@@ -437,6 +437,24 @@ impl<'a> Analysis<'a> {
 /// A client address from TEST-NET-2 (RFC 5737): no rule of a real host is written for it.
 const DOC_CLIENT: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 7);
 
+impl Analysis<'_> {
+    /// A new connection from `src` straight to real IP `ip` on the service port (not via the
+    /// VIP), walked through iptables' filter INPUT (when gathered) and the nftables input hook.
+    pub fn direct_walks(
+        &self,
+        src: Ipv4Addr,
+        ip: Ipv4Addr,
+        iface: &str,
+    ) -> (Option<parse::iptables::Walk>, Option<parse::iptables::Walk>) {
+        let ipt = self
+            .f
+            .iptables_save
+            .is_some()
+            .then(|| self.input_verdict(&self.ipt, src, ip, ip, self.t.port, iface));
+        (ipt, self.nft_input_verdict(src, ip, ip, self.t.port, iface))
+    }
+}
+
 pub fn blocks(w: &parse::iptables::Walk) -> bool {
     matches!(w.verdict, Verdict::Drop | Verdict::Reject)
 }

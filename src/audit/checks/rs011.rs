@@ -32,11 +32,7 @@ pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
         }
     }
     for (iface, ip) in a.real_ips() {
-        let ipt =
-            a.f.iptables_save
-                .is_some()
-                .then(|| a.input_verdict(&a.ipt, src, ip, ip, a.t.port, &iface));
-        let nft = a.nft_input_verdict(src, ip, ip, a.t.port, &iface);
+        let (ipt, nft) = a.direct_walks(src, ip, &iface);
         let closed = |w: &Option<Walk>| w.as_ref().is_some_and(blocks);
         if closed(&ipt) || closed(&nft) {
             continue;

@@ -12,11 +12,7 @@ pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
     for net in &a.t.allow_direct {
         let src = first_host(net);
         for (iface, ip) in a.real_ips() {
-            let ipt =
-                a.f.iptables_save
-                    .is_some()
-                    .then(|| a.input_verdict(&a.ipt, src, ip, ip, a.t.port, &iface));
-            let nft = a.nft_input_verdict(src, ip, ip, a.t.port, &iface);
+            let (ipt, nft) = a.direct_walks(src, ip, &iface);
             let dropped = |w: &Option<Walk>| w.as_ref().filter(|w| blocks(w)).cloned();
             let Some(w) = dropped(&ipt).or_else(|| dropped(&nft)) else {
                 continue;
