@@ -74,6 +74,19 @@ if [ ! -x "$FWD_ROOT/usr/sbin/firewalld" ]; then
   rm -rf "$tmp"
 fi
 
+# ifupdown, for tests/audit_ipv6.rs (an IPv6 VIP persisted as an `iface lo inet6 static`
+# stanza, brought back by a real `ifup -a`): unpacked under /opt/lbdoctor-test/ifupdown, never
+# installed (installed, it would take over this machine's interfaces at boot).
+IFUPDOWN_ROOT=/opt/lbdoctor-test/ifupdown
+if [ ! -x "$IFUPDOWN_ROOT/sbin/ifup" ]; then
+  echo "install-deps: unpacking ifupdown (not installing it) into $IFUPDOWN_ROOT"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -q ifupdown >/dev/null)
+  $SUDO mkdir -p "$IFUPDOWN_ROOT"
+  $SUDO dpkg-deb -x "$tmp"/ifupdown_*.deb "$IFUPDOWN_ROOT"
+  rm -rf "$tmp"
+fi
+
 # keepalived and sshd are started by the lab inside namespaces, never as host services.
 for svc in keepalived ssh; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then :; fi

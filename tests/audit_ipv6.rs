@@ -137,3 +137,64 @@ fn ipv6_vip_errors_stay_clear_for_what_is_not_supported() {
         "{err}"
     );
 }
+
+const IFUPDOWN: &str = "/opt/lbdoctor-test/ifupdown/sbin/ifup";
+
+/// An ifupdown host: `--fix` writes the IPv6 VIP as an `iface lo inet6 static` stanza of its
+/// own, and a real `ifup -a` (Debian 12's ifupdown 0.8.41, unpacked by install-deps) brings it
+/// back after the address is gone, as at boot.
+#[test]
+fn ipv6_vip_is_persisted_for_ifupdown_and_ifup_brings_it_back() {
+    if !can_use_netns() {
+        return;
+    }
+    if !std::path::Path::new(IFUPDOWN).exists() {
+        eprintln!("SKIP: no unpacked ifupdown at {IFUPDOWN} (run scripts/install-deps.sh)");
+        return;
+    }
+    let ns = NetNs::app_with_prefix("lbdflt", "flp6", 15);
+    ns.exec("ip -6 addr add 2001:db8:21::15/64 dev ens3 nodad");
+    ns.exec("mkdir -p /etc/network/interfaces.d /etc/network/if-pre-up.d /etc/network/if-up.d /etc/network/if-down.d /etc/network/if-post-down.d && printf 'auto lo\\niface lo inet loopback\\n\\nsource /etc/network/interfaces.d/*\\n' >/etc/network/interfaces");
+    let vip = format!("[{VIP6}]:80");
+
+    let (code, v) = ns.audit_local(&vip, &["--fix", "--yes"]);
+    let found = ids(&v, "findings");
+    assert!(
+        !found.contains(&"RS019".to_string()) && !found.contains(&"RS021".to_string()),
+        "{code:?} {found:?} {}",
+        v["plan"]
+    );
+    let file = "/etc/network/interfaces.d/lbdoctor-vip-2001-db8-21--20";
+    let stanza = ns.exec(&format!("cat {file}"));
+    assert!(
+        stanza.contains("iface lo inet6 static") && stanza.contains(&format!("address {VIP6}/128")),
+        "{stanza}"
+    );
+
+    // A reboot loses the runtime address; ifupdown's `ifup -a` at boot brings it back.
+    ns.exec(&format!("ip -6 addr del {VIP6}/128 dev lo"));
+    let (_, v) = ns.audit_local(&vip, &[]);
+    assert!(ids(&v, "findings").contains(&"RS019".to_string()));
+    let state = ns.dir.path().join("ifstate");
+    std::fs::create_dir_all(&state).unwrap();
+    let out = ns.exec(&format!(
+        "{IFUPDOWN} -a --state-dir {} 2>&1; echo rc=$?",
+        state.display()
+    ));
+    assert!(out.contains("rc=0"), "{out}");
+    let lo = ns.exec("ip -6 addr show dev lo");
+    assert!(lo.contains(&format!("{VIP6}/128")), "{lo}");
+    let (_, v) = ns.audit_local(&vip, &[]);
+    let found = ids(&v, "findings");
+    assert!(
+        !found.contains(&"RS019".to_string()) && !found.contains(&"RS021".to_string()),
+        "{found:?}"
+    );
+    // Idempotent: a second run plans no address change, runtime or boot.
+    let (_, v) = ns.audit_local(&vip, &["--fix", "--dry-run"]);
+    let plan = v["plan"].to_string();
+    assert!(
+        !plan.contains("address6-runtime") && !plan.contains("address-persist"),
+        "{plan}"
+    );
+}

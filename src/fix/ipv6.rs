@@ -1,6 +1,7 @@
-//! IPv6 VIPs on DR real servers: the VIP on lo as /128, now. Nothing else is needed for
-//! neighbour discovery (a VIP on lo is never advertised) and there is no IPv6 rp_filter;
-//! persistence of the address and IPv6 firewall rules are plan notes, not written yet.
+//! IPv6 VIPs on DR real servers: the VIP on lo as /128, now, and in the host's network
+//! configuration for the next boot (vip_boot::plan6). Nothing else is needed for neighbour
+//! discovery (a VIP on lo is never advertised) and there is no IPv6 rp_filter; IPv6
+//! firewall rules are not written.
 
 use super::{Change, HostPlan};
 use crate::audit::Analysis;
@@ -22,12 +23,8 @@ pub fn plan(a: &Analysis, p: &mut HostPlan) {
             old: None,
         });
     }
-    let on_lo = acc
-        .iter()
-        .any(|x| matches!(x, crate::audit::Acceptance::Address { iface, .. } if iface == "lo"));
-    if acc.is_empty() || (on_lo && !crate::audit::checks::rs014_persisted(a, &vip.to_string())) {
-        p.notes.push(format!("RS021: {}", ipv6::persist_hint(vip)));
-    }
+    // The address in the network configuration, for the next boot.
+    super::vip_boot::plan6(a, p);
 }
 
 pub fn apply_change(

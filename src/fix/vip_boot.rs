@@ -9,12 +9,12 @@ use crate::audit::checks::rs014;
 use crate::audit::netstack::{any_under, detect, Stack};
 use crate::audit::{Acceptance, Analysis};
 use crate::remote::Transport;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 /// The change kind; applied by `apply_change`.
 pub const KIND: &str = "address-persist";
 pub use crate::remedy::vip_boot::{
-    ifupdown_file, IFUPDOWN_DIR, INTERFACES, NETPLAN_FILE, NETWORKD_FILE,
+    host_cidr, ifupdown_file, IFUPDOWN_DIR, INTERFACES, NETPLAN_FILE, NETWORKD_FILE,
 };
 /// First line of every file we write: a file of that name without it is the admin's.
 const HEADER: &str = "# Written by lbdoctor audit --fix: the LVS-DR VIP on lo, restored at boot.";
@@ -37,24 +37,47 @@ pub fn plan(a: &Analysis, p: &mut HostPlan) {
         ));
         return;
     }
+    plan_on_lo(a, p, vip.into());
+}
+
+/// The same for an IPv6 VIP: on lo now, or put there now by the fix (fix::ipv6).
+pub fn plan6(a: &Analysis, p: &mut HostPlan) {
+    let Some(vip) = a.t.vip6 else { return };
+    let acc = a.acceptance6();
+    let on_lo = acc
+        .iter()
+        .any(|x| matches!(x, Acceptance::Address { iface, .. } if iface == "lo"));
+    if !(acc.is_empty() || on_lo) || rs014::persisted(a, &vip.to_string()) {
+        return;
+    }
+    plan_on_lo(a, p, vip.into());
+}
+
+/// The file change (or the note) for the host's network stack.
+fn plan_on_lo(a: &Analysis, p: &mut HostPlan, vip: IpAddr) {
+    let cidr = host_cidr(vip);
     let stack = detect(a);
     if stack == Stack::Ifupdown && any_under(a, "/etc/systemd/network/", &[".network"]) {
         p.notes.push(format!(
-            "both {INTERFACES} and systemd-networkd .network files are present: the VIP is persisted for ifupdown; if systemd-networkd manages lo here, add Address={vip}/32 to its lo file instead"
+            "both {INTERFACES} and systemd-networkd .network files are present: the VIP is persisted for ifupdown; if systemd-networkd manages lo here, add Address={cidr} to its lo file instead"
         ));
     }
+    let fam = if vip.is_ipv6() { "ipv6" } else { "ipv4" };
     let (change, note) = match stack {
         Stack::Netplan => netplan(a, vip),
         Stack::Ifupdown => ifupdown(a, vip),
         Stack::Networkd => networkd(a, vip),
         Stack::NetworkManager => (None, Some(format!(
-            "VIP {vip} is on lo only at runtime and this host uses NetworkManager: lbdoctor does not write NetworkManager files; run `nmcli connection modify lo +ipv4.addresses {vip}/32` (NetworkManager >= 1.42 keeps lo as the connection `lo`; older versions do not manage lo: use a dispatcher script or a dummy interface)"
+            "VIP {vip} is on lo only at runtime and this host uses NetworkManager: lbdoctor does not write NetworkManager files; run `nmcli connection modify lo +{fam}.addresses {cidr}` (NetworkManager >= 1.42 keeps lo as the connection `lo`; older versions do not manage lo: use a dispatcher script or a dummy interface)"
+        ))),
+        Stack::Ifcfg if vip.is_ipv6() => (None, Some(format!(
+            "VIP {vip} is on lo only at runtime: lbdoctor does not write ifcfg files; add IPV6ADDR_SECONDARIES=\"{cidr}\" (with IPV6INIT=yes) to /etc/sysconfig/network-scripts/ifcfg-lo (or, with NetworkManager >= 1.42, `nmcli connection modify lo +ipv6.addresses {cidr}`)"
         ))),
         Stack::Ifcfg => (None, Some(format!(
-            "VIP {vip} is on lo only at runtime: lbdoctor does not write ifcfg files; create /etc/sysconfig/network-scripts/ifcfg-lo:0 with DEVICE=lo:0, IPADDR={vip}, NETMASK=255.255.255.255, ONBOOT=yes (or, with NetworkManager >= 1.42, `nmcli connection modify lo +ipv4.addresses {vip}/32`)"
+            "VIP {vip} is on lo only at runtime: lbdoctor does not write ifcfg files; create /etc/sysconfig/network-scripts/ifcfg-lo:0 with DEVICE=lo:0, IPADDR={vip}, NETMASK=255.255.255.255, ONBOOT=yes (or, with NetworkManager >= 1.42, `nmcli connection modify lo +ipv4.addresses {cidr}`)"
         ))),
         Stack::Unknown => (None, Some(format!(
-            "VIP {vip} is on lo only at runtime and no ifupdown, netplan, systemd-networkd, NetworkManager or ifcfg configuration was found: persist `ip addr add {vip}/32 dev lo` in whatever configures this host's network at boot"
+            "VIP {vip} is on lo only at runtime and no ifupdown, netplan, systemd-networkd, NetworkManager or ifcfg configuration was found: persist `ip addr add {cidr} dev lo` in whatever configures this host's network at boot"
         ))),
     };
     if let Some(c) = change {
@@ -83,9 +106,10 @@ fn ours(text: &str) -> bool {
     text.starts_with(HEADER)
 }
 
-fn not_ours_note(path: &str, vip: Ipv4Addr) -> Option<String> {
+fn not_ours_note(path: &str, vip: IpAddr) -> Option<String> {
     Some(format!(
-        "{path} exists and was not written by lbdoctor: not touching it; add {vip}/32 on lo to the host's network configuration by hand"
+        "{path} exists and was not written by lbdoctor: not touching it; add {} on lo to the host's network configuration by hand",
+        host_cidr(vip)
     ))
 }
 
@@ -119,7 +143,7 @@ fn sources_interfaces_d(interfaces: &str, file: &str) -> bool {
 /// not depend on (or edit) the admin's lo stanza, and `ifdown lo:N` removes just the VIP.
 /// Debian 12's ifupdown 0.8.41 brings it up with `ip addr add VIP/255.255.255.255 broadcast
 /// VIP dev lo:N label lo:N` (checked with `ifup -n -v` and a real `ifup -a` in a namespace).
-fn ifupdown(a: &Analysis, vip: Ipv4Addr) -> (Option<Change>, Option<String>) {
+fn ifupdown(a: &Analysis, vip: IpAddr) -> (Option<Change>, Option<String>) {
     let interfaces = a.f.files.get(INTERFACES).cloned().unwrap_or_default();
     // The first alias number no ifupdown file uses yet.
     let used: Vec<String> =
@@ -131,7 +155,20 @@ fn ifupdown(a: &Analysis, vip: Ipv4Addr) -> (Option<Change>, Option<String>) {
     let n = (0..)
         .find(|n| !used.iter().any(|w| *w == format!("lo:{n}")))
         .unwrap_or(0);
-    let stanza = format!("auto lo:{n}\niface lo:{n} inet static\n    address {vip}/32\n");
+    // IPv6 has no alias labels: a second `iface lo inet6 static` stanza of lo's own, which
+    // ifupdown 0.8.41 brings up with `ip -6 addr add VIP/128 dev lo` after lo's inet stanza
+    // (checked with `ifup -a` in a namespace; `auto lo` twice is accepted).
+    let (stanza, what) = match vip {
+        IpAddr::V4(_) => (
+            format!("auto lo:{n}\niface lo:{n} inet static\n    address {vip}/32\n"),
+            format!("ifupdown stanza lo:{n}"),
+        ),
+        IpAddr::V6(_) => (
+            format!("auto lo\niface lo inet6 static\n    address {vip}/128\n"),
+            "ifupdown stanza `iface lo inet6 static`".to_string(),
+        ),
+    };
+    let cidr = host_cidr(vip);
     let file = ifupdown_file(vip);
     if sources_interfaces_d(&interfaces, &file) {
         if a.f.files.contains_key(&file) {
@@ -139,14 +176,13 @@ fn ifupdown(a: &Analysis, vip: Ipv4Addr) -> (Option<Change>, Option<String>) {
             return (
                 None,
                 Some(format!(
-                    "{file} exists but does not carry {vip}: not touching it; add {vip}/32 on lo to the host's network configuration by hand"
+                    "{file} exists but does not carry {vip}: not touching it; add {cidr} on lo to the host's network configuration by hand"
                 )),
             );
         }
         let new = format!("{HEADER}\n{stanza}");
-        let how = format!(
-            "persist VIP {vip}/32 on lo at boot: ifupdown stanza lo:{n} in {file} (sourced by {INTERFACES})"
-        );
+        let how =
+            format!("persist VIP {cidr} on lo at boot: {what} in {file} (sourced by {INTERFACES})");
         (Some(change(&file, None, new, &how)), None)
     } else {
         let old = a.f.files.get(INTERFACES);
@@ -154,7 +190,7 @@ fn ifupdown(a: &Analysis, vip: Ipv4Addr) -> (Option<Change>, Option<String>) {
         let sep = if base.is_empty() { "" } else { "\n\n" };
         let new = format!("{base}{sep}{HEADER}\n{stanza}");
         let how = format!(
-            "persist VIP {vip}/32 on lo at boot: ifupdown stanza lo:{n} appended to {INTERFACES} (it does not source {IFUPDOWN_DIR})"
+            "persist VIP {cidr} on lo at boot: {what} appended to {INTERFACES} (it does not source {IFUPDOWN_DIR})"
         );
         (Some(change(INTERFACES, old, new, &how)), None)
     }
@@ -177,14 +213,18 @@ fn netplan_lo_elsewhere(a: &Analysis) -> Option<String> {
 
 /// netplan's loopback example: `ethernets: lo: addresses: [...]`. Mode 0600 (netplan warns
 /// about readable files); never `netplan apply`.
-fn netplan(a: &Analysis, vip: Ipv4Addr) -> (Option<Change>, Option<String>) {
+fn netplan(a: &Analysis, vip: IpAddr) -> (Option<Change>, Option<String>) {
     if let Some(other) = netplan_lo_elsewhere(a) {
         return (None, Some(format!(
-            "VIP {vip} is on lo only at runtime and {other} already defines lo: add `- {vip}/32` to its `addresses:` (lbdoctor does not edit the admin's netplan YAML)"
+            "VIP {vip} is on lo only at runtime and {other} already defines lo: add `- {}` to its `addresses:` (lbdoctor does not edit the admin's netplan YAML)", host_cidr(vip)
         )));
     }
     let old = a.f.files.get(NETPLAN_FILE);
-    let item = format!("        - {vip}/32");
+    // An IPv6 address is quoted, as netplan's own examples do.
+    let item = match vip {
+        IpAddr::V4(_) => format!("        - {vip}/32"),
+        IpAddr::V6(_) => format!("        - \"{vip}/128\""),
+    };
     let new = match old {
         Some(t) if !ours(t) => return (None, not_ours_note(NETPLAN_FILE, vip)),
         Some(t) => {
@@ -195,7 +235,10 @@ fn netplan(a: &Analysis, vip: Ipv4Addr) -> (Option<Change>, Option<String>) {
             "{HEADER}\n# Not applied with `netplan apply`, which would bounce interfaces: the address is already on lo.\nnetwork:\n  version: 2\n  ethernets:\n    lo:\n      addresses:\n{item}\n"
         ),
     };
-    let how = format!("persist VIP {vip}/32 on lo at boot: netplan {NETPLAN_FILE} (mode 0600)");
+    let how = format!(
+        "persist VIP {} on lo at boot: netplan {NETPLAN_FILE} (mode 0600)",
+        host_cidr(vip)
+    );
     (Some(change(NETPLAN_FILE, old, new, &how)), None)
 }
 
@@ -235,7 +278,7 @@ fn network_matches_lo(text: &str) -> bool {
 /// networkd applies the FIRST .network file (in name order) that matches a link: if one
 /// already matches lo, the address goes into that file (ours would be ignored, or would
 /// shadow it); otherwise into our own file.
-fn networkd(a: &Analysis, vip: Ipv4Addr) -> (Option<Change>, Option<String>) {
+fn networkd(a: &Analysis, vip: IpAddr) -> (Option<Change>, Option<String>) {
     let first =
         a.f.files
             .iter()
@@ -243,7 +286,8 @@ fn networkd(a: &Analysis, vip: Ipv4Addr) -> (Option<Change>, Option<String>) {
             .filter(|(_, t)| network_matches_lo(t))
             .min_by_key(|(p, _)| p.rsplit('/').next().unwrap_or("").to_string())
             .map(|(p, _)| p.clone());
-    let line = format!("Address={vip}/32");
+    let cidr = host_cidr(vip);
+    let line = format!("Address={cidr}");
     let (path, new, how) = match first {
         Some(p) => {
             let t = &a.f.files[&p];
@@ -269,7 +313,7 @@ fn networkd(a: &Analysis, vip: Ipv4Addr) -> (Option<Change>, Option<String>) {
                 }
             }
             let how = format!(
-                "persist VIP {vip}/32 on lo at boot: add {vip}/32 to {p}, the systemd-networkd file that matches lo (networkd uses only the first matching file)"
+                "persist VIP {cidr} on lo at boot: add {cidr} to {p}, the systemd-networkd file that matches lo (networkd uses only the first matching file)"
             );
             (p, lines.join("\n") + "\n", how)
         }
@@ -277,7 +321,7 @@ fn networkd(a: &Analysis, vip: Ipv4Addr) -> (Option<Change>, Option<String>) {
             NETWORKD_FILE.to_string(),
             // 127.0.0.1/8 too: this file becomes lo's configuration.
             format!("{HEADER}\n[Match]\nName=lo\n\n[Network]\nAddress=127.0.0.1/8\n{line}\n"),
-            format!("persist VIP {vip}/32 on lo at boot: systemd-networkd {NETWORKD_FILE}"),
+            format!("persist VIP {cidr} on lo at boot: systemd-networkd {NETWORKD_FILE}"),
         ),
     };
     let old = a.f.files.get(&path);
@@ -479,7 +523,7 @@ mod tests {
 
     #[test]
     fn ifupdown_source_directory_and_relative_forms_count_as_sourcing() {
-        let ours = ifupdown_file(VIP.parse().unwrap());
+        let ours = ifupdown_file(VIP.parse::<std::net::Ipv4Addr>().unwrap());
         let yes = [
             "source-directory /etc/network/interfaces.d\n",
             "source-directory interfaces.d/\n",
@@ -802,5 +846,77 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+    }
+
+    /// The IPv6 VIP on lo as /128 (and the IPv4 one gone): each stack gets the /128.
+    fn plan6_of(files: &[(&str, &str)]) -> (HostFacts, HostPlan, Target) {
+        let mut f = facts(files);
+        let lo = &mut f.interfaces[0].addrs;
+        lo.retain(|a| a.ip != VIP);
+        lo.push(Addr {
+            ip: "2001:db8:21::20".into(),
+            prefix: 128,
+        });
+        let t = Target {
+            vip6: Some("2001:db8:21::20".parse().unwrap()),
+            port: 80,
+            ..Default::default()
+        };
+        let p = crate::fix::plan(&Analysis::new(&f, &t, Role::Real));
+        (f, p, t)
+    }
+
+    #[test]
+    fn ipv6_vip_on_lo_is_persisted_per_stack_as_a_128() {
+        let (f, p, t) = plan6_of(&[(INTERFACES, DEBIAN_INTERFACES)]);
+        let c = only_change(&p);
+        assert_eq!(
+            c.file.as_deref(),
+            Some("/etc/network/interfaces.d/lbdoctor-vip-2001-db8-21--20")
+        );
+        assert!(c
+            .content
+            .as_deref()
+            .unwrap()
+            .ends_with("auto lo\niface lo inet6 static\n    address 2001:db8:21::20/128\n"));
+        let f = applied(f, &p);
+        assert!(crate::fix::plan(&Analysis::new(&f, &t, Role::Real))
+            .changes
+            .is_empty());
+        assert!(!crate::audit::audit(&f, &t, Role::Real)
+            .iter()
+            .any(|x| x.id == "RS021"));
+
+        let (_, p, _) = plan6_of(&[(
+            "/etc/netplan/50-cloud-init.yaml",
+            "network:\n  version: 2\n  ethernets:\n    ens3:\n      addresses: [192.168.21.12/24]\n",
+        )]);
+        let y = only_change(&p).content.clone().unwrap();
+        assert!(
+            y.contains("    lo:\n      addresses:\n        - \"2001:db8:21::20/128\"\n"),
+            "{y}"
+        );
+
+        let (_, p, _) = plan6_of(&[(
+            "/etc/systemd/network/10-ens3.network",
+            "[Match]\nName=ens3\n",
+        )]);
+        let n = only_change(&p).content.clone().unwrap();
+        assert!(
+            n.contains("Address=127.0.0.1/8\nAddress=2001:db8:21::20/128\n"),
+            "{n}"
+        );
+
+        let (_, p, _) = plan6_of(&[(
+            "/etc/NetworkManager/system-connections/ens3.nmconnection",
+            "[connection]\nid=ens3\n",
+        )]);
+        assert!(p.changes.is_empty(), "{p:#?}");
+        assert!(
+            p.notes
+                .iter()
+                .any(|n| n.contains("+ipv6.addresses 2001:db8:21::20/128")),
+            "{p:#?}"
+        );
     }
 }

@@ -8,7 +8,7 @@ pub fn add_command(vip: Ipv6Addr) -> String {
     format!("ip -6 addr add {vip}/128 dev lo nodad")
 }
 
-/// How to carry the VIP across a reboot, per network stack (not written by --fix yet).
+/// How to carry the VIP across a reboot, per network stack.
 pub fn persist_hint(vip: Ipv6Addr) -> String {
-    format!("persist it where the host configures addresses at boot: ifupdown `iface lo inet6 static` / `address {vip}/128` (in an interfaces.d file), netplan `ethernets: lo: addresses: [\"{vip}/128\"]`, systemd-networkd `[Match] Name=lo` / `[Address] Address={vip}/128`, or NetworkManager `nmcli connection modify lo +ipv6.addresses {vip}/128`; lbdoctor audit --fix does not write these for IPv6 yet")
+    format!("persist it where the host configures addresses at boot: ifupdown `iface lo inet6 static` / `address {vip}/128` (in an interfaces.d file), netplan `ethernets: lo: addresses: [\"{vip}/128\"]`, systemd-networkd `[Match] Name=lo` / `[Address] Address={vip}/128`, or NetworkManager `nmcli connection modify lo +ipv6.addresses {vip}/128`; `lbdoctor audit --fix` writes it for ifupdown, netplan and systemd-networkd")
 }
