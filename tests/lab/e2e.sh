@@ -443,6 +443,38 @@ if [ $IPVS = 1 ]; then
   else fail "scenario checked comes up"; fi
 fi
 
+if [ $IPVS = 1 ]; then
+  section "real IPVS: an IPv6 VIP: app2 is audited, fixed (the VIP on lo as /128) and survives a reboot"
+  if lab scenario ipv6; then
+    requests 20 "$VIP6"
+    if [ "$P_OK" -lt 20 ] && jq -e '.backends.app1 > 0' <<<"$P_JSON" >/dev/null; then
+      pass "ipv6: through real IPVS (DR), app1 answers and app2 (no VIP on lo) drops its share: $P_OK/20 answered"
+    else fail "ipv6: app1 answers, app2 drops" "$P_JSON"; fi
+    lbd --format json audit --host app2 --vip "[$VIP6]:$PORT" --role real --fail-on never "${SSHOPTS[@]}"
+    if jtest '[.findings[] | select(.id == "RS019")] | length == 1'; then
+      pass "audit --vip [$VIP6]:$PORT names what app2 lacks ($(j '[.findings[].id] | unique | join(" ")'))"
+    else fail "audit with an IPv6 VIP reports RS019 on app2" "$(brief)"; fi
+    lbd --format json audit --host app2 --vip "[$VIP6]:$PORT" --role real --fix --yes "${FIXOPTS[@]}" "${SSHOPTS[@]}"
+    fix_rc=$RC
+    requests 20 "$VIP6"
+    if [ "$fix_rc" = 0 ] && [ "$P_OK" = 20 ] && jq -e '.backends.app2 > 0' <<<"$P_JSON" >/dev/null; then
+      pass "after audit --fix with the IPv6 VIP, 20/20 answered, app2 among them ($P_JSON)"
+    else fail "IPv6 fix: 20/20 with app2 serving" "rc=$fix_rc $P_JSON $(brief)"; fi
+    lab reboot_host app2
+    requests 20 "$VIP6"
+    if [ "$P_OK" = 20 ] && jq -e '.backends.app2 > 0' <<<"$P_JSON" >/dev/null; then
+      pass "IPv6 fix persisted: after a simulated reboot app2's ifupdown stanza puts $VIP6/128 back on lo ($P_JSON)"
+    else fail "IPv6 fix survives a reboot" "lo: $(hx app2 ip -6 -o addr show dev lo | tr '\n' ' ') $P_JSON"; fi
+    lbd --format json audit --host app2 --vip "[$VIP6]:$PORT" --role real --fix --dry-run "${SSHOPTS[@]}"
+    if [ "$RC" = 0 ] && jtest '[.plan[].changes[]] | length == 0'; then pass "IPv6 fix is idempotent: a second run finds nothing and plans nothing"
+    else fail "IPv6 fix is idempotent" "$(brief)"; fi
+    lbd --format json state "${LB1[@]}" --fail-on error
+    if [ "$RC" = 0 ] && jtest "[.services[] | select(.key | test(\"$VIP6\"))] | length == 1"; then
+      pass "state --host lb1 reads the IPv6 service from the kernel ($(j '[.services[] | .key] | join(", ")'))"
+    else fail "state --host lb1 reads the IPv6 service" "$(brief)"; fi
+  else fail "scenario ipv6 comes up"; fi
+fi
+
 section "host key verification"
 WRONG=$LAB_DIR/ssh/known_hosts.wrong
 # app2's entry carries lb1's key: a changed host key.

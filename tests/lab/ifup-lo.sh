@@ -5,7 +5,9 @@
 # An honest subset, not ifupdown: for every `auto` lo or lo:N stanza of method static, its
 # `address` (with `netmask`, /32 by default) is added as Debian 12's ifupdown 0.8.41 adds it
 # (`ip addr add A dev lo label IFACE`, less the `broadcast A` it sets on a /32); the
-# `up`/`post-up` commands of `auto` lo stanzas are run.
+# `up`/`post-up` commands of `auto` lo stanzas are run. An `iface lo inet6 static` stanza's
+# address is added as ifupdown 0.8.41 adds it (`ip -6 addr add A/128 dev lo`, checked with the
+# real ifup in tests/audit_ipv6.rs).
 # Files named by `source PATTERN` / `source-directory DIR` lines of the main file are read
 # too (one level, like the stock Debian file). Other interfaces are left alone.
 #
@@ -25,7 +27,7 @@ for pat in $(awk '$1 == "source" && NF == 2 { print $2 } $1 == "source-directory
 done
 cmds=$(awk '
   $1 == "auto" { for (i = 2; i <= NF; i++) auto[$i] = 1; cur = ""; next }
-  $1 == "iface" { cur = ""; if ($2 ~ /^lo(:[0-9A-Za-z_]+)?$/) { cur = $2; meth[cur] = $4; order[++n] = cur } next }
+  $1 == "iface" { cur = ""; if ($2 ~ /^lo(:[0-9A-Za-z_]+)?$/) { cur = $2 " " $3; name[cur] = $2; fam[cur] = $3; meth[cur] = $4; order[++n] = cur } next }
   $1 ~ /^(allow-|source|mapping)/ { cur = ""; next }
   cur != "" && $1 == "address" { addr[cur] = $2 }
   cur != "" && $1 == "netmask" { mask[cur] = $2 }
@@ -33,11 +35,15 @@ cmds=$(awk '
   END {
     for (i = 1; i <= n; i++) {
       c = order[i]
-      if (!auto[c]) continue
-      if (meth[c] == "static" && addr[c] != "") {
+      if (!auto[name[c]]) continue
+      if (meth[c] == "static" && addr[c] != "" && fam[c] == "inet6") {
+        a = addr[c]
+        if (a !~ /\//) a = a "/" (mask[c] == "" ? "128" : mask[c])
+        printf "ip -6 addr add %s dev lo\n", a
+      } else if (meth[c] == "static" && addr[c] != "") {
         a = addr[c]
         if (a !~ /\//) a = a "/" (mask[c] == "" ? "32" : mask[c])
-        printf "ip addr add %s dev lo label %s\n", a, c
+        printf "ip addr add %s dev lo label %s\n", a, name[c]
       }
       printf "%s", up[c]
     }

@@ -159,15 +159,27 @@ make_ns() {
 }
 
 # Base addresses, as ifupdown would configure them at boot (also used by the reboot simulation).
+VIP6=2001:db8:21::20
+ip6_of() { # host -> its IPv6 address with prefix, from its IPv4 one on the segment
+  local e ip
+  e=${NICS[$1]%% *}; ip=${e#*:}; ip=${ip%%:*}
+  echo "2001:db8:21::${ip##*.}/64"
+}
+
 configure_addresses() {
   local h=$1 e nic rest ip
   {
     echo "addr flush dev lo"
     echo "addr add 127.0.0.1/8 dev lo"
+    [ ! -e "$LAB_DIR/state/ipv6" ] || echo "addr add ::1/128 dev lo"
     for e in ${NICS[$h]}; do
       nic=${e%%:*}; rest=${e#*:}; ip=${rest%%:*}
       echo "addr flush dev $nic"
       echo "addr add $ip/24 dev $nic"
+      # The ipv6 scenario: 2001:db8:21::<last octet> on the segment NIC (ens3, the client's eth0).
+      if [ -e "$LAB_DIR/state/ipv6" ] && { [ "$nic" = ens3 ] || [ "$nic" = eth0 ]; }; then
+        echo "addr add $(ip6_of "$h") dev $nic nodad"
+      fi
     done
     echo "rule flush"
     echo "rule add pref 32766 table main"
@@ -266,11 +278,11 @@ start_sshd() {
   hx "$h" "$(command -v sshd)" -f "$(hdir "$h")/sshd_config" -E "$(hdir "$h")/sshd.log"
 }
 
-start_http() {
+start_http() { # host [bind address: 0.0.0.0, or :: for both families]
   local h=$1 d
   d=$(hdir "$h")
   echo "$h" >"$d/www/index.html"
-  hx_bg "$h" "$d/http.log" "$PY" -m http.server "$PORT" --bind 0.0.0.0 --directory "$d/www"
+  hx_bg "$h" "$d/http.log" "$PY" -m http.server "$PORT" --bind "${2:-0.0.0.0}" --directory "$d/www"
   echo "$BG_PID" >"$d/http.pid"
 }
 
@@ -670,6 +682,11 @@ printf '*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0
 scenario_base() {
   local h d
   rm -f "$LAB_DIR/state/dsr-off"
+  if [ -e "$LAB_DIR/state/ipv6" ]; then
+    rm -f "$LAB_DIR/state/ipv6"
+    hx lb1 ipvsadm -D -t "[$VIP6]:$PORT" 2>/dev/null || true
+    hx lb1 ip -6 addr del "$VIP6/64" dev ens3 2>/dev/null || true
+  fi
   stop_conn_holder
   for h in "${DIRECTORS[@]}"; do
     d=$(hdir "$h")
@@ -992,6 +1009,34 @@ EOF
       scenario_tun app1
       ipvs_sync
       ;;
+    ipv6)
+      # An IPv6 DR service on real IPVS (issue 15): every host gets 2001:db8:21::<octet>/64,
+      # lb1 holds VIP6 on ens3 and an ipvsadm service [VIP6]:80 (rr, DR) to app1 and app2
+      # (keepalived leaves a service it did not add alone); the HTTP servers listen on ::.
+      # app1 holds VIP6 on lo as /128; app2 has nothing, so its share is dropped.
+      [ "$(director_mode)" = ipvs ] || die "scenario $name needs real IPVS (run the lab in the VM: tests/lab/vm.sh)"
+      scenario_base
+      dsr_runtime app1
+      dsr_runtime app2
+      ipvs_sync
+      touch "$LAB_DIR/state/ipv6"
+      local h6
+      for h6 in "${HOSTS[@]}"; do
+        hx "$h6" sh -c 'sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0; for c in /proc/sys/net/ipv6/conf/*/disable_ipv6; do echo 0 >"$c"; done'
+        configure_addresses "$h6"
+      done
+      hx lb1 ip -6 addr add "$VIP6/64" dev ens3 nodad
+      hx lb1 ipvsadm -A -t "[$VIP6]:$PORT" -s rr
+      hx lb1 ipvsadm -a -t "[$VIP6]:$PORT" -r "[$(ip6_of app1 | cut -d/ -f1)]:$PORT" -g
+      hx lb1 ipvsadm -a -t "[$VIP6]:$PORT" -r "[$(ip6_of app2 | cut -d/ -f1)]:$PORT" -g
+      for h6 in "${REALS[@]}"; do
+        kill "$(cat "$(hdir "$h6")/http.pid")" 2>/dev/null || true
+        sleep 0.2
+        start_http "$h6" ::
+        wait_listen "$h6" "$PORT"
+      done
+      hx app1 ip -6 addr add "$VIP6/128" dev lo
+      ;;
     nat | tun | fwmark | persistence | inhibit)
       [ "$(director_mode)" = ipvs ] || die "scenario $name needs real IPVS (run the lab in the VM: tests/lab/vm.sh)"
       scenario_base
@@ -999,7 +1044,7 @@ EOF
       ipvs_sync
       [ "$name" != inhibit ] || inhibit_app2
       ;;
-    *) die "unknown scenario '$name' (incident healthy arp-problem rp-filter split-brain split-brain-vrid director-is-real-server syn-flood proxy; real IPVS only: nat tun tun-broken fwmark persistence inhibit)" ;;
+    *) die "unknown scenario '$name' (incident healthy arp-problem rp-filter split-brain split-brain-vrid director-is-real-server syn-flood proxy; real IPVS only: nat tun tun-broken fwmark persistence inhibit ipv6)" ;;
   esac
   ipvs_sync
   echo "$name" >"$LAB_DIR/state/scenario"
@@ -1030,7 +1075,7 @@ main() {
       cat >&2 <<'EOF'
 usage: lab.sh up|down|status
        lab.sh scenario incident|healthy|arp-problem|rp-filter|split-brain|split-brain-vrid|director-is-real-server|syn-flood|proxy
-                       (real IPVS only) nat|tun|tun-broken|fwmark|persistence|inhibit|checked
+                       (real IPVS only) nat|tun|tun-broken|fwmark|persistence|inhibit|checked|ipv6
        lab.sh reboot HOST | exec HOST CMD... | probe [N] | flood [N] | masters
 EOF
       exit 2

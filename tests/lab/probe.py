@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 
 def probe(host, port, timeout):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     s.settimeout(timeout)
     try:
         s.connect((host, port))
@@ -45,7 +45,8 @@ def main():
         if who is not None:
             answered += 1
             backends[who] = backends.get(who, 0) + 1
-    print(json.dumps({"target": f"{host}:{port}", "sent": count, "answered": answered,
+    shown = f"[{host}]" if ":" in host else host
+    print(json.dumps({"target": f"{shown}:{port}", "sent": count, "answered": answered,
                       "failed": count - answered, "backends": backends}))
 
 
