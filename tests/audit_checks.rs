@@ -776,3 +776,32 @@ fn dr009_tells_keepalived_t_warnings_from_a_config_that_does_not_start() {
     assert!(e[0].message.contains("would not start"), "{}", e[0].message);
     assert!(dr009(0, "").is_empty());
 }
+
+#[test]
+fn dr016_failover_without_sync_or_sloppy_tcp() {
+    let t = target();
+    let dr016 = |conf: &str, sloppy: &str| {
+        let mut f = director();
+        f.files
+            .insert("/etc/keepalived/keepalived.conf".into(), conf.into());
+        f.sysctl
+            .insert("net.ipv4.vs.sloppy_tcp".into(), sloppy.into());
+        audit::audit(&f, &t, Role::Director)
+            .into_iter()
+            .filter(|x| x.id == "DR016")
+            .count()
+    };
+    let pair = "vrrp_instance VI_1 {\n  state MASTER\n}\nvirtual_server 192.168.21.20 80 {\n  real_server 192.168.21.71 80 {\n  }\n}\n";
+    assert_eq!(dr016(pair, "0"), 1);
+    assert_eq!(dr016(pair, "1"), 0);
+    // keepalived's sync daemon carries the entries over instead.
+    let synced = format!("global_defs {{\n  lvs_sync_daemon ens3 VI_1\n}}\n{pair}");
+    assert_eq!(dr016(&synced, "0"), 0);
+    // A commented-out sync daemon does not count; a director without VRRP has no failover.
+    let commented = format!("# lvs_sync_daemon ens3 VI_1\n{pair}");
+    assert_eq!(dr016(&commented, "0"), 1);
+    assert_eq!(
+        dr016("virtual_server 192.168.21.20 80 {\n}\n", "0"),
+        0
+    );
+}

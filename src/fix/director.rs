@@ -12,13 +12,15 @@ pub use crate::remedy::DIRECTOR_SYSCTL_FILE as SYSCTL_FILE;
 use crate::remedy::DIRECTOR_SYSCTL_FILE_LATE as SYSCTL_FILE_LATE;
 
 /// Director findings the fix does not touch, and why.
-const NOT_REPAIRED: [(&str, &str); 6] = [
+const NOT_REPAIRED: [(&str, &str); 8] = [
     ("DR003", "removing the VIP from a director NIC moves traffic and can fight keepalived, which owns the VIP: remove it from virtual_ipaddress or route differently, then re-audit"),
     ("DR004", "policy routing belongs in the network configuration that restores it at boot; add the missing `ip rule fwmark`/`ip route local 0/0 dev lo table T` there"),
     ("DR005", "a larger IPVS hash table needs the ip_vs module reloaded, which drops every connection: set `options ip_vs conn_tab_bits=N` in /etc/modprobe.d and reload in a maintenance window"),
     ("DR008", "starting keepalived makes this director take part in VRRP and may move the VIP: start it deliberately (systemctl start keepalived)"),
     ("DR009", "keepalived.conf needs an edit by its owner: see `lbdoctor lint` for the lines"),
     ("DR010", "the director listed as its own real server is a keepalived.conf edit: remove it or use a separate real server"),
+    ("DR015", "net.ipv4.vs.* exists only once ip_vs is loaded, so persisting it needs ip_vs in /etc/modules-load.d as well; set it with the finding's command on both directors"),
+    ("DR016", "sloppy TCP changes how the new master schedules orphan connections and the sync daemon is a keepalived.conf edit; choose one (see `lbdoctor explain DR016`) and apply it on both directors"),
 ];
 
 pub fn plan(a: &Analysis, p: &mut HostPlan) {

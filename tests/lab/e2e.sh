@@ -354,6 +354,24 @@ if [ $IPVS = 1 ]; then
     pass "audit --role director on a real director: keepalived runs; DR009 names the scheduler override and keepalived -t's exit 5 as a warning ($(j '[.findings[] | "\(.id)/\(.severity)"] | unique | join(" ")'))"
   else fail "audit --role director on the real director" "$(brief)"; fi
 
+  section "real IPVS: a VRRP failover and the connections already open (DR016)"
+  if lab scenario failover; then
+    lbd --format json audit --role director "${LB1[@]}" --fail-on never
+    dr016=$(j '[.findings[] | select(.id == "DR016")] | length')
+    res=$( (failover_probe) 2>>"$LAB_DIR/state/last-lab-error")
+    if [ "$dr016" = 1 ] && [ "$res" = reset ]; then
+      pass "DR016 on lb1 (sloppy_tcp=0, no lvs_sync_daemon), and indeed a connection opened through lb1 was reset by lb2 after the failover"
+    else fail "DR016 reported and the open connection reset at failover" "DR016 x$dr016, client: $res"; fi
+    for h in lb1 lb2; do hx "$h" sysctl -qw net.ipv4.vs.sloppy_tcp=1; done
+    lbd --format json audit --role director "${LB1[@]}" --fail-on never
+    dr016=$(j '[.findings[] | select(.id == "DR016")] | length')
+    res=$( (failover_probe) 2>>"$LAB_DIR/state/last-lab-error")
+    if [ "$dr016" = 0 ] && [ "${res%% *}" = answered ]; then
+      pass "with sloppy_tcp=1 on both directors DR016 is silent and the same connection survives the failover ($res)"
+    else fail "sloppy_tcp=1: no DR016 and the connection survives" "DR016 x$dr016, client: $res"; fi
+    for h in lb1 lb2; do hx "$h" sysctl -qw net.ipv4.vs.sloppy_tcp=0; done
+  else fail "scenario failover comes up"; fi
+
   section "real IPVS: NAT, TUN and fwmark forward as the kernel does, and detect names the method"
   for sc in nat tun fwmark; do
     lab scenario "$sc" || { fail "scenario $sc comes up"; continue; }

@@ -752,6 +752,58 @@ sys.exit("no real server answered")' "$VIP" "$PORT"
   while [ $SECONDS -le $end ]; do grep -q held "$d/conn-holder.log" 2>/dev/null && return 0; sleep 0.1; done
   die "the long-lived client connection to $VIP:$PORT was not established (see $d/conn-holder.log)"
 }
+# One client connection across a VRRP failover: opened through lb1 with half a request sent,
+# then lb1's keepalived stops, lb2 takes the VIP, and the request is finished. Prints what the
+# client got ("answered BODY", "reset", "timeout"), then brings lb1 back as master.
+failover_probe() {
+  local d out go end result
+  d=$(hdir client); out=$d/failover.log; go=$LAB_DIR/state/failover-go
+  rm -f "$out" "$go"
+  hx_bg client "$out" "$PY" -c '
+import os, socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+s.sendall(b"GET / HTTP/1.0\r\n")
+print("sent", flush=True)
+while not os.path.exists(sys.argv[3]):
+    time.sleep(0.1)
+s.settimeout(float(sys.argv[4]))
+try:
+    s.sendall(b"Host: lab\r\n\r\n")
+    data = b""
+    while True:
+        c = s.recv(4096)
+        if not c:
+            break
+        data += c
+    print("answered", data.split(b"\r\n\r\n", 1)[-1].decode("ascii", "replace").strip() or "?", flush=True)
+except ConnectionResetError:
+    print("reset", flush=True)
+except socket.timeout:
+    print("timeout", flush=True)' "$VIP" "$PORT" "$go" "$((5 * WAIT_SCALE))"
+  end=$((SECONDS + 10 * WAIT_SCALE))
+  until grep -q '^sent' "$out" 2>/dev/null; do
+    [ $SECONDS -le $end ] || die "failover probe: no connection through $VIP (see $out)"
+    sleep 0.1
+  done
+  stop_keepalived lb1
+  end=$((SECONDS + 20 * WAIT_SCALE))
+  until holds_vip lb2 && has_dsr lb2; do
+    [ $SECONDS -le $end ] || die "failover probe: lb2 did not take over $VIP"
+    sleep 0.2
+  done
+  touch "$go"
+  end=$((SECONDS + 15 * WAIT_SCALE))
+  until result=$(grep -E '^(answered|reset|timeout)' "$out" 2>/dev/null); do
+    [ $SECONDS -le $end ] || { result="no outcome: $(tail -2 "$out" | tr '\n' ' ')"; break; }
+    sleep 0.2
+  done
+  start_keepalived lb1
+  wait_master 1 20
+  end=$((SECONDS + 20 * WAIT_SCALE))
+  until holds_vip lb1 && has_dsr lb1; do [ $SECONDS -le $end ] || break; sleep 0.2; done
+  echo "$result"
+}
+
 stop_conn_holder() {
   local f
   f="$(hdir client)/conn-holder.pid"
@@ -1009,6 +1061,16 @@ EOF
       scenario_tun app1
       ipvs_sync
       ;;
+    failover)
+      # Healthy, scheduled by source hash: both directors send a client to the same real
+      # server, so a connection that survives a failover is answered by the server it began on.
+      [ "$(director_mode)" = ipvs ] || die "scenario $name needs real IPVS (run the lab in the VM: tests/lab/vm.sh)"
+      scenario_base
+      dsr_runtime app1
+      dsr_runtime app2
+      vs_set VS_EXTRA "  lb_algo sh"
+      ipvs_sync
+      ;;
     ipv6)
       # An IPv6 DR service on real IPVS (issue 15): every host gets 2001:db8:21::<octet>/64,
       # lb1 holds VIP6 on ens3 and an ipvsadm service [VIP6]:80 (rr, DR) to app1 and app2
@@ -1044,7 +1106,7 @@ EOF
       ipvs_sync
       [ "$name" != inhibit ] || inhibit_app2
       ;;
-    *) die "unknown scenario '$name' (incident healthy arp-problem rp-filter split-brain split-brain-vrid director-is-real-server syn-flood proxy; real IPVS only: nat tun tun-broken fwmark persistence inhibit ipv6)" ;;
+    *) die "unknown scenario '$name' (incident healthy arp-problem rp-filter split-brain split-brain-vrid director-is-real-server syn-flood proxy; real IPVS only: nat tun tun-broken fwmark persistence inhibit ipv6 failover)" ;;
   esac
   ipvs_sync
   echo "$name" >"$LAB_DIR/state/scenario"
@@ -1075,7 +1137,7 @@ main() {
       cat >&2 <<'EOF'
 usage: lab.sh up|down|status
        lab.sh scenario incident|healthy|arp-problem|rp-filter|split-brain|split-brain-vrid|director-is-real-server|syn-flood|proxy
-                       (real IPVS only) nat|tun|tun-broken|fwmark|persistence|inhibit|checked|ipv6
+                       (real IPVS only) nat|tun|tun-broken|fwmark|persistence|inhibit|checked|ipv6|failover
        lab.sh reboot HOST | exec HOST CMD... | probe [N] | flood [N] | masters
 EOF
       exit 2

@@ -19,6 +19,7 @@ mod dr012;
 mod dr013;
 mod dr014;
 mod dr015;
+mod dr016;
 mod rs001;
 mod rs002;
 mod rs003;
@@ -97,6 +98,7 @@ pub fn run_director(a: &Analysis, out: &mut Vec<Finding>) {
         dr013::run,
         dr014::run,
         dr015::run,
+        dr016::run,
     ] {
         c(a, out);
     }
