@@ -209,7 +209,17 @@ fn file_change(
         return Ok(());
     };
     let s = write_file_script(path, content, c.old.as_deref(), test);
-    let stdout = run_ok(t, &s, &format!("writing {path}"))?;
+    run_write_script(t, path, &s, out)
+}
+
+/// Run a script from `write_file_script*` that writes `path`; record the backups it made.
+pub(crate) fn run_write_script(
+    t: &mut dyn Transport,
+    path: &str,
+    script: &str,
+    out: &mut Outcome,
+) -> anyhow::Result<()> {
+    let stdout = run_ok(t, script, &format!("writing {path}"))?;
     for l in stdout.lines() {
         if let Some(b) = l.strip_prefix("backup ") {
             out.backups.push(b.to_string());

@@ -118,20 +118,7 @@ pub fn apply_change(
             c.old.as_deref(),
             None,
         );
-        let o = t.run(&s)?;
-        if o.status != 0 {
-            anyhow::bail!(
-                "host {}: writing {path} failed (exit {}): {}",
-                t.host(),
-                o.status,
-                o.stderr_lossy().trim()
-            );
-        }
-        for l in o.stdout_lossy().lines() {
-            if let Some(b) = l.strip_prefix("backup ") {
-                out.backups.push(b.to_string());
-            }
-        }
+        super::apply::run_write_script(t, path, &s, out)?;
     } else {
         let o = t.run(&format!("set -e\n{}\n", c.commands.join("\n")))?;
         if o.status != 0 {
