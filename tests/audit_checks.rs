@@ -800,8 +800,5 @@ fn dr016_failover_without_sync_or_sloppy_tcp() {
     // A commented-out sync daemon does not count; a director without VRRP has no failover.
     let commented = format!("# lvs_sync_daemon ens3 VI_1\n{pair}");
     assert_eq!(dr016(&commented, "0"), 1);
-    assert_eq!(
-        dr016("virtual_server 192.168.21.20 80 {\n}\n", "0"),
-        0
-    );
+    assert_eq!(dr016("virtual_server 192.168.21.20 80 {\n}\n", "0"), 0);
 }

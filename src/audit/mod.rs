@@ -296,6 +296,25 @@ impl<'a> Analysis<'a> {
     }
 
     /// The IPIP fallback device, when it exists.
+    /// The VIP an LVS-TUN real server must hold on tunl0: the tunnelled packet's input device
+    /// is tunl0, so the VIP must be a local address (on tunl0, or on lo), and a REDIRECT alone
+    /// does not do (see remedy::tun::unit_content). None when the VIP is local elsewhere.
+    pub fn tun_vip(&self) -> Option<Ipv4Addr> {
+        let vip = self.t.vip?;
+        let elsewhere = self
+            .acceptance
+            .iter()
+            .any(|x| matches!(x, Acceptance::Address { iface, .. } if iface != "tunl0"));
+        (self.is_tun() && !elsewhere).then_some(vip)
+    }
+
+    /// Is the VIP on tunl0 now?
+    pub fn vip_on_tunl0(&self) -> bool {
+        self.acceptance
+            .iter()
+            .any(|x| matches!(x, Acceptance::Address { iface, .. } if iface == "tunl0"))
+    }
+
     pub fn tunl0(&self) -> Option<&'a facts::Interface> {
         self.f.interfaces.iter().find(|i| i.name == "tunl0")
     }

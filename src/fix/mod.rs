@@ -220,7 +220,9 @@ fn wanted_rules(a: &Analysis) -> (Vec<WantRule>, Vec<String>) {
     let Some(vip) = a.t.vip else {
         return (v, notes);
     };
-    if a.acceptance.is_empty() {
+    // An LVS-TUN real server gets the VIP on tunl0 instead (fix::tun; a REDIRECT drops
+    // decapsulated packets).
+    if a.acceptance.is_empty() && a.tun_vip().is_none() {
         v.push(WantRule {
             table: "nat",
             chain: "PREROUTING",

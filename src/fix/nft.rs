@@ -264,7 +264,8 @@ fn wanted(a: &Analysis, existing: Option<&Table>, outside: &str) -> Table {
     let mut t = existing.cloned().unwrap_or_default();
     let Some(vip) = a.t.vip else { return t };
     let redirect = format!("ip daddr {vip} redirect");
-    if !a.vip_is_local() && !admin_nat && !t.prerouting.contains(&redirect) {
+    if !a.vip_is_local() && !admin_nat && a.tun_vip().is_none() && !t.prerouting.contains(&redirect)
+    {
         t.prerouting.push(redirect);
     }
     if a.t.deny_direct.is_some() && !admin_drop {

@@ -31,11 +31,23 @@ pub fn plan(a: &Analysis, p: &mut HostPlan) {
         return;
     }
     let loaded = a.f.tunnel_modules.iter().any(|m| m == "ipip");
+    let mut now = Vec::new();
     if !loaded || !a.tunl0().is_some_and(|t| t.up) {
+        now.extend(tun::runtime_commands());
+    }
+    // The VIP on tunl0: a REDIRECT cannot accept a decapsulated packet (RS015).
+    let vip = a.tun_vip();
+    if let Some(v) = vip.filter(|_| !a.vip_on_tunl0()) {
+        now.push(tun::vip_command(v));
+    }
+    if !now.is_empty() {
         p.changes.push(Change {
             kind: RUNTIME.into(),
-            description: "load ipip and bring tunl0 up now, so IPIP packets from the director are decapsulated".into(),
-            commands: tun::runtime_commands(),
+            description: format!(
+                "load ipip and bring tunl0 up now{}, so IPIP packets from the director are decapsulated and accepted",
+                vip.map(|v| format!(" with {v}/32 on it")).unwrap_or_default()
+            ),
+            commands: now,
             file: None,
             diff: None,
             content: None,
@@ -51,24 +63,38 @@ pub fn plan(a: &Analysis, p: &mut HostPlan) {
         ));
     }
     if rs017::up_at_boot(a).is_none() {
-        if !a.f.files.contains_key(tun::UNIT_FILE) {
-            p.changes.push(file(
+        let want = tun::unit_content(&vip.into_iter().collect::<Vec<_>>());
+        let old = a.f.files.get(tun::UNIT_FILE);
+        match old {
+            Some(t) if *t == want => {}
+            Some(t) if !t.starts_with("# Written by lbdoctor") => p.notes.push(format!(
+                "{} exists and was not written by lbdoctor: not touching it; make it bring tunl0 up{} at boot",
                 tun::UNIT_FILE,
-                tun::UNIT_CONTENT,
-                None,
-                format!("bring tunl0 up at boot: {}", tun::UNIT_FILE),
-            ));
+                vip.map(|v| format!(" with {v}/32")).unwrap_or_default()
+            )),
+            _ => p.changes.push(file(
+                tun::UNIT_FILE,
+                &want,
+                old,
+                format!(
+                    "bring tunl0 up at boot{}: {}",
+                    vip.map(|v| format!(" with {v}/32 on it")).unwrap_or_default(),
+                    tun::UNIT_FILE
+                ),
+            )),
         }
-        p.changes.push(Change {
-            kind: PERSIST.into(),
-            description: "enable lbdoctor-tunl0.service (the symlink systemctl enable makes)"
-                .into(),
-            commands: vec![enable_command()],
-            file: None,
-            diff: None,
-            content: None,
-            old: None,
-        });
+        if !a.f.files.contains_key(tun::UNIT_LINK) {
+            p.changes.push(Change {
+                kind: PERSIST.into(),
+                description: "enable lbdoctor-tunl0.service (the symlink systemctl enable makes)"
+                    .into(),
+                commands: vec![enable_command()],
+                file: None,
+                diff: None,
+                content: None,
+                old: None,
+            });
+        }
     }
     if a.f.iptables_save.is_none() && a.f.nft_ruleset.is_some() && mss_wanted(a).is_some() {
         if let Some(vip) = a.t.vip {
@@ -297,7 +323,7 @@ mod tests {
             }
         }
         g.files
-            .insert(tun::UNIT_LINK.into(), tun::UNIT_CONTENT.into());
+            .insert(tun::UNIT_LINK.into(), tun::unit_content(&[]));
         let rules_now = format!(
             "*mangle\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT {}\nCOMMIT\n",
             tun::mss_spec(VIP.parse().unwrap(), 1440)
@@ -327,5 +353,73 @@ mod tests {
         // Detected as TUN without --lvs-method; tunl0 down is RS015; no RS002 (not a NIC).
         assert!(found.contains(&"RS015".to_string()), "{found:?}");
         assert!(!found.contains(&"RS002".to_string()), "{found:?}");
+    }
+
+    /// What the real-IPVS lab showed: a TUN real server that accepts the VIP by REDIRECT only
+    /// drops every tunnelled request (tunl0 has no address to redirect to). The audit says so
+    /// and the fix puts the VIP on tunl0, now and in the unit, adding no REDIRECT.
+    #[test]
+    fn redirect_only_tun_server_gets_the_vip_on_tunl0() {
+        let mut f = broken();
+        f.interfaces[0] = iface("lo", "loopback", true, &[("127.0.0.1", 8)]);
+        f.interfaces.push(iface("tunl0", "ipip", true, &[]));
+        f.tunnel_modules = vec!["ipip".into()];
+        f.files.remove("/etc/network/interfaces");
+        f.iptables_save = Some(format!(
+            "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -d {VIP}/32 -j REDIRECT\nCOMMIT\n*mangle\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
+        ));
+        let t = target(Some("TUN"));
+        let a = Analysis::new(&f, &t, Role::Real);
+        assert_eq!(a.tun_vip(), Some(VIP.parse().unwrap()));
+        let rs015: Vec<_> = crate::audit::audit(&f, &t, Role::Real)
+            .into_iter()
+            .filter(|x| x.id == "RS015")
+            .collect();
+        assert_eq!(rs015.len(), 1, "{rs015:?}");
+        assert!(rs015[0].message.contains("REDIRECT"), "{}", rs015[0].message);
+        let p = crate::fix::plan(&a);
+        let rt = p.changes.iter().find(|c| c.kind == RUNTIME).unwrap();
+        assert_eq!(rt.commands, [format!("ip addr replace {VIP}/32 dev tunl0")]);
+        let unit = p
+            .changes
+            .iter()
+            .find(|c| c.file.as_deref() == Some(tun::UNIT_FILE))
+            .unwrap();
+        assert!(unit
+            .content
+            .as_deref()
+            .unwrap()
+            .contains(&format!("ip link set tunl0 up && ip addr replace {VIP}/32 dev tunl0")));
+        assert!(!p
+            .changes
+            .iter()
+            .flat_map(|c| &c.commands)
+            .any(|c| c.contains("REDIRECT") && c.contains("-A PREROUTING")));
+
+        // Applied: the VIP on tunl0, the unit written and enabled: no RS014/RS015/RS017.
+        let mut g = f.clone();
+        g.interfaces.last_mut().unwrap().addrs.push(crate::audit::facts::Addr {
+            ip: VIP.into(),
+            prefix: 32,
+        });
+        for c in &p.changes {
+            if let (Some(path), Some(content)) = (&c.file, &c.content) {
+                g.files.insert(path.clone(), content.clone());
+            }
+        }
+        g.files.insert(tun::UNIT_LINK.into(), "".into());
+        let after: Vec<String> = crate::audit::audit(&g, &t, Role::Real)
+            .into_iter()
+            .map(|x| x.id)
+            .collect();
+        for id in ["RS014", "RS015", "RS017"] {
+            assert!(!after.contains(&id.to_string()), "{id} in {after:?}");
+        }
+        let p2 = crate::fix::plan(&Analysis::new(&g, &t, Role::Real));
+        assert!(
+            !p2.changes.iter().any(|c| c.kind == RUNTIME || c.kind == PERSIST),
+            "{:?}",
+            p2.changes
+        );
     }
 }

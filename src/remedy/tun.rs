@@ -14,10 +14,22 @@ pub const MODULES_FILE: &str = "/etc/modules-load.d/lbdoctor-ipip.conf";
 pub const MODULES_CONTENT: &str =
     "# Written by lbdoctor audit --fix: LVS-TUN real server (decapsulates IPIP on tunl0).\nipip\n";
 
-/// tunl0 comes up at boot through this unit (the module creates it down).
+/// tunl0 comes up at boot through this unit (the module creates it down), with the VIP on it.
 pub const UNIT_FILE: &str = "/etc/systemd/system/lbdoctor-tunl0.service";
 pub const UNIT_LINK: &str = "/etc/systemd/system/multi-user.target.wants/lbdoctor-tunl0.service";
-pub const UNIT_CONTENT: &str = "\
+
+/// The unit: ipip loaded, tunl0 up and, for each VIP, the VIP on tunl0 as /32. The VIP has to
+/// be a local address of the host for the decapsulated packet: a REDIRECT does not do on an
+/// LVS-TUN real server, because the inner packet's input device is tunl0, and REDIRECT
+/// rewrites to the first IPv4 address of the input device and drops the packet when it has
+/// none (nf_nat_redirect_ipv4; seen in the real-IPVS lab, Linux 6.1).
+pub fn unit_content(vips: &[Ipv4Addr]) -> String {
+    let mut start = "modprobe ipip && ip link set tunl0 up".to_string();
+    for v in vips {
+        start.push_str(&format!(" && ip addr replace {v}/32 dev tunl0"));
+    }
+    format!(
+        "\
 # Written by lbdoctor audit --fix: LVS-TUN real server.
 [Unit]
 Description=lbdoctor: tunl0 up for LVS-TUN (IPIP) traffic from the director
@@ -29,11 +41,13 @@ Wants=network-pre.target
 [Service]
 Type=oneshot
 RemainAfterExit=yes
-ExecStart=/bin/sh -c 'modprobe ipip && ip link set tunl0 up'
+ExecStart=/bin/sh -c '{start}'
 
 [Install]
 WantedBy=multi-user.target
-";
+"
+    )
+}
 
 /// The outer IPv4 header IPIP adds.
 pub const IPIP_OVERHEAD: u32 = 20;
@@ -55,4 +69,9 @@ pub fn mss_spec(vip: Ipv4Addr, mss: u32) -> String {
 
 pub fn runtime_commands() -> Vec<String> {
     vec!["modprobe ipip".into(), "ip link set tunl0 up".into()]
+}
+
+/// The VIP on tunl0, now.
+pub fn vip_command(vip: Ipv4Addr) -> String {
+    format!("ip addr replace {vip}/32 dev tunl0")
 }

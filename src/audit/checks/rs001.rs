@@ -19,8 +19,14 @@ pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
         format!("iptables nat PREROUTING has no rule matching dst {vip} port {}", a.t.port)
     })
     .evidence(format!("no interface holds {vip}"))
-    .fix_text("add a REDIRECT for the VIP (or put the VIP on lo as /32 with arp_ignore/arp_announce)");
-    let cmds = if nft_only {
+    .fix_text(if a.is_tun() {
+        "LVS-TUN: put the VIP on tunl0 as /32 (a REDIRECT drops tunnelled packets: tunl0 has no address to redirect to), with arp_ignore/arp_announce"
+    } else {
+        "add a REDIRECT for the VIP (or put the VIP on lo as /32 with arp_ignore/arp_announce)"
+    });
+    let cmds = if a.is_tun() {
+        vec![crate::remedy::tun::vip_command(vip)]
+    } else if nft_only {
         crate::remedy::nft::redirect_commands(vip)
     } else {
         crate::remedy::redirect_commands(vip)

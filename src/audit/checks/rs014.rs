@@ -25,9 +25,12 @@ pub(crate) fn mentions(text: &str, ip: &str) -> bool {
 
 /// Is `ip` in any gathered file that configures addresses at boot?
 pub(crate) fn persisted(a: &Analysis, ip: &str) -> bool {
-    a.f.files
-        .iter()
-        .any(|(p, t)| NETWORK_CONFIG_DIRS.iter().any(|d| p.starts_with(d)) && mentions(t, ip))
+    let tun_unit = |p: &str| {
+        p == crate::remedy::tun::UNIT_FILE && a.f.files.contains_key(crate::remedy::tun::UNIT_LINK)
+    };
+    a.f.files.iter().any(|(p, t)| {
+        (NETWORK_CONFIG_DIRS.iter().any(|d| p.starts_with(d)) || tun_unit(p)) && mentions(t, ip)
+    })
 }
 
 pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
@@ -42,7 +45,7 @@ pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
                 .keys()
                 .filter(|p| NETWORK_CONFIG_DIRS.iter().any(|d| p.starts_with(d)))
                 .collect();
-        if files.iter().any(|p| mentions(&a.f.files[*p], &vip_s)) {
+        if persisted(a, &vip_s) {
             continue;
         }
         let mut f = Finding::new(

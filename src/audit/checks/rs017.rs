@@ -22,7 +22,14 @@ pub fn module_at_boot(a: &Analysis) -> Option<String> {
 /// that names tunl0 (ifupdown, networkd, netplan, ifcfg).
 pub fn up_at_boot(a: &Analysis) -> Option<String> {
     if a.f.files.contains_key(tun::UNIT_LINK) && a.f.files.contains_key(tun::UNIT_FILE) {
-        return Some(format!("{} (enabled)", tun::UNIT_FILE));
+        // Ours, and it puts the VIP on tunl0 where the VIP has to be there.
+        let unit = &a.f.files[tun::UNIT_FILE];
+        if a.tun_vip()
+            .is_none_or(|v| super::rs014::mentions(unit, &v.to_string()))
+        {
+            return Some(format!("{} (enabled)", tun::UNIT_FILE));
+        }
+        return None;
     }
     a.f.files.iter().find_map(|(p, t)| {
         (super::rs014::NETWORK_CONFIG_DIRS
@@ -47,7 +54,9 @@ pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
         lost.push("the ipip module (no /etc/modules-load.d/*.conf or /etc/modules names it)");
     }
     if up.is_none() {
-        lost.push("tunl0 up (no enabled unit or network configuration brings it up)");
+        lost.push(
+            "tunl0 up with the VIP on it (no enabled unit or network configuration brings it up)",
+        );
     }
     let mut f = Finding::new(
         "RS017",
