@@ -488,7 +488,9 @@ fn audit_one(
         (None, cli::Role::Auto) => audit::detect_role(f),
     };
     let mut target = base.clone();
-    if target.vip.is_none() {
+    // An IPv6 --vip says which VIP: an IPv4 one inferred beside it would bring the IPv4
+    // checks back (and their fix) for a service that is not being audited.
+    if target.vip.is_none() && target.vip6.is_none() {
         target.vip = audit::infer_vip(f);
     }
     if role == Role::Real && target.vip.is_none() && target.vip6.is_none() {

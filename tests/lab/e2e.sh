@@ -378,7 +378,7 @@ if [ $IPVS = 1 ]; then
     requests 20
     if [ "$P_OK" = 20 ] && jq -e '.backends.app1 > 0 and .backends.app2 > 0' <<<"$P_JSON" >/dev/null; then
       pass "$sc: 20/20 answered by both real servers through real IPVS ($P_JSON)"
-    else fail "$sc: 20/20 answered by both" "$P_JSON"; fi
+    else fail "$sc: 20/20 answered by both" "$P_JSON; masters: $(masters | tr '\n' ' '); lb1: $(hx lb1 ipvsadm -Ln --stats | tail -n +4 | tr -s ' ' | tr '\n' ';'); lb2: $(hx lb2 ipvsadm -Ln --stats | tail -n +4 | tr -s ' ' | tr '\n' ';'); lb1 conns: $(hx lb1 ipvsadm -Lnc | awk 'NR>2 {print $3}' | sort | uniq -c | tr -s ' ' | tr '\n' ';')"; fi
     want=$(case $sc in nat) echo nat ;; *) echo dsr ;; esac)
     lbd --format json detect "$VIP:$PORT" -i eth0 -d 5 --probes 10
     if jtest ".verdict.mode == \"$want\""; then

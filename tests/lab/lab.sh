@@ -177,8 +177,14 @@ configure_addresses() {
       echo "addr flush dev $nic"
       echo "addr add $ip/24 dev $nic"
       # The ipv6 scenario: 2001:db8:21::<last octet> on the segment NIC (ens3, the client's eth0).
+      # A link-local address too: IPv6 was off when the lab made the NICs, so they have none,
+      # and without one the kernel sends no neighbour solicitation for a packet it did not
+      # originate (ndisc_send_ns() takes the link-local source and gives up without it): the
+      # director could not resolve a real server for a forwarded SYN, nor a real server the
+      # client for its SYN-ACK from the VIP on lo.
       if [ -e "$LAB_DIR/state/ipv6" ] && { [ "$nic" = ens3 ] || [ "$nic" = eth0 ]; }; then
         echo "addr add $(ip6_of "$h") dev $nic nodad"
+        echo "addr add fe80::${ip##*.}/64 dev $nic nodad"
       fi
     done
     echo "rule flush"
@@ -1087,7 +1093,10 @@ EOF
         hx "$h6" sh -c 'sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0; for c in /proc/sys/net/ipv6/conf/*/disable_ipv6; do echo 0 >"$c"; done'
         configure_addresses "$h6"
       done
-      hx lb1 ip -6 addr add "$VIP6/64" dev ens3 nodad
+      # As keepalived adds an IPv6 VIP: preferred_lft 0, so the director never picks it as a
+      # source address (it would send neighbour solicitations for the real servers from the
+      # VIP, which the real servers hold too, and their answers would stay local).
+      hx lb1 ip -6 addr add "$VIP6/64" dev ens3 nodad preferred_lft 0
       hx lb1 ipvsadm -A -t "[$VIP6]:$PORT" -s rr
       hx lb1 ipvsadm -a -t "[$VIP6]:$PORT" -r "[$(ip6_of app1 | cut -d/ -f1)]:$PORT" -g
       hx lb1 ipvsadm -a -t "[$VIP6]:$PORT" -r "[$(ip6_of app2 | cut -d/ -f1)]:$PORT" -g
