@@ -376,7 +376,11 @@ mod tests {
             .filter(|x| x.id == "RS015")
             .collect();
         assert_eq!(rs015.len(), 1, "{rs015:?}");
-        assert!(rs015[0].message.contains("REDIRECT"), "{}", rs015[0].message);
+        assert!(
+            rs015[0].message.contains("REDIRECT"),
+            "{}",
+            rs015[0].message
+        );
         let p = crate::fix::plan(&a);
         let rt = p.changes.iter().find(|c| c.kind == RUNTIME).unwrap();
         assert_eq!(rt.commands, [format!("ip addr replace {VIP}/32 dev tunl0")]);
@@ -385,11 +389,9 @@ mod tests {
             .iter()
             .find(|c| c.file.as_deref() == Some(tun::UNIT_FILE))
             .unwrap();
-        assert!(unit
-            .content
-            .as_deref()
-            .unwrap()
-            .contains(&format!("ip link set tunl0 up && ip addr replace {VIP}/32 dev tunl0")));
+        assert!(unit.content.as_deref().unwrap().contains(&format!(
+            "ip link set tunl0 up && ip addr replace {VIP}/32 dev tunl0"
+        )));
         assert!(!p
             .changes
             .iter()
@@ -398,10 +400,14 @@ mod tests {
 
         // Applied: the VIP on tunl0, the unit written and enabled: no RS014/RS015/RS017.
         let mut g = f.clone();
-        g.interfaces.last_mut().unwrap().addrs.push(crate::audit::facts::Addr {
-            ip: VIP.into(),
-            prefix: 32,
-        });
+        g.interfaces
+            .last_mut()
+            .unwrap()
+            .addrs
+            .push(crate::audit::facts::Addr {
+                ip: VIP.into(),
+                prefix: 32,
+            });
         for c in &p.changes {
             if let (Some(path), Some(content)) = (&c.file, &c.content) {
                 g.files.insert(path.clone(), content.clone());
@@ -417,7 +423,9 @@ mod tests {
         }
         let p2 = crate::fix::plan(&Analysis::new(&g, &t, Role::Real));
         assert!(
-            !p2.changes.iter().any(|c| c.kind == RUNTIME || c.kind == PERSIST),
+            !p2.changes
+                .iter()
+                .any(|c| c.kind == RUNTIME || c.kind == PERSIST),
             "{:?}",
             p2.changes
         );
