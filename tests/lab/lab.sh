@@ -1093,9 +1093,9 @@ EOF
         hx "$h6" sh -c 'sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0; for c in /proc/sys/net/ipv6/conf/*/disable_ipv6; do echo 0 >"$c"; done'
         configure_addresses "$h6"
       done
-      # As keepalived adds an IPv6 VIP: preferred_lft 0, so the director never picks it as a
-      # source address (it would send neighbour solicitations for the real servers from the
-      # VIP, which the real servers hold too, and their answers would stay local).
+      # preferred_lft 0, so the director never picks the VIP as a source address (it would
+      # solicit the real servers from the VIP, which they hold too, and their answers would
+      # stay local). keepalived does so by default only for a /128 VIP.
       hx lb1 ip -6 addr add "$VIP6/64" dev ens3 nodad preferred_lft 0
       hx lb1 ipvsadm -A -t "[$VIP6]:$PORT" -s rr
       hx lb1 ipvsadm -a -t "[$VIP6]:$PORT" -r "[$(ip6_of app1 | cut -d/ -f1)]:$PORT" -g
