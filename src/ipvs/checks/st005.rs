@@ -75,7 +75,8 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
     }
     for (dest, states) in &c.by_dest {
         let syn = states.get("SYN_RECV").copied().unwrap_or(0);
-        if syn == 0 || answered(states) > 0 {
+        let established = states.get("ESTABLISHED").copied().unwrap_or(0);
+        if syn == 0 || established > 0 {
             continue;
         }
         let oldest_age = c
@@ -83,6 +84,13 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
             .get(dest)
             .map(|e| SYN_RECV_TIMEOUT_SECS.saturating_sub(*e));
         let aged = oldest_age.is_some_and(|a| a >= MIN_AGE_SECS);
+        // FIN_WAIT entries are connections it served, up to 2 min ago (seen on the real-IPVS
+        // lab: a server that broke a minute earlier still had 21): they do not clear it, but
+        // then only entries that outlived a handshake count.
+        let served_earlier = answered(states);
+        if served_earlier > 0 && !aged {
+            continue;
+        }
         if syn < MIN_STUCK && !aged && !syns_only(input.state, dest) {
             continue;
         }
@@ -114,8 +122,14 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
                 " The oldest has waited {age} s since the client's last SYN (the kernel restarts the {SYN_RECV_TIMEOUT_SECS} s SYN_RECV timer at each packet; an answered handshake completes within a round trip)."
             ));
         }
+        if served_earlier > 0 {
+            msg.push_str(&format!(
+                " Its {served_earlier} FIN_WAIT entr{} are connections it served earlier: the director keeps them up to 2 min after they close, so they can predate the failure.",
+                if served_earlier == 1 { "y" } else { "ies" }
+            ));
+        }
         msg.push_str(&format!(
-            " The director moves an entry to ESTABLISHED when it sees the client acknowledge the server's SYN-ACK; with DR it sees only the client side. So {dest} never answers: clients sent there hang."
+            " The director moves an entry to ESTABLISHED when it sees the client acknowledge the server's SYN-ACK; with DR it sees only the client side. So {dest} does not answer now: clients sent there hang."
         ));
         msg.push_str(match input.state.syn_recv_active() {
             Some(true) => " On this kernel (Linux 4.8 or later) each SYN_RECV entry counts as an ActiveConn, so lc/wlc steer new clients away from the silent server until the entry expires: it collects only a few entries at a time, and a few failed clients in every round.",
@@ -213,6 +227,39 @@ TCP 00:50  SYN_RECV    192.168.21.50:51706 192.168.21.20:80   192.168.21.72:80\n
             .evidence
             .iter()
             .any(|e| e == "oldest SYN_RECV entry to 192.168.21.72:80: expires in 50 s, last client packet 10 s ago"));
+    }
+
+    /// The full e2e run on the real kernel: app2 served connections a minute earlier (their
+    /// FIN_WAIT entries linger 2 min), then broke; its new SYN_RECV entries are 4 s old.
+    #[test]
+    fn a_server_that_broke_recently_is_named_despite_its_fin_wait_history() {
+        let mut lines = String::from(
+            "TCP 14:50  ESTABLISHED 192.168.21.50:51716 192.168.21.20:80   192.168.21.71:80\n",
+        );
+        for p in 0..21 {
+            lines.push_str(&format!(
+                "TCP 01:10  FIN_WAIT    192.168.21.50:{} 192.168.21.20:80   192.168.21.72:80\n",
+                40000 + p
+            ));
+        }
+        for p in 0..5 {
+            lines.push_str(&format!(
+                "TCP 00:56  SYN_RECV    192.168.21.50:{} 192.168.21.20:80   192.168.21.72:80\n",
+                50000 + p
+            ));
+        }
+        let f = st005(&conns(&lines));
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].subject, "192.168.21.72:80");
+        assert!(
+            f[0].message
+                .contains("21 FIN_WAIT entries are connections it served earlier"),
+            "{}",
+            f[0].message
+        );
+        // The same history with handshakes still in flight (younger than 3 s): not blamed.
+        let fresh = lines.replace("00:56  SYN_RECV", "00:59  SYN_RECV");
+        assert!(st005(&conns(&fresh)).is_empty());
     }
 
     #[test]
