@@ -46,46 +46,35 @@ if ! python3 -c "import virtme_ng.version as v, sys; sys.exit(v.VERSION != '$VNG
     python3 -m pip install -q --disable-pip-version-check --break-system-packages "virtme-ng==$VNG_VERSION"
 fi
 
-# ufw, for tests/audit_fix_ufw.rs: its .deb is unpacked under /opt/lbdoctor-test/ufw, never
-# installed. Installed, it would replace this machine's firewall (its postinst can enable it)
-# and apt would remove iptables-persistent (ufw Breaks it). The test runs the unpacked ufw
-# inside a network namespace, over a private mount of /usr, /etc and /run.
-UFW_ROOT=/opt/lbdoctor-test/ufw
-if [ ! -x "$UFW_ROOT/usr/sbin/ufw" ]; then
-  echo "install-deps: unpacking ufw (not installing it) into $UFW_ROOT"
+# Packages the tests run from an unpacked tree, never installed: ROOT, a file that shows it is
+# unpacked, then the packages to download and unpack into ROOT.
+unpack_debs() {
+  local root=$1 probe=$2 tmp d
+  shift 2
+  [ ! -x "$root/$probe" ] || return 0
+  echo "install-deps: unpacking $* (not installing) into $root"
   tmp=$(mktemp -d)
-  (cd "$tmp" && apt-get download -q ufw >/dev/null)
-  $SUDO mkdir -p "$UFW_ROOT"
-  $SUDO dpkg-deb -x "$tmp"/ufw_*.deb "$UFW_ROOT"
+  (cd "$tmp" && apt-get download -q "$@" >/dev/null)
+  $SUDO mkdir -p "$root"
+  for d in "$tmp"/*.deb; do $SUDO dpkg-deb -x "$d" "$root"; done
   rm -rf "$tmp"
-fi
+}
 
-# firewalld, for tests/audit_fix_firewalld.rs: unpacked with python3-firewall and
-# python3-nftables under /opt/lbdoctor-test/firewalld, never installed (its postinst enables
-# and starts it, which would take over this machine's firewall). The test runs it in a
-# network namespace over a private /usr, /etc and /run, on a private system bus.
-FWD_ROOT=/opt/lbdoctor-test/firewalld
-if [ ! -x "$FWD_ROOT/usr/sbin/firewalld" ]; then
-  echo "install-deps: unpacking firewalld (not installing it) into $FWD_ROOT"
-  tmp=$(mktemp -d)
-  (cd "$tmp" && apt-get download -q firewalld python3-firewall python3-nftables >/dev/null)
-  $SUDO mkdir -p "$FWD_ROOT"
-  for d in "$tmp"/*.deb; do $SUDO dpkg-deb -x "$d" "$FWD_ROOT"; done
-  rm -rf "$tmp"
-fi
+# ufw, for tests/audit_fix_ufw.rs. Installed, it would replace this machine's firewall (its
+# postinst can enable it) and apt would remove iptables-persistent (ufw Breaks it). The test
+# runs the unpacked ufw inside a network namespace, over a private mount of /usr, /etc and /run.
+unpack_debs /opt/lbdoctor-test/ufw usr/sbin/ufw ufw
+
+# firewalld, for tests/audit_fix_firewalld.rs, with python3-firewall and python3-nftables
+# (installed, its postinst enables and starts it, which would take over this machine's
+# firewall). The test runs it in a network namespace over a private /usr, /etc and /run, on a
+# private system bus.
+unpack_debs /opt/lbdoctor-test/firewalld usr/sbin/firewalld firewalld python3-firewall python3-nftables
 
 # ifupdown, for tests/audit_ipv6.rs (an IPv6 VIP persisted as an `iface lo inet6 static`
-# stanza, brought back by a real `ifup -a`): unpacked under /opt/lbdoctor-test/ifupdown, never
-# installed (installed, it would take over this machine's interfaces at boot).
-IFUPDOWN_ROOT=/opt/lbdoctor-test/ifupdown
-if [ ! -x "$IFUPDOWN_ROOT/sbin/ifup" ]; then
-  echo "install-deps: unpacking ifupdown (not installing it) into $IFUPDOWN_ROOT"
-  tmp=$(mktemp -d)
-  (cd "$tmp" && apt-get download -q ifupdown >/dev/null)
-  $SUDO mkdir -p "$IFUPDOWN_ROOT"
-  $SUDO dpkg-deb -x "$tmp"/ifupdown_*.deb "$IFUPDOWN_ROOT"
-  rm -rf "$tmp"
-fi
+# stanza, brought back by a real `ifup -a`); installed, it would take over this machine's
+# interfaces at boot.
+unpack_debs /opt/lbdoctor-test/ifupdown sbin/ifup ifupdown
 
 # keepalived and sshd are started by the lab inside namespaces, never as host services.
 for svc in keepalived ssh; do
