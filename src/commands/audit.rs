@@ -442,13 +442,12 @@ fn audited_directors_in_cidr(
     };
     let mut v = Vec::new();
     for r in runs {
-        let role = match (per_host.get(&r.facts.host).and_then(|x| x.1), args.role) {
-            (Some(r), _) => r,
-            (None, cli::Role::Director) => Role::Director,
-            (None, cli::Role::Real) => Role::Real,
-            (None, cli::Role::Auto) => audit::detect_role(&r.facts),
-        };
-        if role != Role::Director {
+        if role_of(
+            &r.facts,
+            per_host.get(&r.facts.host).and_then(|x| x.1),
+            args,
+        ) != Role::Director
+        {
             continue;
         }
         for i in r.facts.segment_interfaces() {
@@ -469,6 +468,16 @@ fn audited_directors_in_cidr(
     v
 }
 
+/// A host's role: from --config or the inventory, else --role, else what its facts show.
+fn role_of(f: &HostFacts, forced: Option<Role>, args: &AuditArgs) -> Role {
+    match (forced, args.role) {
+        (Some(r), _) => r,
+        (None, cli::Role::Real) => Role::Real,
+        (None, cli::Role::Director) => Role::Director,
+        (None, cli::Role::Auto) => audit::detect_role(f),
+    }
+}
+
 struct Audited {
     role: Role,
     target: Target,
@@ -481,12 +490,7 @@ fn audit_one(
     base: &Target,
     forced: Option<Role>,
 ) -> anyhow::Result<Audited> {
-    let role = match (forced, args.role) {
-        (Some(r), _) => r,
-        (None, cli::Role::Real) => Role::Real,
-        (None, cli::Role::Director) => Role::Director,
-        (None, cli::Role::Auto) => audit::detect_role(f),
-    };
+    let role = role_of(f, forced, args);
     let mut target = base.clone();
     // An IPv6 --vip says which VIP: an IPv4 one inferred beside it would bring the IPv4
     // checks back (and their fix) for a service that is not being audited.
