@@ -136,11 +136,13 @@ fi
 
 say "Report"
 summ() { jq -r '"\(.answered)/\(.sent) answered"' <<<"$1" 2>/dev/null || echo "?"; }
+checked_line="(needs real IPVS)"
+[ -z "${checked:-}" ] || checked_line=$(summ "$checked")
 cat <<EOF
   requests to $VIP:80 before the fix:   $(summ "$before")
   after audit --fix:                       $(summ "$after")
   after a simulated reboot of both apps:   $(summ "$rebooted")
-  incident again, with lbdoctor check as MISC_CHECK: ${checked:+$(summ "$checked")}${checked:-(needs real IPVS)}
+  incident again, with lbdoctor check as MISC_CHECK: $checked_line
   exit codes: detect=${RCS[detect1]} lint=${RCS[lint]} state=${RCS[state]} audit=${RCS[audit]} fix=${RCS[fix]} detect-after=${RCS[detect2]}
 EOF
 echo
