@@ -802,3 +802,51 @@ fn dr016_failover_without_sync_or_sloppy_tcp() {
     assert_eq!(dr016(&commented, "0"), 1);
     assert_eq!(dr016("virtual_server 192.168.21.20 80 {\n}\n", "0"), 0);
 }
+
+#[test]
+fn dr009_reports_a_missing_keepalived_conf_that_keepalived_t_passes() {
+    let t = target();
+    let dr009 = |f: &HostFacts| {
+        audit::audit(f, &t, Role::Director)
+            .into_iter()
+            .filter(|x| x.id == "DR009")
+            .collect::<Vec<_>>()
+    };
+    // Facts as the gathering script prints them for a keepalived started with -f on a file
+    // that has since gone: keepalived 2.2.7's `-t` exits 0 on it, so no keepalived-test.
+    let f = lbdoctor::audit::facts::parse_output(
+        "@@LBD@@ tools\nkeepalived\nkeepalived-running\nkeepalived-cmdline keepalived -D -f /etc/keepalived/lb.conf\nkeepalived-conf /etc/keepalived/lb.conf\nkeepalived-conf-missing\n@@LBD@@ end\n",
+    );
+    assert_eq!(
+        f.keepalived_conf.as_deref(),
+        Some("/etc/keepalived/lb.conf")
+    );
+    assert!(f.keepalived_conf_missing && f.keepalived_test.is_none());
+    let mut d = director();
+    d.keepalived_conf = f.keepalived_conf.clone();
+    d.keepalived_conf_missing = true;
+    d.keepalived_cmdlines = f.keepalived_cmdlines.clone();
+    d.keepalived_test = None;
+    let v = dr009(&d);
+    assert_eq!(v.len(), 1, "{v:?}");
+    assert_eq!(v[0].severity, lbdoctor::Severity::Error);
+    assert!(
+        v[0].message
+            .starts_with("/etc/keepalived/lb.conf does not exist")
+            && v[0].message.contains("after a restart"),
+        "{}",
+        v[0].message
+    );
+    // Not running: keepalived would stop at start.
+    d.keepalived_running = false;
+    assert!(dr009(&d)[0].message.contains("Config files missing"));
+    // Present, tested from the -f path: the message names that file.
+    d.keepalived_conf_missing = false;
+    d.keepalived_test = Some((2, "missing a parameter".into()));
+    let v = dr009(&d);
+    assert!(
+        v[0].message.contains("rejects /etc/keepalived/lb.conf"),
+        "{}",
+        v[0].message
+    );
+}

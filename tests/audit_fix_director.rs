@@ -96,3 +96,75 @@ fn director_sysctls_fixed_persisted_idempotent_and_kept_after_reboot() {
         );
     }
 }
+
+/// Kills the keepalived a test started, also when the test panics.
+struct Keepalived(String);
+impl Drop for Keepalived {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "kill $(cat {0}/k.pid {0}/v.pid 2>/dev/null) 2>/dev/null",
+                self.0
+            ))
+            .output();
+    }
+}
+
+#[test]
+fn dr009_tests_the_config_keepalived_runs_from_and_reports_it_gone() {
+    if !can_use_netns() || !std::path::Path::new("/usr/sbin/keepalived").exists() {
+        return;
+    }
+    let ns = NetNs::app("dir9", 2);
+    let pids = tempfile::tempdir().unwrap();
+    let p = pids.path().display().to_string();
+    // Real keepalived 2.2.7, VRRP only (this kernel may have no IPVS), started with -f on a
+    // file that is not the default. nopreempt with state MASTER: `keepalived -t` exits 5.
+    ns.exec(&format!(
+        "mkdir -p /etc/keepalived; rm -f /etc/keepalived/keepalived.conf
+         printf 'vrrp_instance VI_1 {{\\n  state MASTER\\n  nopreempt\\n  interface ens3\\n  virtual_router_id 51\\n  priority 100\\n  virtual_ipaddress {{\\n    {VIP}\\n  }}\\n}}\\nvirtual_server {VIP} 80 {{\\n  lb_algo rr\\n  lb_kind DR\\n  protocol TCP\\n  real_server 192.168.21.71 80 {{\\n  }}\\n}}\\n' >/etc/keepalived/lb.conf
+         keepalived -P -D -f /etc/keepalived/lb.conf -p {p}/k.pid -r {p}/v.pid"
+    ));
+    let _k = Keepalived(p.clone());
+    let mut running = false;
+    for _ in 0..50 {
+        if ns
+            .exec("pidof keepalived")
+            .trim()
+            .split(' ')
+            .any(|x| !x.is_empty())
+        {
+            running = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(running, "keepalived did not start in the namespace");
+    let dr009 = |v: &Value| -> Vec<String> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["id"] == "DR009")
+            .map(|f| f["message"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, before) = run(&ns, &[]);
+    let m = dr009(&before);
+    assert!(
+        m.iter()
+            .any(|x| x.contains("reports problems in /etc/keepalived/lb.conf (exit 5)")),
+        "{m:?}"
+    );
+    // The file goes away under the running keepalived: `keepalived -t` would exit 0.
+    ns.exec("rm /etc/keepalived/lb.conf");
+    let (_, gone) = run(&ns, &[]);
+    let m = dr009(&gone);
+    assert!(
+        m.iter()
+            .any(|x| x.starts_with("/etc/keepalived/lb.conf does not exist")
+                && x.contains("will not start again")),
+        "{m:?}"
+    );
+}

@@ -104,6 +104,13 @@ pub struct HostFacts {
     pub ipvsadm_installed: bool,
     /// `keepalived -t` exit status and output, when keepalived is installed.
     pub keepalived_test: Option<(i32, String)>,
+    /// The config file keepalived runs from (its `-f`), or would at start (the default).
+    #[serde(default)]
+    pub keepalived_conf: Option<String>,
+    /// That file does not exist: keepalived stops at start ("Config files missing"), and
+    /// `keepalived -t` (2.2.7) exits 0 for it.
+    #[serde(default)]
+    pub keepalived_conf_missing: bool,
     /// The port our SSH session came in on (always kept open by firewall fixes).
     pub ssh_ports: Vec<u16>,
     /// Commands that failed while gathering, with their stderr, for the report.
@@ -157,6 +164,16 @@ s ndp-proxy; ip -6 neigh show proxy 2>/dev/null
 if command -v nft >/dev/null 2>&1; then s nft; nft list ruleset 2>&1 || echo "$M error nft failed"; s nft-json; nft -j list ruleset 2>/dev/null | head -c 8388608; echo; fi
 s ss; ss -ltnpH 2>/dev/null || ss -ltnH
 s sshport; echo "${LBD_SSH_PORT:-}"
+# The file the running keepalived (in this network namespace: containers share the process
+# list) was started with (-f/--use-file), else the default.
+me=$(readlink /proc/self/ns/net 2>/dev/null)
+kconf=/etc/keepalived/keepalived.conf
+for p in $(pidof keepalived 2>/dev/null); do
+  [ "$(readlink /proc/$p/ns/net 2>/dev/null)" = "$me" ] || continue
+  c=$(tr '\0' '\n' < /proc/$p/cmdline 2>/dev/null | awk 'n { print; exit } $0 == "-f" || $0 == "--use-file" { n = 1; next }
+    /^--use-file=/ { sub(/^--use-file=/, ""); print; exit } /^-f./ { print substr($0, 3); exit }')
+  [ -n "$c" ] && { kconf=$c; break; }
+done
 # Boot-time files: one awk for all of them (a fork per file was most of this script's cost).
 set --
 for f in /etc/sysctl.conf /etc/sysctl.d/* /run/sysctl.d/* /usr/local/lib/sysctl.d/* /usr/lib/sysctl.d/* /lib/sysctl.d/* \
@@ -167,7 +184,7 @@ for f in /etc/sysctl.conf /etc/sysctl.d/* /run/sysctl.d/* /usr/local/lib/sysctl.
          /etc/network/interfaces /etc/network/interfaces.d/* /etc/netplan/*.yaml /etc/netplan/*.yml \
          /etc/NetworkManager/system-connections/* /etc/sysconfig/network-scripts/ifcfg-lo* \
          /etc/systemd/network/*.netdev /etc/systemd/network/*.network /etc/modules-load.d/* /etc/modules \
-         /etc/keepalived/keepalived.conf /etc/systemd/system/lbdoctor-tunl0.service \
+         "$kconf" /etc/systemd/system/lbdoctor-tunl0.service \
          /etc/systemd/system/multi-user.target.wants/lbdoctor-tunl0.service; do
   [ -f "$f" ] || continue
   if [ -L "$f" ]; then set -- "$@" "@link:$f" "$(readlink -f "$f")"; fi
@@ -315,12 +332,14 @@ s tools
 command -v ipvsadm >/dev/null 2>&1 && echo ipvsadm
 if command -v keepalived >/dev/null 2>&1; then
   echo keepalived
-  # Only a keepalived in this network namespace counts (containers share the process list).
-  me=$(readlink /proc/self/ns/net 2>/dev/null)
+  # Only a keepalived in this network namespace counts ($me: see kconf above).
   for p in $(pidof keepalived 2>/dev/null); do [ "$(readlink /proc/$p/ns/net 2>/dev/null)" = "$me" ] && { echo keepalived-running; break; }; done
   for p in $(pidof keepalived 2>/dev/null); do [ "$(readlink /proc/$p/ns/net 2>/dev/null)" = "$me" ] && echo "keepalived-cmdline $(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null | head -c 1024)"; done
-  if [ -f /etc/keepalived/keepalived.conf ]; then
-    s keepalived-test; out=$(timeout 10 keepalived -t -f /etc/keepalived/keepalived.conf 2>&1); rc=$?
+  echo "keepalived-conf $kconf"
+  # keepalived 2.2.7's -t exits 0 on a missing file (and keepalived itself stops at start).
+  [ -f "$kconf" ] || echo keepalived-conf-missing
+  if [ -f "$kconf" ]; then
+    s keepalived-test; out=$(timeout 10 keepalived -t -f "$kconf" 2>&1); rc=$?
     printf '%s\n' "$out" | tail -n 50; echo "rc=$rc"
   fi
 fi
@@ -353,6 +372,18 @@ fn limit_nft_json(f: &mut HostFacts) {
 }
 
 impl HostFacts {
+    /// The path of keepalived's config: the `-f` of the running keepalived, else the default.
+    pub fn keepalived_conf_path(&self) -> &str {
+        self.keepalived_conf
+            .as_deref()
+            .unwrap_or("/etc/keepalived/keepalived.conf")
+    }
+
+    /// That config's text, when it was gathered.
+    pub fn keepalived_conf_text(&self) -> Option<&String> {
+        self.files.get(self.keepalived_conf_path())
+    }
+
     /// Bytes of host text this snapshot holds, for the per-run budget.
     pub fn text_bytes(&self) -> usize {
         let o = |s: &Option<String>| s.as_ref().map_or(0, String::len);
@@ -531,6 +562,10 @@ pub fn parse_output(text: &str) -> HostFacts {
                         "keepalived" => f.keepalived_installed = true,
                         "ipvsadm" => f.ipvsadm_installed = true,
                         "keepalived-running" => f.keepalived_running = true,
+                        "keepalived-conf-missing" => f.keepalived_conf_missing = true,
+                        l if l.starts_with("keepalived-conf ") => {
+                            f.keepalived_conf = Some(l["keepalived-conf ".len()..].trim().into())
+                        }
                         l if l.starts_with("keepalived-cmdline ")
                             && f.keepalived_cmdlines.len() < 16 =>
                         {

@@ -526,8 +526,7 @@ pub fn detect_role(f: &HostFacts) -> Role {
         .map(|t| !parse::ipvs::parse(t).services.is_empty())
         .unwrap_or(false);
     let lvs_config = f
-        .files
-        .get("/etc/keepalived/keepalived.conf")
+        .keepalived_conf_text()
         .map(|c| c.contains("virtual_server"))
         .unwrap_or(false);
     if has_services || (f.keepalived_running && lvs_config) {

@@ -193,15 +193,15 @@ fn gather_all(hosts: &[remote::Dest], args: &AuditArgs, ctx: &Ctx) -> anyhow::Re
     Ok(ok)
 }
 
-/// Lint the director's own /etc/keepalived/keepalived.conf as gathered. The host's files
+/// Lint the director's own keepalived.conf (the running keepalived's `-f`) as gathered. The host's files
 /// are laid out under a private directory that stands for the host's `/`, and includes are
 /// resolved only there (`LoadOptions::confined`): an include of a file that was not gathered
 /// is reported as not followed, and never read from this machine. Locations name host:path.
 fn lint_remote_config(f: &HostFacts) -> Vec<Finding> {
-    const PATH: &str = "/etc/keepalived/keepalived.conf";
-    if !f.files.contains_key(PATH) {
+    let path = f.keepalived_conf_path();
+    let Some(top_rel) = plain_abs_path(path).filter(|_| f.files.contains_key(path)) else {
         return Vec::new();
-    }
+    };
     let Ok(dir) = tempfile::tempdir() else {
         return Vec::new();
     };
@@ -219,7 +219,7 @@ fn lint_remote_config(f: &HostFacts) -> Vec<Finding> {
         }
         let _ = std::fs::write(&dest, text);
     }
-    let top = root.join(&PATH[1..]);
+    let top = root.join(top_rel);
     let opts = crate::keepalived::LoadOptions {
         include_root: Some(root.clone()),
         confined: true,

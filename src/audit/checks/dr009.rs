@@ -7,23 +7,42 @@ use crate::{Finding, Severity};
 /// worked around (a line ignored, a value cleared), and it still starts; 6 is a script-security
 /// error, and the scripts it names are not run; anything else (a missing parameter exits 2,
 /// a fatal config error 4) and it does not start.
-fn verdict(rc: i32) -> (Severity, String) {
+fn verdict(rc: i32, conf: &str) -> (Severity, String) {
     match rc {
-        5 => (Severity::Warning, "`keepalived -t` reports problems in /etc/keepalived/keepalived.conf (exit 5): keepalived starts with it, but ignores or changes what the lines below say".into()),
-        6 => (Severity::Error, "`keepalived -t` reports script-security errors in /etc/keepalived/keepalived.conf (exit 6): keepalived does not run the scripts it names".into()),
-        _ => (Severity::Error, format!("`keepalived -t` rejects /etc/keepalived/keepalived.conf (exit {rc}): keepalived would not start with it")),
+        5 => (Severity::Warning, format!("`keepalived -t` reports problems in {conf} (exit 5): keepalived starts with it, but ignores or changes what the lines below say")),
+        6 => (Severity::Error, format!("`keepalived -t` reports script-security errors in {conf} (exit 6): keepalived does not run the scripts it names")),
+        _ => (Severity::Error, format!("`keepalived -t` rejects {conf} (exit {rc}): keepalived would not start with it")),
     }
 }
 
 pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
+    let conf = a.f.keepalived_conf_path();
+    if a.f.keepalived_installed && a.f.keepalived_conf_missing {
+        // keepalived 2.2.7: `-t` exits 0 for a missing file, and keepalived itself logs
+        // "Config files missing" and stops.
+        let now = if a.f.keepalived_running {
+            "the running keepalived keeps what it loaded, but will not start again after a restart or reboot"
+        } else {
+            "keepalived stops at start (\"Config files missing\")"
+        };
+        out.push(
+            Finding::new(
+                "DR009",
+                &a.f.host,
+                format!("{conf} does not exist: {now}; `keepalived -t` does not notice (exit 0)"),
+            )
+            .evidence_lines(a.f.keepalived_cmdlines.iter().map(|c| format!("process: {c}")))
+            .fix_text(format!("Restore {conf} (from configuration management or a backup), check it with `keepalived -t -f {conf}`, then reload keepalived.")),
+        );
+    }
     if let Some((rc, text)) = &a.f.keepalived_test {
         if *rc != 0 {
-            let (sev, msg) = verdict(*rc);
+            let (sev, msg) = verdict(*rc, conf);
             out.push(
                 Finding::new("DR009", &a.f.host, msg)
                     .severity(sev)
                     .evidence_lines(text.lines().take(10).map(String::from))
-                    .fix_command("keepalived -t -f /etc/keepalived/keepalived.conf"),
+                    .fix_command(format!("keepalived -t -f {conf}")),
             );
         }
     }

@@ -20,8 +20,8 @@ pub fn run(a: &Analysis, out: &mut Vec<Finding>) {
     if !f.keepalived_running || f.keepalived_cmdlines.is_empty() {
         return;
     }
-    let conf = "/etc/keepalived/keepalived.conf";
-    let has_vs = f.files.get(conf).is_some_and(|c| {
+    let conf = f.keepalived_conf_path();
+    let has_vs = f.keepalived_conf_text().is_some_and(|c| {
         c.lines()
             .any(|l| l.trim_start().starts_with("virtual_server"))
     });
