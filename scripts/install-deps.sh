@@ -76,10 +76,8 @@ unpack_debs /opt/lbdoctor-test/firewalld usr/sbin/firewalld firewalld python3-fi
 # interfaces at boot.
 unpack_debs /opt/lbdoctor-test/ifupdown sbin/ifup ifupdown
 
-# keepalived and sshd are started by the lab inside namespaces, never as host services.
-for svc in keepalived ssh; do
-  if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then :; fi
-done
+# keepalived and sshd are started by the lab inside namespaces, never as host services
+# (nothing here starts or stops the host's own).
 
 if ! command -v cargo >/dev/null; then
   if [ -x "$HOME/.cargo/bin/cargo" ]; then

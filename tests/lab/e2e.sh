@@ -69,10 +69,13 @@ START=$(date +%s)
 trap 'down >/dev/null 2>&1' EXIT
 trap 'exit 130' INT TERM
 
-pass() { PASSED=$((PASSED + 1)); echo "  PASS  $1"; }
-fail() { FAILED=$((FAILED + 1)); FAILURES+=("$1"); echo "  FAIL  $1${2:+: $2}"; }
+# Each result says how long it took since the previous one ([+N s]): where the time goes.
+LAST=$START
+took() { local now; now=$(date +%s); printf '[+%s s]' $((now - LAST)); LAST=$now; }
+pass() { PASSED=$((PASSED + 1)); echo "  PASS  $1 $(took)"; }
+fail() { FAILED=$((FAILED + 1)); FAILURES+=("$1"); echo "  FAIL  $(took) $1${2:+: $2}"; }
 skip() { SKIPPED=$((SKIPPED + 1)); echo "  SKIP  $1${2:+: $2}" ; echo "  ^^^^  SKIPPED (not a pass): $1"; }
-section() { echo; echo "== $* ($(($(date +%s) - START)) s)"; }
+section() { LAST=$(date +%s); echo; echo "== $* ($((LAST - START)) s)"; }
 
 # Runs lbdoctor in the client namespace; sets OUT, ERR, RC.
 lbd() {
@@ -355,17 +358,20 @@ if [ $IPVS = 1 ]; then
   else fail "audit --role director on the real director" "$(brief)"; fi
 
   section "real IPVS: a VRRP failover and the connections already open (DR016)"
-  if lab scenario failover; then
+  # DR016's verdict on lb1 (dr016: how many), then what a connection opened through lb1 sees
+  # across a failover (res: "reset", or "answered BACKEND").
+  failover_round() {
     lbd --format json audit --role director "${LB1[@]}" --fail-on never
     dr016=$(j '[.findings[] | select(.id == "DR016")] | length')
     res=$( (failover_probe) 2>>"$LAB_DIR/state/last-lab-error")
+  }
+  if lab scenario failover; then
+    failover_round
     if [ "$dr016" = 1 ] && [ "$res" = reset ]; then
       pass "DR016 on lb1 (sloppy_tcp=0, no lvs_sync_daemon), and indeed a connection opened through lb1 was reset by lb2 after the failover"
     else fail "DR016 reported and the open connection reset at failover" "DR016 x$dr016, client: $res"; fi
     for h in lb1 lb2; do hx "$h" sysctl -qw net.ipv4.vs.sloppy_tcp=1; done
-    lbd --format json audit --role director "${LB1[@]}" --fail-on never
-    dr016=$(j '[.findings[] | select(.id == "DR016")] | length')
-    res=$( (failover_probe) 2>>"$LAB_DIR/state/last-lab-error")
+    failover_round
     if [ "$dr016" = 0 ] && [ "${res%% *}" = answered ]; then
       pass "with sloppy_tcp=1 on both directors DR016 is silent and the same connection survives the failover ($res)"
     else fail "sloppy_tcp=1: no DR016 and the connection survives" "DR016 x$dr016, client: $res"; fi

@@ -60,33 +60,53 @@ nic_field() { # host nic field(ip|mac)
 host_ip() { nic_field "$1" "$(nic_names "$1" | head -1)" ip; }
 hdir() { printf '%s/hosts/%s\n' "$LAB_DIR" "$1"; }
 
+# Sets HOLDER to the pid of host $1's namespace holder. With `read`, not $(cat): every fork
+# counts under the VM's emulated CPU, and the lab enters a namespace hundreds of times.
 holder_pid() {
-  local f
-  f="$(hdir "$1")/holder.pid"
-  [ -s "$f" ] || die "host $1 is not up (run: lab.sh up)"
-  cat "$f"
+  HOLDER=
+  read -r HOLDER <"$LAB_DIR/hosts/$1/holder.pid" 2>/dev/null || true
+  [ -n "$HOLDER" ] || die "host $1 is not up (run: lab.sh up)"
 }
 
 # Runs a command on a lab host: inside its network, mount and UTS namespaces.
 hx() {
-  local h=$1
+  local h=$1 HOLDER
   shift
-  nsenter -t "$(holder_pid "$h")" --mount --uts --net -- "$@"
+  holder_pid "$h"
+  nsenter -t "$HOLDER" --mount --uts --net -- "$@"
 }
 
 # Starts a long-running command on a lab host in the background; $! is the command itself
 # (nsenter execs it), so it can be stopped by that id.
 hx_bg() { # host logfile cmd...
-  local h=$1 logf=$2 pid
+  local h=$1 logf=$2 HOLDER
   shift 2
-  pid=$(holder_pid "$h")
-  nsenter -t "$pid" --mount --uts --net -- "$@" </dev/null >>"$logf" 2>&1 &
+  holder_pid "$h"
+  nsenter -t "$HOLDER" --mount --uts --net -- "$@" </dev/null >>"$logf" 2>&1 &
   BG_PID=$!
   disown "$BG_PID" 2>/dev/null || true
 }
 
+# Runs `FN HOST` for every host at once and waits for all of them: the hosts are separate
+# namespaces, and under the VM's emulated CPU setting them up one by one was most of `up`
+# and of every scenario change.
+per_host() { # fn host...
+  local fn=$1 h p pids=() failed=0
+  shift
+  for h in "$@"; do
+    "$fn" "$h" &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || failed=1; done
+  [ $failed = 0 ] || die "$fn failed on one of: $*"
+}
+
 # "ipvs" (real IPVS programmed by keepalived) or "nft" (the imitation); chosen at `up`.
-director_mode() { cat "$LAB_DIR/state/director" 2>/dev/null || echo nft; }
+director_mode() {
+  local m=
+  read -r m <"$LAB_DIR/state/director" 2>/dev/null || true
+  echo "${m:-nft}"
+}
 director_desc() {
   if [ "$(director_mode)" = ipvs ]; then echo "real IPVS (kernel $(uname -r)), programmed by keepalived"
   else echo "nftables imitation of IPVS DR (kernel $(uname -r) has no IPVS)"; fi
@@ -203,6 +223,10 @@ start_holder() {
     setup+=" && mount -t tmpfs ${PREFIX}etc-$h '$d/ovl' && mkdir '$d/ovl/upper' '$d/ovl/work'"
     setup+=" && mount -t overlay ${PREFIX}etc-$h -o 'lowerdir=/etc,upperdir=$d/ovl/upper,workdir=$d/ovl/work' /etc"
     setup+=" && mount --bind '$d/lib-sysctl.d' /usr/lib/sysctl.d"
+    # root's home on a lab server is its own empty directory, as on a fresh server: the build
+    # machine's ~/.bashrc (pyenv, cargo) would otherwise run in every SSH session, which costs
+    # seconds per session under the VM's emulated CPU.
+    setup+=" && mkdir -p '$d/root-home' && sed -i 's|^\\(root:[^:]*:0:0:[^:]*:\\)[^:]*:|\\1$d/root-home:|' /etc/passwd"
   fi
   rm -f "$d/ready"
   nsenter --net="/run/netns/${PREFIX}$h" -- unshare --mount --uts --propagation private -- \
@@ -226,16 +250,16 @@ reset_boot_files() {
       nic=${e%%:*}; rest=${e#*:}; ip=${rest%%:*}
       printf '\nauto %s\niface %s inet static\n    address %s/24\n' "$nic" "$nic" "$ip"
     done
-  } | hx "$h" sh -c 'rm -rf /etc/network/interfaces.d && mkdir -p /etc/network/interfaces.d && cat >/etc/network/interfaces'
+  } | hx "$h" sh -c 'rm -rf /etc/network/interfaces.d && mkdir -p /etc/network/interfaces.d && cat >/etc/network/interfaces &&
+    rm -rf /etc/sysctl.d && mkdir -p /etc/sysctl.d /etc/iptables /etc/keepalived &&
+    printf "# /etc/sysctl.conf - Configuration file for setting system variables\n" >/etc/sysctl.conf &&
+    rm -f /etc/iptables/rules.v6 /etc/nftables.conf &&
+    printf "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n" >/etc/iptables/rules.v4'
   cat >"$(hdir "$h")/lib-sysctl.d/50-default.conf" <<'EOF'
 # lbdoctor lab distribution defaults (like systemd's/RHEL's 50-default.conf)
 net.ipv4.conf.default.rp_filter = 1
 net.ipv4.conf.all.rp_filter = 1
 EOF
-  hx "$h" sh -c 'rm -rf /etc/sysctl.d && mkdir -p /etc/sysctl.d /etc/iptables /etc/keepalived &&
-    printf "# /etc/sysctl.conf - Configuration file for setting system variables\n" >/etc/sysctl.conf &&
-    rm -f /etc/iptables/rules.v6 /etc/nftables.conf &&
-    printf "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n" >/etc/iptables/rules.v4'
 }
 
 gen_ssh() {
@@ -458,22 +482,30 @@ start_keepalived() {
   echo "$BG_PID" >"$d/keepalived.pid.lab"
 }
 
-stop_keepalived() {
-  local h=$1 d pid
-  d=$(hdir "$h")
-  [ -s "$d/keepalived.pid.lab" ] || return 0
-  pid=$(cat "$d/keepalived.pid.lab")
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq $((50 * WAIT_SCALE))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$d/keepalived.pid.lab"
-  hx "$h" nft delete table netdev lbd_dsr 2>/dev/null || true
-  hx "$h" ip addr del "$VIP/32" dev ens3 2>/dev/null || true
-  # keepalived removes its IPVS services when it stops; a killed one may leave them.
-  [ "$(director_mode)" != ipvs ] || hx "$h" ipvsadm -C 2>/dev/null || true
+stop_keepalived() { # director... (stopped together: each takes seconds to withdraw under TCG)
+  local h d pid pids=() end
+  for h in "$@"; do
+    d=$(hdir "$h")
+    [ -s "$d/keepalived.pid.lab" ] || continue
+    read -r pid <"$d/keepalived.pid.lab" || true
+    rm -f "$d/keepalived.pid.lab"
+    [ -n "$pid" ] || continue
+    kill "$pid" 2>/dev/null || true
+    pids+=("$pid")
+  done
+  end=$((SECONDS + 5 * WAIT_SCALE))
+  for pid in "${pids[@]}"; do
+    while kill -0 "$pid" 2>/dev/null && [ $SECONDS -le $end ]; do sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  for h in "$@"; do
+    # keepalived removes its IPVS services when it stops; a killed one may leave them.
+    hx "$h" sh -c "nft delete table netdev lbd_dsr 2>/dev/null; ip addr del $VIP/32 dev ens3 2>/dev/null
+      [ $(director_mode) != ipvs ] || ipvsadm -C 2>/dev/null; true"
+  done
 }
 
-holds_vip() { hx "$1" ip -4 -o addr show dev ens3 | grep -q " $VIP/"; }
+holds_vip() { [[ $(ip -n "${PREFIX}$1" -4 -o addr show dev ens3) == *" $VIP/"* ]]; }
 # The director forwards: the DR rule (nft), or an IPVS service with a real server (ipvs).
 has_dsr() {
   if [ "$(director_mode)" = ipvs ]; then
@@ -501,8 +533,7 @@ wait_master() { # expected-count timeout-seconds
 
 # Restarts keepalived on both directors with the given vrids (lb1 first, so it wins).
 restart_vrrp() { # vrid-lb1 vrid-lb2
-  stop_keepalived lb2
-  stop_keepalived lb1
+  stop_keepalived lb2 lb1
   # Neighbour entries learnt under the previous scenario's ARP settings would outlive them.
   hx lb1 ip neigh flush dev ens3
   hx lb2 ip neigh flush dev ens3
@@ -537,19 +568,19 @@ ipvs_sync() {
 # ---------------------------------------------------------------- reboot simulation
 
 reset_runtime() {
-  local h=$1 conf key extra= keys=()
-  # The IPIP fallback device exists in every namespace once the ipip module is loaded.
-  if hx "$h" test -e /proc/sys/net/ipv4/conf/tunl0; then
-    extra=tunl0
-    hx "$h" sh -c 'ip addr flush dev tunl0; ip link set tunl0 down'
-  fi
-  for conf in all default lo $(nic_names "$h") $extra; do
+  local h=$1 conf key keys=()
+  for conf in all default lo $(nic_names "$h"); do
     for key in "${RESET_KEYS[@]}"; do keys+=("net.ipv4.conf.$conf.$key=0"); done
   done
-  # One process per step: under the VM's emulated CPU every fork counts.
-  hx "$h" sysctl -qw "${keys[@]}" net.ipv4.ip_forward=0 net.ipv4.conf.all.send_redirects=1 \
-    net.ipv4.conf.default.send_redirects=1
-  hx "$h" sh -c 'nft flush ruleset; ip route flush table 100 2>/dev/null; true'
+  # One process per step: under the VM's emulated CPU every fork counts. The IPIP fallback
+  # device exists in every namespace once the ipip module is loaded.
+  hx "$h" sh -c 'if [ -e /proc/sys/net/ipv4/conf/tunl0 ]; then
+      ip addr flush dev tunl0; ip link set tunl0 down
+      for key in '"${RESET_KEYS[*]}"'; do set -- "$@" "net.ipv4.conf.tunl0.$key=0"; done
+    fi
+    sysctl -qw "$@" net.ipv4.ip_forward=0 net.ipv4.conf.all.send_redirects=1 \
+      net.ipv4.conf.default.send_redirects=1 || exit 1
+    nft flush ruleset; ip route flush table 100 2>/dev/null; true' sh "${keys[@]}"
   configure_addresses "$h"
 }
 
@@ -579,6 +610,18 @@ apply_boot_files() {
     sh "$0"
     [ ! -s /etc/iptables/rules.v4 ] || iptables-restore </etc/iptables/rules.v4
     [ ! -s /etc/iptables/rules.v6 ] || ip6tables-restore </etc/iptables/rules.v6' "$LAB_SRC/ifup-lo.sh" $(nic_names "$h")
+}
+
+# A server as freshly installed and booted: the distribution's boot files, then a boot.
+fresh_boot() {
+  reset_boot_files "$1"
+  reset_runtime "$1"
+  apply_boot_files "$1"
+}
+
+boot_server() { # (lab.sh up)
+  fresh_boot "$1"
+  start_sshd "$1"
 }
 
 reboot_host() {
@@ -613,19 +656,12 @@ up() {
   ip -n "${PREFIX}seg" link set lbd-br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
   ip -n "${PREFIX}seg" link set lbd-br0 up
   local h
-  for h in "${HOSTS[@]}"; do
-    make_ns "$h"
-    start_holder "$h"
-  done
+  for h in "${HOSTS[@]}"; do make_ns "$h"; done
+  per_host start_holder "${HOSTS[@]}"
   configure_addresses client
   gen_ssh
   write_notify_script
-  for h in "${SSH_HOSTS[@]}"; do
-    reset_boot_files "$h"
-    reset_runtime "$h"
-    apply_boot_files "$h"
-    start_sshd "$h"
-  done
+  per_host boot_server "${SSH_HOSTS[@]}"
   for h in "${REALS[@]}"; do start_http "$h"; done
   for h in "${DIRECTORS[@]}"; do write_dsr_rule "$h"; done
   # keepalived's first TCP_CHECK must find the servers listening, or it takes them out of
@@ -664,10 +700,9 @@ probe() { # [count] [target]
 
 # What app1 had at runtime in the incident (and what the repair needs on every real server).
 dsr_runtime() { # real-server
-  local h=$1 conf
-  hx "$h" iptables -t nat -A PREROUTING -d "$VIP/32" -j REDIRECT
-  hx "$h" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
-  for conf in all ens3 ens4; do hx "$h" sysctl -qw "net.ipv4.conf.$conf.rp_filter=0"; done
+  hx "$1" sh -c "iptables -t nat -A PREROUTING -d $VIP/32 -j REDIRECT &&
+    sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
+      net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.ens3.rp_filter=0 net.ipv4.conf.ens4.rp_filter=0"
 }
 
 dsr_persist() { # real-server
@@ -698,19 +733,17 @@ scenario_base() {
     d=$(hdir "$h")
     [ ! -s "$d/proxy.pid" ] || { kill "$(cat "$d/proxy.pid")" 2>/dev/null || true; rm -f "$d/proxy.pid"; }
     [ ! -s "$d/http.pid" ] || { kill "$(cat "$d/http.pid")" 2>/dev/null || true; rm -f "$d/http.pid"; }
-    hx "$h" nft delete table inet lbd_lab 2>/dev/null || true
-    hx "$h" nft delete table netdev lbd_pingpong 2>/dev/null || true
-    hx "$h" iptables -t nat -F
     write_dsr_rule "$h"
-    [ "$(director_mode)" = ipvs ] || continue
-    # What the NAT, fwmark and co-located scenarios change on a director.
-    hx "$h" iptables -t mangle -F
-    hx "$h" ip rule del pref 100 2>/dev/null || true
-    hx "$h" ip route flush table 100 2>/dev/null || true
-    hx "$h" ip addr del "$VIP/32" dev lo 2>/dev/null || true
-    hx "$h" ip route del default 2>/dev/null || true
-    hx "$h" sysctl -qw net.ipv4.ip_forward=0 net.ipv4.conf.all.send_redirects=1 net.ipv4.conf.ens3.send_redirects=1 \
-      net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0
+    # One entry into the namespace for the whole reset (each costs a fork and an exec).
+    hx "$h" sh -c 'nft delete table inet lbd_lab 2>/dev/null; nft delete table netdev lbd_pingpong 2>/dev/null
+      iptables -t nat -F
+      [ "$1" = ipvs ] || exit 0
+      # What the NAT, fwmark and co-located scenarios change on a director.
+      iptables -t mangle -F
+      ip rule del pref 100 2>/dev/null; ip route flush table 100 2>/dev/null
+      ip addr del "$2/32" dev lo 2>/dev/null; ip route del default 2>/dev/null
+      sysctl -qw net.ipv4.ip_forward=0 net.ipv4.conf.all.send_redirects=1 net.ipv4.conf.ens3.send_redirects=1 \
+        net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0' sh "$(director_mode)" "$VIP"
   done
   if [ "$(director_mode)" = ipvs ]; then
     # Every scenario starts from a freshly started keepalived: new IPVS services whose real
@@ -721,10 +754,8 @@ scenario_base() {
     restart_vrrp 51 51
   fi
   [ "$(director_mode)" = ipvs ] || sync_dsr
+  per_host fresh_boot "${REALS[@]}"
   for h in "${REALS[@]}"; do
-    reset_boot_files "$h"
-    reset_runtime "$h"
-    apply_boot_files "$h"
     d=$(hdir "$h")
     if ! { [ -s "$d/http.pid" ] && kill -0 "$(cat "$d/http.pid")" 2>/dev/null; }; then
       start_http "$h"
@@ -855,10 +886,9 @@ scenario_tun() { # [real servers to set up: default all]
   [ $# -gt 0 ] || hosts=("${REALS[@]}")
   vs_set VS_METHOD TUN
   for h in "${hosts[@]}"; do
-    hx "$h" ip link set tunl0 up
-    hx "$h" ip addr add "$VIP/32" dev tunl0
-    hx "$h" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
-    for c in all tunl0 ens3 ens4; do hx "$h" sysctl -qw "net.ipv4.conf.$c.rp_filter=0"; done
+    hx "$h" sh -c "ip link set tunl0 up && ip addr add $VIP/32 dev tunl0 &&
+      sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
+        net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.tunl0.rp_filter=0 net.ipv4.conf.ens3.rp_filter=0 net.ipv4.conf.ens4.rp_filter=0"
   done
 }
 
@@ -939,8 +969,7 @@ scenario() {
       scenario_base
       dsr_persist app1
       dsr_persist app2
-      reboot_host app1
-      reboot_host app2
+      per_host reboot_host app1 app2
       ;;
     arp-problem)
       # app2 carries the VIP on lo (as the VIP-on-lo method does) but without arp_ignore and
@@ -1065,6 +1094,10 @@ EOF
       [ "$(director_mode)" = ipvs ] || die "scenario $name needs real IPVS (run the lab in the VM: tests/lab/vm.sh)"
       scenario_base
       scenario_tun app1
+      # rr, not the incident's lc: under lc the SYN_RECV entries app2 collects before the fix
+      # count as active (Linux 4.8+) and keep new clients off app2 for about a minute after
+      # the fix; this scenario is about the TUN fix, not about lc.
+      vs_set VS_EXTRA "  lb_algo rr"
       ipvs_sync
       ;;
     failover)

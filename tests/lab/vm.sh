@@ -123,7 +123,9 @@ run() {
     # over /tmp would hide a checkout that lives under /tmp (as CI's may).
     echo "mount -t tmpfs -o mode=755 lbdoctor-lab $(lab_mnt)"
     echo "export LAB_DIR=$(lab_mnt)/lbdoctor-lab"
-    echo "export PATH=$(printf '%q' "$PATH") HOME=/root LBD_IN_VM=1 LBD_VM_ACCEL=$accel"
+    # The system's directories first: every command looked up through the host's PATH
+    # (pyenv shims, ~/.cargo/bin...) costs a round trip to the 9p root per miss.
+    echo "export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$(printf '%q' "$PATH") HOME=/root LBD_IN_VM=1 LBD_VM_ACCEL=$accel"
     for v in "${PASS_ENV[@]}"; do
       [ -z "${!v+x}" ] || echo "export $v=$(printf '%q' "${!v}")"
     done
