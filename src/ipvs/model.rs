@@ -358,6 +358,12 @@ pub struct ConnTable {
     /// Per real server, the lowest Expires among its TCP SYN_RECV entries: the oldest
     /// unanswered handshake (the kernel restarts the 60 s SYN_RECV timer at each packet).
     pub oldest_syn_recv: BTreeMap<SocketAddr, u64>,
+    /// Per real server, the highest Expires among its TCP SYN_RECV entries: its latest
+    /// unanswered handshake.
+    pub newest_syn_recv: BTreeMap<SocketAddr, u64>,
+    /// Per real server, the highest Expires among its TCP FIN_WAIT entries: the latest
+    /// connection it served that closed (the timer restarts at each of the client's packets).
+    pub newest_fin_wait: BTreeMap<SocketAddr, u64>,
 }
 
 impl ConnTable {
@@ -395,6 +401,12 @@ impl ConnTable {
             if state == "SYN_RECV" && c.proto == "TCP" && known_dest {
                 let e = self.oldest_syn_recv.entry(c.dest).or_insert(c.expires_secs);
                 *e = (*e).min(c.expires_secs);
+                let e = self.newest_syn_recv.entry(c.dest).or_insert(c.expires_secs);
+                *e = (*e).max(c.expires_secs);
+            }
+            if state == "FIN_WAIT" && c.proto == "TCP" && known_dest {
+                let e = self.newest_fin_wait.entry(c.dest).or_insert(c.expires_secs);
+                *e = (*e).max(c.expires_secs);
             }
         }
         if self.kept.len() < MAX_CONNECTIONS_KEPT {

@@ -65,6 +65,22 @@ fn syns_only(st: &IpvsState, dest: &std::net::SocketAddr) -> bool {
     })
 }
 
+/// The kernel's FIN_WAIT timeout (`tcpfin`, 120 s unless `ipvsadm --set` changed it).
+const FIN_WAIT_TIMEOUT_SECS: u64 = 120;
+
+/// Did a connection to `dest` close after its latest unanswered handshake? Compares the
+/// youngest FIN_WAIT entry's age with the youngest SYN_RECV entry's (age = the state's
+/// timeout minus the entry's Expires).
+fn served_since_last_syn(st: &IpvsState, c: &ConnTable, dest: &std::net::SocketAddr) -> bool {
+    let (Some(syn), Some(fin)) = (c.newest_syn_recv.get(dest), c.newest_fin_wait.get(dest)) else {
+        return false;
+    };
+    let fin_timeout = st.timeouts.map_or(FIN_WAIT_TIMEOUT_SECS, |t| t.tcpfin);
+    let syn_age = SYN_RECV_TIMEOUT_SECS.saturating_sub(*syn);
+    let fin_age = fin_timeout.saturating_sub(*fin);
+    fin_age < syn_age
+}
+
 pub fn check(input: &Input, out: &mut Vec<Finding>) {
     let Some(c) = &input.state.connections else {
         return;
@@ -89,6 +105,12 @@ pub fn check(input: &Input, out: &mut Vec<Finding>) {
         // then only entries that outlived a handshake count.
         let served_earlier = answered(states);
         if served_earlier > 0 && !aged {
+            continue;
+        }
+        // ... unless one of them closed after its latest unanswered SYN: the server answered
+        // again since (seen on the real-IPVS lab: SYN_RECV entries from before a real server
+        // was repaired, FIN_WAIT entries from the clients it served after).
+        if served_since_last_syn(input.state, c, dest) {
             continue;
         }
         if syn < MIN_STUCK && !aged && !syns_only(input.state, dest) {
@@ -260,6 +282,34 @@ TCP 00:50  SYN_RECV    192.168.21.50:51706 192.168.21.20:80   192.168.21.72:80\n
         // The same history with handshakes still in flight (younger than 3 s): not blamed.
         let fresh = lines.replace("00:56  SYN_RECV", "00:59  SYN_RECV");
         assert!(st005(&conns(&fresh)).is_empty());
+    }
+
+    #[test]
+    fn a_server_that_answered_after_its_failed_handshakes_is_not_named() {
+        // The real-IPVS lab's IPv6 scenario after the fix: SYN_RECV entries from before app2
+        // was repaired (about 40 s old), FIN_WAIT entries from the clients it served after
+        // (5-25 s old).
+        let mut lines = String::from(
+            "TCP 14:50  ESTABLISHED 192.168.21.50:51716 192.168.21.20:80   192.168.21.71:80\n",
+        );
+        for p in 0..5 {
+            lines.push_str(&format!(
+                "TCP 00:2{p}  SYN_RECV    192.168.21.50:{} 192.168.21.20:80   192.168.21.72:80\n",
+                50000 + p
+            ));
+        }
+        for p in 0..10 {
+            lines.push_str(&format!(
+                "TCP 01:{}  FIN_WAIT    192.168.21.50:{} 192.168.21.20:80   192.168.21.72:80\n",
+                35 + p,
+                40000 + p
+            ));
+        }
+        assert!(st005(&conns(&lines)).is_empty());
+        // The other order (served, then broke: the incident) is named.
+        let broke = lines.replace("01:3", "00:3").replace("01:4", "00:4");
+        let broke = broke.replace("00:2", "00:5");
+        assert_eq!(st005(&conns(&broke)).len(), 1);
     }
 
     #[test]
