@@ -70,12 +70,12 @@ trap 'down >/dev/null 2>&1' EXIT
 trap 'exit 130' INT TERM
 
 # Each result says how long it took since the previous one ([+N s]): where the time goes.
+# (Not from a $(...) helper: LAST must change in this shell, not in a subshell.)
 LAST=$START
-took() { local now; now=$(date +%s); printf '[+%s s]' $((now - LAST)); LAST=$now; }
-pass() { PASSED=$((PASSED + 1)); echo "  PASS  $1 $(took)"; }
-fail() { FAILED=$((FAILED + 1)); FAILURES+=("$1"); echo "  FAIL  $(took) $1${2:+: $2}"; }
+pass() { PASSED=$((PASSED + 1)); echo "  PASS  $1 [+$((EPOCHSECONDS - LAST)) s]"; LAST=$EPOCHSECONDS; }
+fail() { FAILED=$((FAILED + 1)); FAILURES+=("$1"); echo "  FAIL  [+$((EPOCHSECONDS - LAST)) s] $1${2:+: $2}"; LAST=$EPOCHSECONDS; }
 skip() { SKIPPED=$((SKIPPED + 1)); echo "  SKIP  $1${2:+: $2}" ; echo "  ^^^^  SKIPPED (not a pass): $1"; }
-section() { LAST=$(date +%s); echo; echo "== $* ($((LAST - START)) s)"; }
+section() { LAST=$EPOCHSECONDS; echo; echo "== $* ($((LAST - START)) s)"; }
 
 # Runs lbdoctor in the client namespace; sets OUT, ERR, RC.
 lbd() {
