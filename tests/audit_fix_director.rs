@@ -120,11 +120,11 @@ fn dr009_tests_the_config_keepalived_runs_from_and_reports_it_gone() {
     let pids = tempfile::tempdir().unwrap();
     let p = pids.path().display().to_string();
     // Real keepalived 2.2.7, VRRP only (this kernel may have no IPVS), started with -f on a
-    // file that is not the default. nopreempt with state MASTER: `keepalived -t` exits 5.
+    // file that is not the default, in getopt's combined form after an option with an argument. nopreempt with state MASTER: `keepalived -t` exits 5.
     ns.exec(&format!(
         "mkdir -p /etc/keepalived; rm -f /etc/keepalived/keepalived.conf
          printf 'vrrp_instance VI_1 {{\\n  state MASTER\\n  nopreempt\\n  interface ens3\\n  virtual_router_id 51\\n  priority 100\\n  virtual_ipaddress {{\\n    {VIP}\\n  }}\\n}}\\nvirtual_server {VIP} 80 {{\\n  lb_algo rr\\n  lb_kind DR\\n  protocol TCP\\n  real_server 192.168.21.71 80 {{\\n  }}\\n}}\\n' >/etc/keepalived/lb.conf
-         keepalived -P -D -f /etc/keepalived/lb.conf -p {p}/k.pid -r {p}/v.pid"
+         keepalived -p {p}/k.pid -PDf /etc/keepalived/lb.conf -r {p}/v.pid"
     ));
     let _k = Keepalived(p.clone());
     let mut running = false;

@@ -170,8 +170,20 @@ me=$(readlink /proc/self/ns/net 2>/dev/null)
 kconf=/etc/keepalived/keepalived.conf
 for p in $(pidof keepalived 2>/dev/null); do
   [ "$(readlink /proc/$p/ns/net 2>/dev/null)" = "$me" ] || continue
-  c=$(tr '\0' '\n' < /proc/$p/cmdline 2>/dev/null | awk 'n { print; exit } $0 == "-f" || $0 == "--use-file" { n = 1; next }
-    /^--use-file=/ { sub(/^--use-file=/, ""); print; exit } /^-f./ { print substr($0, 3); exit }')
+  # getopt's way: -f FILE, -fFILE, -nDf FILE; the other short options that take an argument
+  # (keepalived's optstring: u S p i s r c b A; M g t only attached) consume the rest.
+  c=$(tr '\0' '\n' < /proc/$p/cmdline 2>/dev/null | awk 'skip { skip = 0; next }
+    want { print; exit }
+    $0 == "--use-file" { want = 1; next }
+    /^--use-file=/ { sub(/^--use-file=/, ""); print; exit }
+    /^-[^-]/ {
+      for (i = 2; i <= length($0); i++) {
+        c = substr($0, i, 1); v = substr($0, i + 1)
+        if (c == "f") { if (v != "") { print v; exit } want = 1; next }
+        if (index("uSpisrcbA", c)) { if (v == "") skip = 1; next }
+        if (index("Mgt", c)) next
+      }
+    }')
   [ -n "$c" ] && { kconf=$c; break; }
 done
 # Boot-time files: one awk for all of them (a fork per file was most of this script's cost).
