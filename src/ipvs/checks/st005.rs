@@ -251,26 +251,28 @@ TCP 00:50  SYN_RECV    192.168.21.50:51706 192.168.21.20:80   192.168.21.72:80\n
             .any(|e| e == "oldest SYN_RECV entry to 192.168.21.72:80: expires in 50 s, last client packet 10 s ago"));
     }
 
+    /// A table with app1 (.71) holding one ESTABLISHED entry, and app2 (.72) one FIN_WAIT
+    /// entry per Expires in `fin` and one SYN_RECV entry per Expires in `syn`.
+    fn app2_table(fin: &[&str], syn: &[&str]) -> String {
+        let mut lines = String::from(
+            "TCP 14:50  ESTABLISHED 192.168.21.50:51716 192.168.21.20:80   192.168.21.71:80\n",
+        );
+        for (state, expires, port) in [("FIN_WAIT", fin, 40000), ("SYN_RECV", syn, 50000)] {
+            for (p, e) in expires.iter().enumerate() {
+                lines.push_str(&format!(
+                    "TCP {e}  {state:<11} 192.168.21.50:{} 192.168.21.20:80   192.168.21.72:80\n",
+                    port + p
+                ));
+            }
+        }
+        lines
+    }
+
     /// The full e2e run on the real kernel: app2 served connections a minute earlier (their
     /// FIN_WAIT entries linger 2 min), then broke; its new SYN_RECV entries are 4 s old.
     #[test]
     fn a_server_that_broke_recently_is_named_despite_its_fin_wait_history() {
-        let mut lines = String::from(
-            "TCP 14:50  ESTABLISHED 192.168.21.50:51716 192.168.21.20:80   192.168.21.71:80\n",
-        );
-        for p in 0..21 {
-            lines.push_str(&format!(
-                "TCP 01:10  FIN_WAIT    192.168.21.50:{} 192.168.21.20:80   192.168.21.72:80\n",
-                40000 + p
-            ));
-        }
-        for p in 0..5 {
-            lines.push_str(&format!(
-                "TCP 00:56  SYN_RECV    192.168.21.50:{} 192.168.21.20:80   192.168.21.72:80\n",
-                50000 + p
-            ));
-        }
-        let f = st005(&conns(&lines));
+        let f = st005(&conns(&app2_table(&["01:10"; 21], &["00:56"; 5])));
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].subject, "192.168.21.72:80");
         assert!(
@@ -280,36 +282,27 @@ TCP 00:50  SYN_RECV    192.168.21.50:51706 192.168.21.20:80   192.168.21.72:80\n
             f[0].message
         );
         // The same history with handshakes still in flight (younger than 3 s): not blamed.
-        let fresh = lines.replace("00:56  SYN_RECV", "00:59  SYN_RECV");
-        assert!(st005(&conns(&fresh)).is_empty());
+        assert!(st005(&conns(&app2_table(&["01:10"; 21], &["00:59"; 5]))).is_empty());
     }
 
     #[test]
     fn a_server_that_answered_after_its_failed_handshakes_is_not_named() {
         // The real-IPVS lab's IPv6 scenario after the fix: SYN_RECV entries from before app2
-        // was repaired (about 40 s old), FIN_WAIT entries from the clients it served after
-        // (5-25 s old).
-        let mut lines = String::from(
-            "TCP 14:50  ESTABLISHED 192.168.21.50:51716 192.168.21.20:80   192.168.21.71:80\n",
-        );
-        for p in 0..5 {
-            lines.push_str(&format!(
-                "TCP 00:2{p}  SYN_RECV    192.168.21.50:{} 192.168.21.20:80   192.168.21.72:80\n",
-                50000 + p
-            ));
-        }
-        for p in 0..10 {
-            lines.push_str(&format!(
-                "TCP 01:{}  FIN_WAIT    192.168.21.50:{} 192.168.21.20:80   192.168.21.72:80\n",
-                35 + p,
-                40000 + p
-            ));
-        }
-        assert!(st005(&conns(&lines)).is_empty());
-        // The other order (served, then broke: the incident) is named.
-        let broke = lines.replace("01:3", "00:3").replace("01:4", "00:4");
-        let broke = broke.replace("00:2", "00:5");
-        assert_eq!(st005(&conns(&broke)).len(), 1);
+        // was repaired (36-40 s old), FIN_WAIT entries from the clients it served after
+        // (16-25 s old).
+        let syn = ["00:20", "00:21", "00:22", "00:23", "00:24"];
+        let fin = [
+            "01:35", "01:36", "01:37", "01:38", "01:39", "01:40", "01:41", "01:42", "01:43",
+            "01:44",
+        ];
+        assert!(st005(&conns(&app2_table(&fin, &syn))).is_empty());
+        // The other order (served 76-85 s ago, then broke 6-10 s ago: the incident) is named.
+        let syn = ["00:50", "00:51", "00:52", "00:53", "00:54"];
+        let fin = [
+            "00:35", "00:36", "00:37", "00:38", "00:39", "00:40", "00:41", "00:42", "00:43",
+            "00:44",
+        ];
+        assert_eq!(st005(&conns(&app2_table(&fin, &syn))).len(), 1);
     }
 
     #[test]
