@@ -167,9 +167,12 @@ s sshport; echo "${LBD_SSH_PORT:-}"
 # The file the running keepalived (in this network namespace: containers share the process
 # list) was started with (-f/--use-file), else the default.
 me=$(readlink /proc/self/ns/net 2>/dev/null)
-kconf=/etc/keepalived/keepalived.conf
+kpids=
 for p in $(pidof keepalived 2>/dev/null); do
-  [ "$(readlink /proc/$p/ns/net 2>/dev/null)" = "$me" ] || continue
+  [ "$(readlink /proc/$p/ns/net 2>/dev/null)" = "$me" ] && kpids="$kpids $p"
+done
+kconf=/etc/keepalived/keepalived.conf
+for p in $kpids; do
   # getopt's way: -f FILE, -fFILE, -nDf FILE; the other short options that take an argument
   # (keepalived's optstring: u S p i s r c b A; M g t only attached) consume the rest.
   c=$(tr '\0' '\n' < /proc/$p/cmdline 2>/dev/null | awk 'skip { skip = 0; next }
@@ -344,9 +347,9 @@ s tools
 command -v ipvsadm >/dev/null 2>&1 && echo ipvsadm
 if command -v keepalived >/dev/null 2>&1; then
   echo keepalived
-  # Only a keepalived in this network namespace counts ($me: see kconf above).
-  for p in $(pidof keepalived 2>/dev/null); do [ "$(readlink /proc/$p/ns/net 2>/dev/null)" = "$me" ] && { echo keepalived-running; break; }; done
-  for p in $(pidof keepalived 2>/dev/null); do [ "$(readlink /proc/$p/ns/net 2>/dev/null)" = "$me" ] && echo "keepalived-cmdline $(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null | head -c 1024)"; done
+  # Only a keepalived in this network namespace counts ($kpids: see kconf above).
+  [ -z "$kpids" ] || echo keepalived-running
+  for p in $kpids; do echo "keepalived-cmdline $(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null | head -c 1024)"; done
   echo "keepalived-conf $kconf"
   # keepalived 2.2.7's -t exits 0 on a missing file (and keepalived itself stops at start).
   [ -f "$kconf" ] || echo keepalived-conf-missing
